@@ -1,0 +1,339 @@
+// Figure builders: plain plotly.js specs ({ data, layout, frames }) for the plots the course draws.
+// They only build data; `show` (./show) puts a figure on screen.
+import * as tf from "@tensorflow/tfjs";
+import { shapeStr } from "../checks";
+
+/** A plotly.js figure: traces, layout, and optional animation frames. */
+export interface Figure {
+  data: Record<string, unknown>[];
+  layout: Record<string, unknown>;
+  frames?: { name: string; data: Record<string, unknown>[] }[];
+}
+
+/** Numbers to plot: a tensor, or plain arrays. */
+export type Vector = tf.Tensor | ArrayLike<number>;
+export type Matrix = tf.Tensor | ArrayLike<number>[];
+
+/** A tensor or nested arrays as number[][] (rows), checking it is 2-D. */
+export function toMatrix(m: Matrix, fn: string, name = "values"): number[][] {
+  if (m instanceof tf.Tensor) {
+    if (m.rank !== 2) throw new Error(`${fn}: ${name} must be a 2-D tensor [rows, columns], got shape ${shapeStr(m.shape)}`);
+    return m.arraySync() as number[][];
+  }
+  if (!Array.isArray(m) || m.length === 0) throw new Error(`${fn}: ${name} must be a non-empty 2-D array or tensor`);
+  const rows = m.map((r) => Array.from(r));
+  const width = rows[0].length;
+  rows.forEach((r, i) => {
+    if (r.length !== width) throw new Error(`${fn}: ${name}: row ${i} has ${r.length} values, row 0 has ${width}`);
+  });
+  return rows;
+}
+
+/** A tensor or array as number[], checking it is 1-D. */
+export function toVector(v: Vector, fn: string, name = "values"): number[] {
+  if (v instanceof tf.Tensor) {
+    if (v.rank !== 1) throw new Error(`${fn}: ${name} must be a 1-D tensor, got shape ${shapeStr(v.shape)}`);
+    return Array.from(v.dataSync());
+  }
+  return Array.from(v);
+}
+
+function checkLabels(labels: string[] | undefined, n: number, fn: string, what: string): string[] {
+  if (labels === undefined) return Array.from({ length: n }, (_, i) => String(i));
+  if (labels.length !== n) {
+    throw new Error(`${fn}: ${labels.length} ${what} labels for ${n} ${what}s; expected one label per ${what}`);
+  }
+  return labels.map(String);
+}
+
+function base(title?: string, height?: number): Record<string, unknown> {
+  return {
+    title: title ? { text: title } : undefined,
+    height: height ?? 420,
+    margin: { l: 70, r: 30, t: title ? 60 : 30, b: 60 },
+  };
+}
+
+/** Light for small values, dark blue for large ones: a heavy attention weight is a dark cell. */
+const WHITE_TO_BLUE = [
+  [0, "#f7fbff"],
+  [0.5, "#6baed6"],
+  [1, "#08306b"],
+];
+
+export interface HeatmapOptions {
+  /** Labels of the columns (x axis), e.g. the keys' tokens. */
+  x?: string[];
+  /** Labels of the rows (y axis), e.g. the queries' tokens. */
+  y?: string[];
+  title?: string;
+  xTitle?: string;
+  yTitle?: string;
+  /** Colour range; by default from the data. */
+  zmin?: number;
+  zmax?: number;
+  /** Write each value in its cell (default: when the matrix has at most 12 x 12 cells). */
+  showValues?: boolean;
+  /** A plotly colorscale name ("Viridis", ...) or [[0, colour], ..., [1, colour]]. */
+  colorscale?: string | (string | number)[][];
+  height?: number;
+}
+
+/**
+ * A heatmap of a matrix [rows, columns], row 0 at the top, with token labels on both axes and
+ * the value on hover. Tokens may repeat ("the ... the"): each row and column keeps its own place.
+ */
+export function heatmap(values: Matrix, options: HeatmapOptions = {}): Figure {
+  const z = toMatrix(values, "heatmap");
+  const rows = z.length;
+  const cols = z[0].length;
+  const x = checkLabels(options.x, cols, "heatmap", "column");
+  const y = checkLabels(options.y, rows, "heatmap", "row");
+  const customdata = y.map((yl) => x.map((xl) => [yl, xl]));
+  const xTitle = options.xTitle ?? "";
+  const yTitle = options.yTitle ?? "";
+  const show = options.showValues ?? (rows <= 12 && cols <= 12);
+  const axis = (labels: string[], title: string) => ({
+    tickmode: "array",
+    tickvals: labels.map((_, i) => i),
+    ticktext: labels,
+    title: title ? { text: title } : undefined,
+    showgrid: false,
+    zeroline: false,
+  });
+  return {
+    data: [
+      {
+        type: "heatmap",
+        z,
+        x: x.map((_, i) => i),
+        y: y.map((_, i) => i),
+        customdata,
+        hovertemplate: `${yTitle || "row"} %{customdata[0]}<br>${xTitle || "column"} %{customdata[1]}<br>value %{z:.4f}<extra></extra>`,
+        colorscale: options.colorscale ?? WHITE_TO_BLUE,
+        zmin: options.zmin,
+        zmax: options.zmax,
+        texttemplate: show ? "%{z:.2f}" : undefined,
+      },
+    ],
+    layout: {
+      ...base(options.title, options.height),
+      xaxis: { ...axis(x, xTitle), side: "bottom" },
+      yaxis: { ...axis(y, yTitle), autorange: "reversed" },
+    },
+  };
+}
+
+export interface ChartOptions {
+  title?: string;
+  xTitle?: string;
+  yTitle?: string;
+  height?: number;
+  /** Fix the y range, e.g. [0, 1] for weights. */
+  yRange?: [number, number];
+}
+
+/**
+ * A bar chart: one bar per label; several named series become grouped bars
+ * (e.g. `{ "sum": w1, "softmax": w2 }` to compare two normalisations).
+ */
+export function barChart(
+  labels: string[],
+  series: Vector | Record<string, Vector>,
+  options: ChartOptions = {},
+): Figure {
+  const named: Record<string, Vector> =
+    series instanceof tf.Tensor || ArrayLike(series) ? { "": series as Vector } : (series as Record<string, Vector>);
+  const entries = Object.entries(named);
+  if (entries.length === 0) throw new Error("barChart: no series given; expected values, or { name: values }");
+  const data = entries.map(([name, v]) => {
+    const ys = toVector(v, "barChart", name ? `series '${name}'` : "values");
+    checkLabels(labels, ys.length, "barChart", "bar");
+    return {
+      type: "bar",
+      name: name || undefined,
+      x: labels.map((_, i) => i),
+      y: ys,
+      customdata: labels,
+      hovertemplate: `%{customdata}: %{y:.4f}<extra>${name}</extra>`,
+    };
+  });
+  return {
+    data,
+    layout: {
+      ...base(options.title, options.height),
+      barmode: "group",
+      showlegend: entries.length > 1,
+      xaxis: { tickmode: "array", tickvals: labels.map((_, i) => i), ticktext: labels, title: options.xTitle ? { text: options.xTitle } : undefined },
+      yaxis: { title: options.yTitle ? { text: options.yTitle } : undefined, range: options.yRange },
+    },
+  };
+}
+
+function ArrayLike(v: unknown): v is ArrayLike<number> {
+  return Array.isArray(v) || ArrayBuffer.isView(v);
+}
+
+/** One line of a line chart. `x` defaults to 0, 1, 2, ... */
+export interface Line {
+  name: string;
+  y: Vector;
+  x?: Vector;
+}
+
+/** A line chart of one or more named lines (training curves, a quantity against a size, ...). */
+export function lineChart(lines: Line[], options: ChartOptions & { logY?: boolean; markers?: boolean } = {}): Figure {
+  if (!Array.isArray(lines)) throw new Error("lineChart: expected an array of lines [{ name, y, x? }]");
+  const data = lines.map((l) => {
+    const y = toVector(l.y, "lineChart", `line '${l.name}' y`);
+    const x = l.x === undefined ? y.map((_, i) => i) : toVector(l.x, "lineChart", `line '${l.name}' x`);
+    if (x.length !== y.length) {
+      throw new Error(`lineChart: line '${l.name}' has ${x.length} x values and ${y.length} y values; expected as many`);
+    }
+    return { type: "scatter", mode: options.markers ? "lines+markers" : "lines", name: l.name, x, y };
+  });
+  return {
+    data,
+    layout: {
+      ...base(options.title, options.height),
+      showlegend: lines.length > 1,
+      xaxis: { title: options.xTitle ? { text: options.xTitle } : undefined },
+      yaxis: {
+        title: options.yTitle ? { text: options.yTitle } : undefined,
+        type: options.logY ? "log" : undefined,
+        range: options.yRange,
+      },
+    },
+  };
+}
+
+export interface VectorPlotOptions {
+  title?: string;
+  /** Draw these vectors thicker (by label), e.g. the query. */
+  highlight?: string[];
+  /** Draw vectors from the origin as arrows (default) or only their tips as points. */
+  style?: "arrows" | "points";
+  height?: number;
+  /** Axis names, default x1, x2, x3. */
+  axisNames?: string[];
+}
+
+/** Project 3-D points onto the screen for a camera turned by `azimuth` and tilted by `elevation` (radians). */
+export function project3d(p: number[], azimuth: number, elevation: number): [number, number] {
+  const [x, y, z] = p;
+  const sx = x * Math.cos(azimuth) - y * Math.sin(azimuth);
+  const depth = x * Math.sin(azimuth) + y * Math.cos(azimuth);
+  const sy = z * Math.cos(elevation) - depth * Math.sin(elevation);
+  return [sx, sy];
+}
+
+const DEG = Math.PI / 180;
+
+/**
+ * Embedding vectors [n, 2] or [n, 3] as arrows from the origin (or points), one labelled trace
+ * per vector. 3-D vectors are drawn in a projected view with a slider that turns the camera,
+ * so the figure needs no WebGL.
+ */
+export function vectorPlot(vectors: Matrix, labels: string[], options: VectorPlotOptions = {}): Figure {
+  const pts = toMatrix(vectors, "vectorPlot", "vectors");
+  const dim = pts[0].length;
+  if (dim !== 2 && dim !== 3) {
+    throw new Error(`vectorPlot: vectors must be [n, 2] or [n, 3], got [${pts.length}, ${dim}]; project them to 2 or 3 dimensions first`);
+  }
+  const names = checkLabels(labels, pts.length, "vectorPlot", "vector");
+  const highlight = new Set(options.highlight ?? []);
+  const unknown = [...highlight].filter((h) => !names.includes(h));
+  if (unknown.length) throw new Error(`vectorPlot: highlight names ${unknown.join(", ")} are not among the labels ${names.join(", ")}`);
+  const arrows = (options.style ?? "arrows") === "arrows";
+  const axisNames = options.axisNames ?? ["x1", "x2", "x3"];
+
+  const traceAt = (screen: [number, number][]) =>
+    screen.map(([sx, sy], i) => ({
+      x: arrows ? [0, sx] : [sx],
+      y: arrows ? [0, sy] : [sy],
+    }));
+  const styled = (xy: { x: number[]; y: number[] }[], i: number, hover: string) => {
+    const big = highlight.has(names[i]);
+    return {
+      type: "scatter",
+      mode: arrows ? "lines+markers+text" : "markers+text",
+      name: names[i],
+      x: xy[i].x,
+      y: xy[i].y,
+      text: arrows ? ["", names[i]] : [names[i]],
+      textposition: "top center",
+      hovertext: arrows ? ["origin", hover] : [hover],
+      hoverinfo: "text+name",
+      line: { width: big ? 5 : 2 },
+      marker: arrows
+        ? { size: [0, big ? 16 : 12], symbol: "arrow", angleref: "previous" }
+        : { size: big ? 14 : 10 },
+    };
+  };
+  const coords = (p: number[]) => `(${p.map((v) => v.toFixed(4)).join(", ")})`;
+
+  if (dim === 2) {
+    const xy = traceAt(pts.map((p) => [p[0], p[1]]));
+    return {
+      data: pts.map((p, i) => styled(xy, i, coords(p))),
+      layout: {
+        ...base(options.title, options.height),
+        xaxis: { title: { text: axisNames[0] }, zeroline: true },
+        yaxis: { title: { text: axisNames[1] }, zeroline: true, scaleanchor: "x" },
+      },
+    };
+  }
+
+  // 3-D: the axes are drawn as traces too, so that they turn with the camera.
+  const extent = Math.max(1e-9, ...pts.flat().map(Math.abs)) * 1.1;
+  const axes = [0, 1, 2].map((k) => {
+    const tip = [0, 0, 0];
+    tip[k] = extent;
+    return tip;
+  });
+  const elevation = 25 * DEG;
+  const angles = Array.from({ length: 24 }, (_, i) => i * 15);
+  const tracesFor = (azDeg: number) => {
+    const az = azDeg * DEG;
+    const xy = traceAt(pts.map((p) => project3d(p, az, elevation)));
+    const vecs = pts.map((p, i) => styled(xy, i, coords(p)));
+    const axisTraces = axes.map((tip, k) => {
+      const [sx, sy] = project3d(tip, az, elevation);
+      return {
+        type: "scatter",
+        mode: "lines+text",
+        x: [0, sx],
+        y: [0, sy],
+        text: ["", axisNames[k]],
+        textposition: "middle right",
+        line: { color: "#999", width: 1, dash: "dot" },
+        hoverinfo: "skip",
+        showlegend: false,
+      };
+    });
+    return [...axisTraces, ...vecs];
+  };
+  const start = 30;
+  const lim = extent * 1.15;
+  return {
+    data: tracesFor(start),
+    frames: angles.map((a) => ({ name: `${a}`, data: tracesFor(a) })),
+    layout: {
+      ...base(options.title, options.height ?? 480),
+      xaxis: { visible: false, range: [-lim, lim] },
+      yaxis: { visible: false, range: [-lim, lim], scaleanchor: "x" },
+      sliders: [
+        {
+          active: angles.indexOf(start),
+          currentvalue: { prefix: "turn the view: ", suffix: "°" },
+          pad: { t: 20 },
+          steps: angles.map((a) => ({
+            label: `${a}`,
+            method: "animate",
+            args: [[`${a}`], { mode: "immediate", frame: { duration: 0, redraw: false }, transition: { duration: 0 } }],
+          })),
+        },
+      ],
+    },
+  };
+}

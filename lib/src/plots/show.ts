@@ -1,0 +1,186 @@
+// Put a figure on screen in any Jupyter front end, offline.
+//
+// Each figure goes out as one display message holding two views of the same figure:
+//  - text/html: a <div> plus a small script that draws it with plotly.js. plotly.js itself is inlined
+//    once per notebook (by `setup()`, or by the first figure when setup was skipped), so classic
+//    Notebook, VS Code, JupyterLab without extensions and nbconvert's HTML all draw it without a CDN.
+//  - application/vnd.plotly.v1+json: the figure as data, for front ends with a plotly renderer
+//    (JupyterLab with the jupyterlab-plotly extension, VS Code's Jupyter renderers).
+// A live figure (`LivePlot`) re-sends its display with update_display_data, replacing itself in place.
+import { readFileSync } from "fs";
+import { randomBytes } from "crypto";
+import type { Figure } from "./figures";
+
+/** The plotly.js build the course inlines: scatter, bar, heatmap and the other 2-D traces. */
+export const PLOTLY_PACKAGE = "plotly.js-cartesian-dist-min";
+const PLOTLY_FILE = "plotly-cartesian.min.js";
+
+/** Class of every figure's <div>; the browser test counts them. */
+export const FIGURE_CLASS = "attention-course-figure";
+
+type Bundle = Record<string, unknown>;
+type WriteDisplayData = (msg: { data: Bundle; metadata: object; transient: object }, update: boolean) => void;
+
+/** tslab's display channel, if this process is a tslab kernel that is running a cell. */
+function kernelChannel(): WriteDisplayData | null {
+  // Look the module up in require's cache instead of requiring it: loading tslab outside a
+  // kernel (mocha, node scripts) would pull in its TypeScript compiler for nothing.
+  for (const [key, mod] of Object.entries(require.cache)) {
+    if (mod && /[\\/]tslab[\\/]dist[\\/]jupyter\.js$/.test(key)) {
+      const fn = (mod.exports as { lastWriteDisplayData?: WriteDisplayData }).lastWriteDisplayData;
+      if (typeof fn === "function") return fn;
+    }
+  }
+  return null;
+}
+
+/** True inside a tslab notebook kernel (figures can be shown), false under mocha or plain node. */
+export function inKernel(): boolean {
+  return kernelChannel() !== null;
+}
+
+let plotlyCache: { version: string; code: string } | null = null;
+
+/** The plotly.js library source and version, read from node_modules (never from a CDN). */
+export function plotlyLibrary(): { version: string; code: string } {
+  if (!plotlyCache) {
+    const pkgJson = require.resolve(`${PLOTLY_PACKAGE}/package.json`);
+    const version = (JSON.parse(readFileSync(pkgJson, "utf8")) as { version: string }).version;
+    const code = readFileSync(pkgJson.replace(/package\.json$/, PLOTLY_FILE), "utf8");
+    plotlyCache = { version, code };
+  }
+  return plotlyCache;
+}
+
+/**
+ * A <script> that defines window.Plotly. The library is a UMD bundle: under require.js (nbconvert's
+ * HTML, classic Notebook) it would register as an AMD module and leave window.Plotly unset, so
+ * `define`, `module` and `exports` are shadowed while it runs.
+ */
+export function plotlyScriptHtml(): string {
+  const { code, version } = plotlyLibrary();
+  const safe = code.replace(/<\/script/gi, "<\\/script");
+  return (
+    `<script type="text/javascript" data-plotly-version="${version}">` +
+    `if (!window.Plotly || window.Plotly.version !== "${version}") {` +
+    `(function (define, module, exports) {\n${safe}\n}).call(window, undefined, undefined, undefined);` +
+    `}</script>`
+  );
+}
+
+function escapeHtml(s: string): string {
+  return s.replace(/[&<>"]/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;" })[c] as string);
+}
+
+/** JSON that is safe inside a <script> element. */
+function scriptJson(v: unknown): string {
+  return JSON.stringify(v).replace(/</g, "\\u003c").replace(/\u2028/g, "\\u2028").replace(/\u2029/g, "\\u2029");
+}
+
+const CONFIG = { responsive: true, displaylogo: false };
+
+/** A short text stand-in for a figure, for front ends that show no HTML. */
+export function figureText(fig: Figure): string {
+  const title = (fig.layout.title as { text?: string } | undefined)?.text ?? "untitled";
+  const kinds = [...new Set(fig.data.map((t) => String(t.type ?? "scatter")))].join(", ");
+  return `<Figure '${title}': ${fig.data.length} trace(s) (${kinds})>`;
+}
+
+/** The HTML view of a figure: a div, and a script that draws it once plotly.js is there. */
+export function figureHtml(fig: Figure, id: string = `fig-${randomBytes(6).toString("hex")}`): string {
+  const height = Number(fig.layout.height ?? 420);
+  const spec = { data: fig.data, layout: fig.layout, frames: fig.frames, config: CONFIG };
+  return (
+    `<div id="${id}" class="${FIGURE_CLASS}" style="width:100%;min-height:${height}px"></div>\n` +
+    `<script type="text/javascript">(function () {\n` +
+    `  var div = document.getElementById(${JSON.stringify(id)});\n` +
+    `  var fig = ${scriptJson(spec)};\n` +
+    `  var waited = 0;\n` +
+    `  function draw() {\n` +
+    `    if (!div) return;\n` +
+    `    if (!window.Plotly) {\n` +
+    `      if (waited < 15000) { waited += 100; setTimeout(draw, 100); return; }\n` +
+    `      div.textContent = "This figure needs plotly.js, which is loaded by the notebook's first cell (setup()). Run the notebook from the top.";\n` +
+    `      return;\n` +
+    `    }\n` +
+    `    window.Plotly.newPlot(div, fig).then(function () { div.setAttribute("data-drawn", "true"); });\n` +
+    `  }\n` +
+    `  draw();\n` +
+    `})();</script>`
+  );
+}
+
+/** Both views of a figure, as one display bundle. */
+export function figureBundle(fig: Figure, options: { withLibrary?: boolean; id?: string } = {}): Bundle {
+  const html = (options.withLibrary ? plotlyScriptHtml() : "") + figureHtml(fig, options.id);
+  return {
+    "text/html": html,
+    "application/vnd.plotly.v1+json": { data: fig.data, layout: fig.layout, frames: fig.frames, config: CONFIG },
+    "text/plain": figureText(fig),
+  };
+}
+
+// Whether this kernel already sent plotly.js to the page. Reset by `setup()`, which sends it again
+// so that a notebook re-run from the top still carries the library in its first output.
+let librarySent = false;
+
+function send(data: Bundle, displayId?: string, update = false): boolean {
+  const channel = kernelChannel();
+  if (!channel) return false;
+  channel({ data, metadata: {}, transient: displayId ? { display_id: displayId } : {} }, update);
+  return true;
+}
+
+/** Send plotly.js to the notebook page (done by `setup()`); shows one line saying so. */
+export function loadPlotLibrary(): void {
+  const { version, code } = plotlyLibrary();
+  const kb = Math.round(code.length / 1024);
+  const note = `<div style="color:#888;font-size:85%">plots: plotly.js ${escapeHtml(version)} loaded offline (${kb} KB)</div>`;
+  librarySent = send({ "text/html": plotlyScriptHtml() + note, "text/plain": `plots: plotly.js ${version} ready` });
+}
+
+/** Show a figure under the current cell. Outside a notebook it prints a one-line stand-in. */
+export function show(fig: Figure): void {
+  const bundle = figureBundle(fig, { withLibrary: !librarySent });
+  if (send(bundle)) librarySent = true;
+  else console.log(figureText(fig));
+}
+
+/**
+ * A figure that redraws in place (for training curves). `update(fig)` replaces the figure shown;
+ * redraws are limited to one every `minIntervalMs` (default 250 ms), and `flush()` draws the last one.
+ */
+export class LivePlot {
+  private readonly displayId = randomBytes(8).toString("hex");
+  private readonly divId = `fig-${randomBytes(6).toString("hex")}`;
+  private pending: Figure | null = null;
+  private lastDraw = 0;
+  private shown = false;
+  /** How many times the figure was actually sent to the notebook. */
+  draws = 0;
+
+  constructor(fig: Figure, private readonly minIntervalMs = 250) {
+    this.pending = fig;
+    this.flush();
+  }
+
+  /** Replace the figure; drawn now, or at the next update/flush if the last draw was too recent. */
+  update(fig: Figure): void {
+    this.pending = fig;
+    if (Date.now() - this.lastDraw >= this.minIntervalMs) this.flush();
+  }
+
+  /** Draw the latest figure now. */
+  flush(): void {
+    if (!this.pending) return;
+    const bundle = figureBundle(this.pending, { withLibrary: !librarySent, id: this.divId });
+    const sent = send(bundle, this.displayId, this.shown);
+    if (sent) {
+      librarySent = true;
+      this.shown = true;
+      this.draws++;
+    }
+    this.pending = null;
+    this.lastDraw = Date.now();
+  }
+}

@@ -1,0 +1,108 @@
+#!/usr/bin/env node
+// `npm start`: open the course in Jupyter with the course's kernel.
+// JupyterLab when it is installed, else classic Notebook; extra arguments go to Jupyter
+// (`npm start -- --no-browser --port=8899`). Ctrl-C stops the server and its kernels.
+import { spawn, spawnSync } from "node:child_process";
+import { join, delimiter } from "node:path";
+import { install, ROOT, LOCAL_JUPYTER_PATH, DISPLAY_NAME } from "./kernel.mjs";
+
+const HELP_NO_JUPYTER = `
+No Jupyter was found on this machine. Install one, then run \`npm start\` again:
+
+  JupyterLab (recommended), with pip or conda:
+      python3 -m pip install --user jupyterlab
+      conda install -c conda-forge jupyterlab
+
+  Classic Notebook on Debian/Ubuntu, from the distribution's packages:
+      sudo apt-get install jupyter-notebook
+   or, from this folder:
+      sudo npm run jupyter:debian
+
+VS Code works too: run \`npm run kernel:user\`, open a notebook in notebooks/ and pick
+the kernel '${DISPLAY_NAME}'.
+`;
+
+function works(cmd, args, env) {
+  const r = spawnSync(cmd, args, { env, stdio: "ignore", timeout: 60000 });
+  return r.status === 0;
+}
+
+/** Which Jupyter front end to start: JupyterLab if present, else classic Notebook, else null. */
+export function findJupyter(env = process.env) {
+  const forced = env.ATTENTION_JUPYTER; // "lab" or "notebook", to choose by hand
+  if (forced !== "notebook" && works("jupyter", ["lab", "--version"], env)) return { cmd: "jupyter", sub: "lab" };
+  if (forced !== "lab" && works("jupyter", ["notebook", "--version"], env)) return { cmd: "jupyter", sub: "notebook" };
+  return null;
+}
+
+function main() {
+  install(false); // (re)write the project-local kernelspec, in case the folder moved
+  const env = {
+    ...process.env,
+    JUPYTER_PATH: [LOCAL_JUPYTER_PATH, process.env.JUPYTER_PATH].filter(Boolean).join(delimiter),
+  };
+  const jupyter = findJupyter(env);
+  if (!jupyter) {
+    console.error(HELP_NO_JUPYTER);
+    process.exit(1);
+  }
+  const extra = process.argv.slice(2);
+  const args = [jupyter.sub];
+  if (!extra.some((a) => a.startsWith("--notebook-dir"))) args.push(`--notebook-dir=${join(ROOT, "notebooks")}`);
+  if (process.getuid && process.getuid() === 0) args.push("--allow-root"); // containers run as root
+  args.push(...extra);
+  const name = jupyter.sub === "lab" ? "JupyterLab" : "classic Jupyter Notebook";
+  console.log(`Starting ${name} on notebooks/ with the kernel '${DISPLAY_NAME}'. Ctrl-C stops it.`);
+
+  // Own process group: the terminal's Ctrl-C reaches only us, and we stop Jupyter without its
+  // "Shutdown this notebook server (y/[n])?" prompt.
+  const child = spawn(jupyter.cmd, args, { env, cwd: ROOT, detached: true, stdio: ["ignore", "pipe", "pipe"] });
+  let announced = false;
+  const watch = (stream, out) => {
+    let buffer = "";
+    stream.on("data", (chunk) => {
+      out.write(chunk);
+      buffer += chunk.toString();
+      const lines = buffer.split("\n");
+      buffer = lines.pop() ?? "";
+      for (const line of lines) {
+        const m = line.match(/(https?:\/\/(?:127\.0\.0\.1|localhost)[^\s]*)/);
+        if (m && !announced) {
+          announced = true;
+          console.log(`\n  Open the course at: ${m[1]}\n`);
+        }
+      }
+    });
+  };
+  watch(child.stdout, process.stdout);
+  watch(child.stderr, process.stderr);
+
+  let stopping = false;
+  const stop = (signal) => {
+    if (stopping) return;
+    stopping = true;
+    console.log(`\n${signal}: stopping Jupyter ...`);
+    try {
+      process.kill(-child.pid, "SIGTERM");
+    } catch {
+      /* already gone */
+    }
+    setTimeout(() => {
+      try {
+        process.kill(-child.pid, "SIGKILL");
+      } catch {
+        /* gone */
+      }
+    }, 10000).unref();
+  };
+  for (const s of ["SIGINT", "SIGTERM", "SIGHUP"]) process.on(s, () => stop(s));
+  child.on("exit", (code, signal) => {
+    if (stopping) {
+      console.log("Jupyter stopped.");
+      process.exit(0);
+    }
+    process.exit(code ?? (signal ? 1 : 0));
+  });
+}
+
+main();

@@ -1,0 +1,43 @@
+// Shared test helpers: the reference values, closeness checks and a tensor-leak guard.
+import * as assert from "assert";
+import { readFileSync, existsSync } from "fs";
+import { join } from "path";
+import * as tf from "@tensorflow/tfjs";
+
+export const ROOT = join(__dirname, "..", "..");
+
+/**
+ * Reference tensors of the book's chapter 3 examples, recomputed with PyTorch 1.13 (CPU):
+ * test/fixtures/ch03-public-values.json (see test/fixtures/README.md).
+ */
+export function referenceValues(): Record<string, { shape: number[]; data: number[] }> {
+  const file = join(ROOT, "test", "fixtures", "ch03-public-values.json");
+  if (!existsSync(file)) throw new Error(`reference values not found at ${file}`);
+  return (JSON.parse(readFileSync(file, "utf8")) as { values: Record<string, { shape: number[]; data: number[] }> }).values;
+}
+
+/** Every value within `tol` of the expected one (the book prints 4 decimals: 1e-4). */
+export function assertClose(actual: ArrayLike<number>, expected: ArrayLike<number>, tol = 1e-4, what = "values"): void {
+  assert.strictEqual(actual.length, expected.length, `${what}: ${actual.length} values, expected ${expected.length}`);
+  for (let i = 0; i < expected.length; i++) {
+    const d = Math.abs(actual[i] - expected[i]);
+    assert.ok(d <= tol, `${what}[${i}] = ${actual[i]}, expected ${expected[i]} (off by ${d.toExponential(2)} > ${tol})`);
+  }
+}
+
+/** Run fn and check it left tf.memory().numTensors where it found it, except `keep` tensors it returns. */
+export function noLeak<T>(fn: () => T, keep = 0): T {
+  const before = tf.memory().numTensors;
+  const out = fn();
+  const after = tf.memory().numTensors;
+  assert.strictEqual(after - before, keep, `tensor leak: ${after - before} tensors more after the call, expected ${keep}`);
+  return out;
+}
+
+/** assert.throws with a message check that prints the message it got. */
+export function assertThrowsMessage(fn: () => unknown, pattern: RegExp): void {
+  assert.throws(fn, (e: Error) => {
+    assert.match(e.message, pattern);
+    return true;
+  });
+}

@@ -1,0 +1,105 @@
+// Every notebook, executed headless through real Jupyter with the course's tslab kernel (twice in one
+// kernel, as a learner re-running it would), then exported to HTML and opened in headless Chromium,
+// where every figure must be drawn. Artifacts (executed notebooks, HTML, screenshots) go to test-artifacts/.
+import * as assert from "assert";
+import { spawnSync } from "child_process";
+import { readdirSync, readFileSync, mkdirSync, existsSync } from "fs";
+import { join, delimiter, basename } from "path";
+import { chromium, type Browser } from "playwright-core";
+import { ROOT } from "../helpers";
+
+const NOTEBOOKS = join(ROOT, "notebooks");
+const ARTIFACTS = join(ROOT, "test-artifacts");
+const RUNNER = join(ROOT, "test", "notebooks", "run_notebook.py");
+const FIGURE_CLASS = "attention-course-figure";
+
+interface Summary {
+  runs: { run: number; seconds: number; tensors: number | null; figures: number }[];
+  problems: { run: number; cell: number | string; kind: string; text: string }[];
+  figures: number;
+}
+
+/** A Python that has nbclient and nbconvert: $ATTENTION_PYTHON, Debian's, or the one on PATH. */
+function findPython(): string {
+  const candidates = [process.env.ATTENTION_PYTHON, "/usr/bin/python3", "python3"].filter((p): p is string => Boolean(p));
+  for (const py of candidates) {
+    const r = spawnSync(py, ["-c", "import nbclient, nbconvert, nbformat"], { stdio: "ignore" });
+    if (r.status === 0) return py;
+  }
+  throw new Error(
+    `No Python with nbclient and nbconvert (tried ${candidates.join(", ")}). ` +
+      "On Debian/Ubuntu: sudo npm run jupyter:debian -- --tests; elsewhere: pip install nbclient nbconvert",
+  );
+}
+
+function findChromium(): string {
+  const candidates = [process.env.CHROMIUM_PATH, "/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome"];
+  const found = candidates.find((p) => p && existsSync(p));
+  if (!found) throw new Error("No Chromium found (set CHROMIUM_PATH). On Debian/Ubuntu: sudo npm run jupyter:debian -- --tests");
+  return found;
+}
+
+const notebooks = readdirSync(NOTEBOOKS).filter((f) => f.endsWith(".ipynb")).sort();
+
+describe("notebooks: executed in Jupyter with the course kernel, drawn in Chromium", function () {
+  this.timeout(15 * 60 * 1000);
+  let python: string;
+  let browser: Browser | undefined;
+
+  before(async () => {
+    python = findPython();
+    mkdirSync(ARTIFACTS, { recursive: true });
+    const k = spawnSync(process.execPath, [join(ROOT, "scripts", "kernel.mjs"), "install"], { encoding: "utf8" });
+    assert.strictEqual(k.status, 0, `registering the kernel failed: ${k.stderr}`);
+    browser = await chromium.launch({
+      executablePath: findChromium(),
+      args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"],
+    });
+  });
+  after(async () => browser?.close());
+
+  it("there are notebooks to run", () => assert.ok(notebooks.length > 0));
+
+  for (const file of notebooks) {
+    const name = basename(file, ".ipynb");
+    describe(name, () => {
+      let summary: Summary | undefined;
+
+      it("runs top to bottom twice in one kernel: no error, no stderr, no tensor growth", () => {
+        const env = { ...process.env, JUPYTER_PATH: [join(ROOT, ".jupyter"), process.env.JUPYTER_PATH].filter(Boolean).join(delimiter) };
+        const r = spawnSync(python, [RUNNER, join(NOTEBOOKS, file), ARTIFACTS, "--runs", "2"], { env, encoding: "utf8", maxBuffer: 64 << 20 });
+        assert.strictEqual(r.status, 0, `the notebook runner failed:\n${r.stderr.slice(-3000)}`);
+        summary = JSON.parse(readFileSync(join(ARTIFACTS, `${name}.json`), "utf8")) as Summary;
+        const problems = summary.problems.map((p) => `run ${p.run}, cell ${p.cell}, ${p.kind}: ${p.text.slice(0, 1500)}`);
+        assert.deepStrictEqual(problems, [], `problems in ${file}`);
+        assert.strictEqual(summary.runs.length, 2);
+        const [first, second] = summary.runs;
+        console.log(`      ${name}: run 1 ${first.seconds}s, run 2 ${second.seconds}s, tensors ${first.tensors} -> ${second.tensors}, figures ${summary.figures}`);
+        assert.ok(first.tensors !== null && second.tensors !== null, "tensor count probe failed");
+        assert.ok(second.tensors! <= first.tensors!, `tf.memory().numTensors grew from ${first.tensors} to ${second.tensors} on the second run`);
+        assert.strictEqual(second.figures, first.figures, "both runs emit the same figures");
+      });
+
+      it("draws every figure in headless Chromium (nbconvert HTML, offline)", async () => {
+        assert.ok(summary, "the notebook did not run");
+        const page = await browser!.newPage({ viewport: { width: 1200, height: 900 } });
+        const errors: string[] = [];
+        page.on("pageerror", (e) => errors.push(e.message));
+        await page.route(/^(?!file:)/, (route) => route.abort()); // offline: nothing from a CDN
+        await page.goto(`file://${join(ARTIFACTS, `${name}.html`)}`);
+        const expected = summary!.figures;
+        const drawn = async () =>
+          page.evaluate((cls) => [...document.querySelectorAll(`.${cls}[data-drawn="true"]`)].filter((d) => d.querySelector(".main-svg")).length, FIGURE_CLASS);
+        const deadline = Date.now() + 30000;
+        while ((await drawn()) < expected && Date.now() < deadline) await page.waitForTimeout(200);
+        const count = await drawn();
+        const divs = await page.evaluate((cls) => document.querySelectorAll(`.${cls}`).length, FIGURE_CLASS);
+        await page.screenshot({ path: join(ARTIFACTS, `${name}.png`), fullPage: true });
+        await page.close();
+        assert.deepStrictEqual(errors, [], "page errors");
+        assert.strictEqual(divs, expected, `figure divs in the page vs figures emitted`);
+        assert.strictEqual(count, expected, `${count} of ${expected} figures drawn (with a plotly SVG)`);
+      });
+    });
+  }
+});

@@ -1,0 +1,27 @@
+import * as assert from "assert";
+import { readdirSync, readFileSync } from "fs";
+import { join } from "path";
+import { ROOT } from "../helpers";
+
+const dir = join(ROOT, "notebooks");
+
+describe("committed notebooks", () => {
+  const files = readdirSync(dir).filter((f) => f.endsWith(".ipynb"));
+
+  it("are numbered NN-name.ipynb", () => {
+    assert.ok(files.length > 0);
+    for (const f of files) assert.match(f, /^\d\d-[a-z0-9-]+\.ipynb$/);
+  });
+
+  for (const f of files) {
+    it(`${f} carries no outputs and uses the course kernel`, () => {
+      const nb = JSON.parse(readFileSync(join(dir, f), "utf8"));
+      assert.strictEqual(nb.metadata.kernelspec.name, "attention-course");
+      nb.cells.forEach((c: any, i: number) => {
+        if (c.cell_type !== "code") return;
+        assert.deepStrictEqual(c.outputs, [], `cell ${i} has outputs: clear them before committing`);
+        assert.strictEqual(c.execution_count, null, `cell ${i} has an execution count`);
+      });
+    });
+  }
+});

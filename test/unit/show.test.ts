@@ -1,0 +1,109 @@
+import * as assert from "assert";
+import { setup, show, LivePlot, LiveLineChart, figureBundle, figureHtml, plotlyLibrary, plotlyScriptHtml, inKernel, lineChart, heatmap, FIGURE_CLASS } from "attention-lib";
+
+type Msg = { data: Record<string, unknown>; metadata: object; transient: { display_id?: string } };
+
+/** Pretend to be tslab's kernel: a module in require's cache under .../tslab/dist/jupyter.js. */
+function fakeKernel(): { sent: { msg: Msg; update: boolean }[]; remove: () => void } {
+  const key = "/fake/node_modules/tslab/dist/jupyter.js";
+  const sent: { msg: Msg; update: boolean }[] = [];
+  const mod = { lastWriteDisplayData: (msg: Msg, update: boolean) => sent.push({ msg, update }) };
+  (require.cache as any)[key] = { id: key, filename: key, loaded: true, exports: mod };
+  return { sent, remove: () => delete (require.cache as any)[key] };
+}
+
+const fig = () => heatmap([[1, 2], [3, 4]], { x: ["a", "b"], y: ["c", "d"], title: "t" });
+
+describe("show: figures in every Jupyter front end, offline", () => {
+  before(() => setup({ backend: "wasm", verbose: false }));
+
+  it("inlines plotly.js (at most 2 MB) and shadows AMD so window.Plotly gets set under require.js", () => {
+    const { code, version } = plotlyLibrary();
+    assert.match(version, /^\d+\.\d+\.\d+$/);
+    const html = plotlyScriptHtml();
+    assert.ok(html.length < 2 * 1024 * 1024, `plot payload ${html.length} bytes`);
+    assert.ok(html.length > code.length);
+    assert.match(html, /\(function \(define, module, exports\) \{/);
+    assert.strictEqual((html.match(/<\/script>/gi) ?? []).length, 1, "no early </script> inside the library");
+  });
+
+  it("sends one bundle with HTML, the plotly JSON for richer renderers, and a text stand-in", () => {
+    const b = figureBundle(fig(), { id: "fig-x" });
+    const html = b["text/html"] as string;
+    assert.ok(html.startsWith(`<div id="fig-x" class="${FIGURE_CLASS}"`));
+    assert.match(html, /"ticktext":\["a","b"\]/);
+    assert.doesNotMatch(html, /cdn|https?:/i, "no CDN");
+    const json = b["application/vnd.plotly.v1+json"] as any;
+    assert.deepStrictEqual(json.data[0].z, [[1, 2], [3, 4]]);
+    assert.strictEqual(b["text/plain"], "<Figure 't': 1 trace(s) (heatmap)>");
+  });
+
+  it("escapes labels that could close the script", () => {
+    const html = figureHtml(heatmap([[1]], { x: ["</script><b>"], y: ["y"] }), "id1");
+    assert.strictEqual((html.match(/<\/script>/g) ?? []).length, 1);
+  });
+
+  it("outside a notebook, show() prints a stand-in instead of throwing", () => {
+    assert.strictEqual(inKernel(), false);
+    const lines: string[] = [];
+    const orig = console.log;
+    console.log = (s: string) => lines.push(s);
+    try {
+      show(fig());
+    } finally {
+      console.log = orig;
+    }
+    assert.deepStrictEqual(lines, ["<Figure 't': 1 trace(s) (heatmap)>"]);
+  });
+
+  describe("inside a kernel", () => {
+    let k: ReturnType<typeof fakeKernel>;
+    beforeEach(() => {
+      k = fakeKernel();
+    });
+    afterEach(() => k.remove());
+
+    it("setup() sends plotly.js once; later figures do not repeat it", async () => {
+      const orig = console.log;
+      console.log = () => undefined;
+      try {
+        await setup({ backend: "wasm" });
+      } finally {
+        console.log = orig;
+      }
+      show(fig());
+      show(fig());
+      const withLib = k.sent.filter((s) => String(s.msg.data["text/html"]).includes("data-plotly-version"));
+      assert.strictEqual(withLib.length, 1);
+      assert.strictEqual(k.sent.length, 3);
+      assert.ok(k.sent.every((s) => s.update === false));
+    });
+
+    it("a live plot updates one display in place, at most once per interval", () => {
+      const live = new LivePlot(lineChart([{ name: "loss", y: [1] }]), 60000);
+      live.update(lineChart([{ name: "loss", y: [1, 0.5] }])); // too soon: kept for later
+      assert.strictEqual(k.sent.length, 1);
+      live.flush();
+      assert.strictEqual(k.sent.length, 2);
+      const [first, second] = k.sent;
+      assert.ok(first.msg.transient.display_id);
+      assert.strictEqual(second.msg.transient.display_id, first.msg.transient.display_id);
+      assert.deepStrictEqual([first.update, second.update], [false, true]);
+      assert.deepStrictEqual((second.msg.data["application/vnd.plotly.v1+json"] as any).data[0].y, [1, 0.5]);
+      assert.strictEqual(live.draws, 2);
+    });
+
+    it("LiveLineChart grows its lines and draws the final state on done()", () => {
+      const chart = new LiveLineChart(["train", "valid"], { title: "loss" }, 60000);
+      chart.push("train", 0, 2);
+      chart.push("train", 1, 1);
+      chart.push("valid", 1, 1.5);
+      chart.done();
+      assert.deepStrictEqual(chart.points.train, { x: [0, 1], y: [2, 1] });
+      const last = k.sent[k.sent.length - 1].msg.data["application/vnd.plotly.v1+json"] as any;
+      assert.deepStrictEqual(last.data.map((d: any) => d.y), [[2, 1], [1.5]]);
+      assert.strictEqual(chart.draws, 2);
+      assert.throws(() => chart.push("test", 0, 1), /no line named 'test'; the lines are train, valid/);
+    });
+  });
+});

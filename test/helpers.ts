@@ -41,3 +41,5 @@ export function assertThrowsMessage(fn: () => unknown, pattern: RegExp): void {
     return true;
   });
 }
+
+export { EXAMPLE_TOKENS as TOKENS, EXAMPLE_EMBEDDINGS as INPUTS } from "attention-lib";

@@ -58,3 +58,19 @@ export function checkFinite(x: tf.Tensor, fn: string, name: string): void {
     throw new Error(`${fn}: ${name} contains NaN or Infinity; expected finite numbers`);
   }
 }
+
+/**
+ * Token embeddings given to an attention module: [tokens, d_in] or [batch, tokens, d_in], at least one
+ * token, the expected d_in, finite values.
+ */
+export function checkInputs(x: unknown, dIn: number | null, fn: string, name = "inputs"): asserts x is tf.Tensor {
+  checkTensor(x, fn, name);
+  checkRank(x, [2, 3], fn, name, "[tokens, d_in] or [batch, tokens, d_in]");
+  const tokens = x.shape[x.rank - 2];
+  if (tokens === 0) throw new Error(`${fn}: ${name} is an empty sequence (shape ${shapeStr(x.shape)}); expected at least one token`);
+  const d = x.shape[x.rank - 1];
+  if (dIn !== null && d !== dIn) {
+    throw new Error(`${fn}: ${name} has d_in = ${d} (shape ${shapeStr(x.shape)}), but the weights expect d_in = ${dIn}`);
+  }
+  checkFinite(x, fn, name);
+}

@@ -41,3 +41,13 @@ export {
   PLOTLY_PACKAGE,
 } from "./plots/show";
 export { LiveLineChart } from "./plots/live";
+export { checkInputs, checkTensor, checkRank, shapeStr } from "./checks";
+export { normalizeBySum, softmaxNaive, softmax } from "./attention/softmax";
+export { attentionScores, attentionWeights, contextVectors } from "./attention/scores";
+export { simpleSelfAttention, type SimpleAttention } from "./attention/simple";
+export { scaledDotProductAttention, scalingExperiment, type ScaledAttention, type ScalingExperiment } from "./attention/scaled";
+export { type Module, countParameters } from "./attention/module";
+export { Linear, variableFrom } from "./attention/linear";
+export { SelfAttentionV1, SelfAttentionV2, type AttentionParts } from "./attention/selfattention";
+export { checkWeightCopy } from "./attention/exercises";
+export { EXAMPLE_TOKENS, EXAMPLE_EMBEDDINGS, exampleInputs } from "./example";

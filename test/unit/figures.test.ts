@@ -26,6 +26,13 @@ describe("figures: plot specs with labels, shapes and values", () => {
       assert.strictEqual(layout.title.text, "weights");
     });
 
+    it("fills in the other colour bound when only zmin or zmax is given (plotly needs both)", () => {
+      const t = heatmap([[0.2, 0.5], [0.3, 0.9]], { zmin: 0 }).data[0] as Record<string, any>;
+      assert.deepStrictEqual([t.zmin, t.zmax], [0, 0.9]);
+      const u = heatmap([[0.2, 0.5]]).data[0] as Record<string, any>;
+      assert.deepStrictEqual([u.zmin, u.zmax], [undefined, undefined]);
+    });
+
     it("keeps repeated tokens apart (each row has its own place on the axis)", () => {
       const fig = heatmap([[1, 2], [3, 4]], { x: ["the", "the"], y: ["the", "the"] });
       const t = fig.data[0] as Record<string, any>;

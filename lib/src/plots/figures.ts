@@ -93,6 +93,10 @@ export function heatmap(values: Matrix, options: HeatmapOptions = {}): Figure {
   const xTitle = options.xTitle ?? "";
   const yTitle = options.yTitle ?? "";
   const show = options.showValues ?? (rows <= 12 && cols <= 12);
+  // plotly applies zmin/zmax only as a pair: fill in the missing one from the data.
+  const finite = z.flat().filter(Number.isFinite);
+  const zmin = options.zmin ?? (options.zmax !== undefined ? Math.min(...finite) : undefined);
+  const zmax = options.zmax ?? (options.zmin !== undefined ? Math.max(...finite) : undefined);
   const axis = (labels: string[], title: string) => ({
     tickmode: "array",
     tickvals: labels.map((_, i) => i),
@@ -111,8 +115,8 @@ export function heatmap(values: Matrix, options: HeatmapOptions = {}): Figure {
         customdata,
         hovertemplate: `${yTitle || "row"} %{customdata[0]}<br>${xTitle || "column"} %{customdata[1]}<br>value %{z:.4f}<extra></extra>`,
         colorscale: options.colorscale ?? WHITE_TO_BLUE,
-        zmin: options.zmin,
-        zmax: options.zmax,
+        zmin,
+        zmax,
         texttemplate: show ? "%{z:.2f}" : undefined,
       },
     ],
@@ -182,7 +186,7 @@ export interface Line {
 }
 
 /** A line chart of one or more named lines (training curves, a quantity against a size, ...). */
-export function lineChart(lines: Line[], options: ChartOptions & { logY?: boolean; markers?: boolean } = {}): Figure {
+export function lineChart(lines: Line[], options: ChartOptions & { logX?: boolean; logY?: boolean; markers?: boolean } = {}): Figure {
   if (!Array.isArray(lines)) throw new Error("lineChart: expected an array of lines [{ name, y, x? }]");
   const data = lines.map((l) => {
     const y = toVector(l.y, "lineChart", `line '${l.name}' y`);
@@ -197,7 +201,7 @@ export function lineChart(lines: Line[], options: ChartOptions & { logY?: boolea
     layout: {
       ...base(options.title, options.height),
       showlegend: lines.length > 1,
-      xaxis: { title: options.xTitle ? { text: options.xTitle } : undefined },
+      xaxis: { title: options.xTitle ? { text: options.xTitle } : undefined, type: options.logX ? "log" : undefined },
       yaxis: {
         title: options.yTitle ? { text: options.yTitle } : undefined,
         type: options.logY ? "log" : undefined,
@@ -285,7 +289,7 @@ export function vectorPlot(vectors: Matrix, labels: string[], options: VectorPlo
   }
 
   // 3-D: the axes are drawn as traces too, so that they turn with the camera.
-  const extent = Math.max(1e-9, ...pts.flat().map(Math.abs)) * 1.1;
+  const extent = Math.max(1e-9, ...pts.map((p) => Math.hypot(...p))) * 1.05;
   const axes = [0, 1, 2].map((k) => {
     const tip = [0, 0, 0];
     tip[k] = extent;
@@ -314,12 +318,13 @@ export function vectorPlot(vectors: Matrix, labels: string[], options: VectorPlo
     return [...axisTraces, ...vecs];
   };
   const start = 30;
-  const lim = extent * 1.15;
+  const lim = extent * 1.1;
   return {
     data: tracesFor(start),
     frames: angles.map((a) => ({ name: `${a}`, data: tracesFor(a) })),
     layout: {
-      ...base(options.title, options.height ?? 480),
+      ...base(options.title, options.height ?? 520),
+      width: (options.height ?? 520) + 160, // a square drawing area plus the legend
       xaxis: { visible: false, range: [-lim, lim] },
       yaxis: { visible: false, range: [-lim, lim], scaleanchor: "x" },
       sliders: [

@@ -1,0 +1,57 @@
+// A linear layer laid out like PyTorch's nn.Linear: weight [d_out, d_in], y = x W^T + b,
+// initialised uniform in ±1/sqrt(d_in) from the course's generator.
+import * as tf from "@tensorflow/tfjs";
+import { checkPositiveInt, checkTensor, shapeStr } from "../checks";
+import { Generator, defaultGenerator, uniformLinear } from "../random";
+import type { Module } from "./module";
+
+/** A trainable tf.Variable holding these values (no stray copy left behind). */
+export function variableFrom(values: Float32Array, shape: number[]): tf.Variable {
+  const t = tf.tensor(values, shape, "float32");
+  const v = tf.variable(t, true);
+  t.dispose();
+  return v;
+}
+
+export class Linear implements Module {
+  /** [d_out, d_in], like PyTorch: row j holds the weights of output j. */
+  readonly weight: tf.Variable;
+  /** [d_out], or null without bias. */
+  readonly bias: tf.Variable | null;
+
+  constructor(
+    readonly dIn: number,
+    readonly dOut: number,
+    options: { bias?: boolean; generator?: Generator } = {},
+  ) {
+    checkPositiveInt(dIn, "Linear", "dIn");
+    checkPositiveInt(dOut, "Linear", "dOut");
+    const init = uniformLinear(dIn, dOut, options.bias ?? true, options.generator ?? defaultGenerator);
+    this.weight = variableFrom(init.weight, [dOut, dIn]);
+    this.bias = init.bias ? variableFrom(init.bias, [dOut]) : null;
+  }
+
+  /** x [..., d_in] -> [..., d_out] */
+  apply(x: tf.Tensor): tf.Tensor {
+    checkTensor(x, "Linear", "x");
+    const d = x.shape[x.rank - 1];
+    if (x.rank < 1 || d !== this.dIn) {
+      throw new Error(`Linear: input has last axis ${d} (shape ${shapeStr(x.shape)}), expected d_in = ${this.dIn}`);
+    }
+    return tf.tidy(() => {
+      const flat = x.reshape([-1, this.dIn]);
+      let y = tf.matMul(flat, this.weight, false, true);
+      if (this.bias) y = tf.add(y, this.bias);
+      return y.reshape([...x.shape.slice(0, -1), this.dOut]);
+    });
+  }
+
+  parameters(): tf.Variable[] {
+    return this.bias ? [this.weight, this.bias] : [this.weight];
+  }
+
+  dispose(): void {
+    this.weight.dispose();
+    this.bias?.dispose();
+  }
+}

@@ -1,0 +1,57 @@
+// The three steps of attention: scores (dot products), weights (softmax), context vectors (weighted sums).
+import * as tf from "@tensorflow/tfjs";
+import { checkTensor, checkRank, shapeStr } from "../checks";
+import { softmax } from "./softmax";
+
+function checkPair(a: tf.Tensor, b: tf.Tensor, fn: string, aName: string, bName: string): void {
+  checkTensor(a, fn, aName);
+  checkTensor(b, fn, bName);
+  checkRank(a, [2, 3, 4], fn, aName, `[tokens, d], [batch, tokens, d] or [batch, heads, tokens, d]`);
+  if (a.rank !== b.rank) {
+    throw new Error(`${fn}: ${aName} ${shapeStr(a.shape)} and ${bName} ${shapeStr(b.shape)} must have the same rank`);
+  }
+  for (let i = 0; i < a.rank - 2; i++) {
+    if (a.shape[i] !== b.shape[i]) {
+      throw new Error(`${fn}: ${aName} ${shapeStr(a.shape)} and ${bName} ${shapeStr(b.shape)} must agree on the leading (batch/head) axes`);
+    }
+  }
+}
+
+/**
+ * Attention scores: the dot product of every query with every key, optionally divided by `scale`.
+ * queries [..., T_q, d], keys [..., T_k, d] -> [..., T_q, T_k]
+ */
+export function attentionScores(queries: tf.Tensor, keys: tf.Tensor, scale = 1): tf.Tensor {
+  const fn = "attentionScores";
+  checkPair(queries, keys, fn, "queries", "keys");
+  const dq = queries.shape[queries.rank - 1];
+  const dk = keys.shape[keys.rank - 1];
+  if (dq !== dk) {
+    throw new Error(`${fn}: queries ${shapeStr(queries.shape)} and keys ${shapeStr(keys.shape)} must have the same size d (last axis) to take dot products`);
+  }
+  if (!(scale > 0)) throw new Error(`${fn}: scale must be positive, got ${scale}`);
+  return tf.tidy(() => {
+    const s = tf.matMul(queries, keys, false, true);
+    return scale === 1 ? s : tf.div(s, scale);
+  });
+}
+
+/** Attention weights: softmax over the keys, so each query's weights are positive and sum to 1. [..., T_q, T_k] */
+export function attentionWeights(scores: tf.Tensor): tf.Tensor {
+  return softmax(scores);
+}
+
+/**
+ * Context vectors: each query's weighted sum of the values.
+ * weights [..., T_q, T_k], values [..., T_k, d_v] -> [..., T_q, d_v]
+ */
+export function contextVectors(weights: tf.Tensor, values: tf.Tensor): tf.Tensor {
+  const fn = "contextVectors";
+  checkPair(weights, values, fn, "weights", "values");
+  const tk = weights.shape[weights.rank - 1];
+  const tv = values.shape[values.rank - 2];
+  if (tk !== tv) {
+    throw new Error(`${fn}: weights ${shapeStr(weights.shape)} weigh ${tk} tokens but values ${shapeStr(values.shape)} has ${tv}; expected one value per key`);
+  }
+  return tf.matMul(weights, values);
+}

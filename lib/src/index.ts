@@ -49,5 +49,17 @@ export { scaledDotProductAttention, scalingExperiment, type ScaledAttention, typ
 export { type Module, countParameters } from "./attention/module";
 export { Linear, variableFrom } from "./attention/linear";
 export { SelfAttentionV1, SelfAttentionV2, type AttentionParts } from "./attention/selfattention";
-export { checkWeightCopy } from "./attention/exercises";
+export { checkWeightCopy, checkTwoDimensionalWrapper } from "./attention/exercises";
 export { EXAMPLE_TOKENS, EXAMPLE_EMBEDDINGS, exampleInputs } from "./example";
+export { lowerTriangle, causalMask, maskAndRenormalize, maskFuture, causalSoftmax } from "./attention/causal";
+export { dropout, type DropoutOptions } from "./attention/dropout";
+export { headDim, splitHeads, mergeHeads } from "./attention/heads";
+export {
+  CausalAttention,
+  MultiHeadAttentionWrapper,
+  MultiHeadAttention,
+  multiHeadFromWrapper,
+  type CausalOptions,
+  type CausalParts,
+} from "./attention/causalattention";
+export { headHeatmaps, headView } from "./plots/attention";

@@ -2,6 +2,7 @@
 import * as tf from "@tensorflow/tfjs";
 import { shapeStr } from "../checks";
 import type { SelfAttentionV1, SelfAttentionV2 } from "./selfattention";
+import type { MultiHeadAttentionWrapper } from "./causalattention";
 
 function maxAbsDiff(a: tf.Tensor, b: tf.Tensor): number {
   return tf.tidy(() => tf.max(tf.abs(tf.sub(a, b))).dataSync()[0]);
@@ -39,5 +40,23 @@ export function checkWeightCopy(v1: SelfAttentionV1, v2: SelfAttentionV2, inputs
     if (diff <= 1e-5) return "✓ Right: v1 and v2 now compute the same context vectors.";
     problems.push(`the weights match, yet the outputs differ by up to ${diff.toExponential(2)}`);
   }
+  return ["✗ Not yet:", ...problems.map((p) => `  - ${p}`)].join("\n");
+}
+
+/**
+ * Exercise (notebook 06): a MultiHeadAttentionWrapper with 2 heads whose context vectors are 2-dimensional.
+ * Returns "✓ ..." when `wrapper` does it, else "✗ ..." and what differs.
+ */
+export function checkTwoDimensionalWrapper(wrapper: MultiHeadAttentionWrapper, batch: tf.Tensor): string {
+  const heads = wrapper.heads.length;
+  const problems: string[] = [];
+  if (heads !== 2) problems.push(`the wrapper has ${heads} head(s); the exercise asks for 2`);
+  const out = wrapper.forward(batch);
+  const width = out.shape[out.rank - 1];
+  out.dispose();
+  if (width !== 2) {
+    problems.push(`its context vectors have ${width} dimensions: the wrapper concatenates its heads, so the width is d_out x heads = ${wrapper.dOut} x ${heads}`);
+  }
+  if (problems.length === 0) return `✓ Right: ${heads} heads, context vectors of width ${width}.`;
   return ["✗ Not yet:", ...problems.map((p) => `  - ${p}`)].join("\n");
 }

@@ -1,0 +1,49 @@
+// Causal masking: a token may attend to itself and to the tokens before it, never to those after it.
+import * as tf from "@tensorflow/tfjs";
+import { checkPositiveInt, checkTensor, shapeStr } from "../checks";
+import { softmax } from "./softmax";
+
+/** [T, T] of 0/1 with 1 on and below the diagonal: row i may see keys 0..i. */
+export function lowerTriangle(tokens: number): tf.Tensor2D {
+  checkPositiveInt(tokens, "lowerTriangle", "tokens");
+  return tf.tidy(() => tf.linalg.bandPart(tf.ones([tokens, tokens]), -1, 0) as tf.Tensor2D);
+}
+
+/** [T, T] booleans, true above the diagonal: the future each query must not see. */
+export function causalMask(tokens: number): tf.Tensor2D {
+  return tf.tidy(() => tf.equal(lowerTriangle(tokens), 0) as tf.Tensor2D);
+}
+
+function squareScores(x: tf.Tensor, fn: string): number {
+  checkTensor(x, fn, "scores");
+  if (x.rank < 2 || x.shape[x.rank - 1] !== x.shape[x.rank - 2]) {
+    throw new Error(`${fn}: expected square attention matrices [..., T, T] (queries x keys), got shape ${shapeStr(x.shape)}`);
+  }
+  return x.shape[x.rank - 1];
+}
+
+/**
+ * The simple way: take softmax weights, zero the future, then renormalise each row to sum to 1.
+ * weights [..., T, T] -> [..., T, T]
+ */
+export function maskAndRenormalize(weights: tf.Tensor): tf.Tensor {
+  const t = squareScores(weights, "maskAndRenormalize");
+  return tf.tidy(() => {
+    const masked = tf.mul(weights, lowerTriangle(t));
+    return tf.div(masked, tf.sum(masked, -1, true));
+  });
+}
+
+/** Replace the future (above the diagonal) by -Infinity. scores [..., T, T] -> [..., T, T] */
+export function maskFuture(scores: tf.Tensor): tf.Tensor {
+  const t = squareScores(scores, "maskFuture");
+  return tf.tidy(() => tf.where(causalMask(t), tf.fill(scores.shape, -Infinity), scores));
+}
+
+/**
+ * The efficient way: -Infinity in the future before the softmax, so those weights come out exactly 0
+ * (e^-inf = 0) and the row already sums to 1. scores [..., T, T] -> weights [..., T, T]
+ */
+export function causalSoftmax(scores: tf.Tensor): tf.Tensor {
+  return tf.tidy(() => softmax(maskFuture(scores)));
+}

@@ -1,0 +1,20 @@
+// Dropout: in training, zero each element with probability p and scale the survivors by 1 / (1 - p),
+// so the expected value is unchanged; in evaluation, do nothing. Draws from the course's generator.
+import * as tf from "@tensorflow/tfjs";
+import { checkTensor } from "../checks";
+import { Generator, defaultGenerator, dropoutScaleValues } from "../random";
+
+export interface DropoutOptions {
+  /** Apply dropout (training) or pass the input through (evaluation). Default: true. */
+  training?: boolean;
+  generator?: Generator;
+}
+
+/** x [...] -> [...]; like torch.nn.functional.dropout. With p = 0 or in evaluation no random number is drawn. */
+export function dropout(x: tf.Tensor, p: number, options: DropoutOptions = {}): tf.Tensor {
+  checkTensor(x, "dropout", "x");
+  if (!(p >= 0 && p < 1)) throw new Error(`dropout: the drop probability p must be in [0, 1), got ${p}`);
+  if (p === 0 || options.training === false || x.size === 0) return x.clone();
+  const scale = dropoutScaleValues(x.shape, p, options.generator ?? defaultGenerator);
+  return tf.tidy(() => tf.mul(x, tf.tensor(scale, x.shape, "float32")));
+}

@@ -1,0 +1,30 @@
+// Splitting one projection into attention heads, and merging the heads back.
+import * as tf from "@tensorflow/tfjs";
+import { checkPositiveInt, checkTensor, shapeStr } from "../checks";
+
+/** d_out must split evenly into heads: returns head_dim = d_out / heads. */
+export function headDim(dOut: number, heads: number, fn = "heads"): number {
+  checkPositiveInt(dOut, fn, "d_out");
+  checkPositiveInt(heads, fn, "the number of heads");
+  if (dOut % heads !== 0) {
+    throw new Error(`${fn}: d_out = ${dOut} is not divisible by the number of heads ${heads}; d_out must be a multiple of it (each head gets d_out / heads dimensions)`);
+  }
+  return dOut / heads;
+}
+
+/** [b, T, d_out] -> view as [b, T, heads, head_dim] -> transpose to [b, heads, T, head_dim] */
+export function splitHeads(x: tf.Tensor, heads: number): tf.Tensor4D {
+  checkTensor(x, "splitHeads", "x");
+  if (x.rank !== 3) throw new Error(`splitHeads: x must be [batch, tokens, d_out], got shape ${shapeStr(x.shape)}`);
+  const [b, t, d] = x.shape;
+  const hd = headDim(d, heads, "splitHeads");
+  return tf.tidy(() => tf.transpose(tf.reshape(x, [b, t, heads, hd]), [0, 2, 1, 3]) as tf.Tensor4D);
+}
+
+/** [b, heads, T, head_dim] -> transpose to [b, T, heads, head_dim] -> view as [b, T, d_out] */
+export function mergeHeads(x: tf.Tensor): tf.Tensor3D {
+  checkTensor(x, "mergeHeads", "x");
+  if (x.rank !== 4) throw new Error(`mergeHeads: x must be [batch, heads, tokens, head_dim], got shape ${shapeStr(x.shape)}`);
+  const [b, h, t, hd] = x.shape;
+  return tf.tidy(() => tf.reshape(tf.transpose(x, [0, 2, 1, 3]), [b, t, h * hd]) as tf.Tensor3D);
+}

@@ -1,0 +1,144 @@
+// Figures of attention weights across heads: a grid of heatmaps, and a head view.
+import * as tf from "@tensorflow/tfjs";
+import { shapeStr } from "../checks";
+import type { Figure } from "./figures";
+
+/** Plotly's default trace colours, one per head. */
+const COLOURS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"];
+
+/** weights [heads, T, T] as number[][][], checking shape and labels. */
+function perHead(weights: tf.Tensor | number[][][], tokens: string[], fn: string): number[][][] {
+  const w = weights instanceof tf.Tensor ? (weights.arraySync() as number[][][]) : weights;
+  const shape = weights instanceof tf.Tensor ? weights.shape : [w.length, w[0]?.length ?? 0, w[0]?.[0]?.length ?? 0];
+  if (shape.length !== 3 || shape[1] !== shape[2] || shape[0] === 0) {
+    throw new Error(`${fn}: weights must be [heads, tokens, tokens], got shape ${shapeStr(shape)} (take one batch item first, e.g. weights.gather(0))`);
+  }
+  if (tokens.length !== shape[1]) {
+    throw new Error(`${fn}: ${tokens.length} token labels for ${shape[1]} tokens; expected one label per token`);
+  }
+  return w;
+}
+
+/**
+ * One heatmap per head, side by side, tokens on both axes (query rows, key columns), one colour scale.
+ * weights [heads, T, T]
+ */
+export function headHeatmaps(
+  weights: tf.Tensor | number[][][],
+  tokens: string[],
+  options: { title?: string; columns?: number; zmax?: number; headNames?: string[] } = {},
+): Figure {
+  const w = perHead(weights, tokens, "headHeatmaps");
+  const heads = w.length;
+  const columns = Math.min(options.columns ?? heads, heads);
+  const rows = Math.ceil(heads / columns);
+  const names = options.headNames ?? w.map((_, h) => `head ${h + 1}`);
+  const idx = tokens.map((_, i) => i);
+  const layout: Record<string, unknown> = {
+    title: options.title ? { text: options.title } : undefined,
+    height: 120 + rows * 320,
+    grid: { rows, columns, pattern: "independent" },
+    margin: { l: 80, r: 30, t: options.title ? 80 : 40, b: 70 },
+    annotations: [] as unknown[],
+  };
+  const data = w.map((z, h) => {
+    const suffix = h === 0 ? "" : String(h + 1);
+    layout[`xaxis${suffix}`] = { tickmode: "array", tickvals: idx, ticktext: tokens, title: { text: "key" } };
+    layout[`yaxis${suffix}`] = { tickmode: "array", tickvals: idx, ticktext: tokens, autorange: "reversed", title: h % columns === 0 ? { text: "query" } : undefined };
+    (layout.annotations as unknown[]).push({
+      text: `<b>${names[h]}</b>`, showarrow: false, xref: `x${suffix} domain`, yref: `y${suffix} domain`, x: 0.5, y: 1.08,
+    });
+    return {
+      type: "heatmap",
+      z,
+      x: idx,
+      y: idx,
+      xaxis: `x${suffix}`,
+      yaxis: `y${suffix}`,
+      zmin: 0,
+      zmax: options.zmax ?? 1,
+      colorscale: [[0, "#f7fbff"], [0.5, "#6baed6"], [1, "#08306b"]],
+      showscale: h === heads - 1,
+      customdata: tokens.map((q) => tokens.map((k) => [q, k])),
+      hovertemplate: `${names[h]}<br>query %{customdata[0]}<br>key %{customdata[1]}<br>weight %{z:.4f}<extra></extra>`,
+      texttemplate: tokens.length <= 10 ? "%{z:.2f}" : undefined,
+    };
+  });
+  return { data, layout };
+}
+
+/**
+ * A head view: the tokens in two columns (queries left, keys right) and a line from each query to each
+ * key whose opacity is the attention weight; one colour per head, heads toggled from the legend.
+ * weights [heads, T, T]
+ */
+export function headView(
+  weights: tf.Tensor | number[][][],
+  tokens: string[],
+  options: { title?: string; headNames?: string[]; minWeight?: number } = {},
+): Figure {
+  const w = perHead(weights, tokens, "headView");
+  const n = tokens.length;
+  const names = options.headNames ?? w.map((_, h) => `head ${h + 1}`);
+  const minWeight = options.minWeight ?? 0.01;
+  const bins = 10; // lines are grouped by opacity so a head is a few traces, not T x T
+  const data: Record<string, unknown>[] = [];
+  w.forEach((m, h) => {
+    const colour = COLOURS[h % COLOURS.length];
+    const offset = w.length > 1 ? (h / (w.length - 1) - 0.5) * 0.12 : 0; // heads side by side
+    for (let b = 0; b < bins; b++) {
+      const x: (number | null)[] = [];
+      const y: (number | null)[] = [];
+      for (let i = 0; i < n; i++) {
+        for (let j = 0; j < n; j++) {
+          const v = m[i][j];
+          if (v < minWeight || Math.min(bins - 1, Math.floor(v * bins)) !== b) continue;
+          x.push(0, 1, null);
+          y.push(i + offset, j + offset, null);
+        }
+      }
+      if (x.length === 0) continue;
+      data.push({
+        type: "scatter", mode: "lines", x, y, name: names[h], legendgroup: names[h],
+        showlegend: false, opacity: (b + 0.5) / bins, line: { color: colour, width: 3 }, hoverinfo: "skip",
+      });
+    }
+    // One legend entry per head; its points carry the weights on hover.
+    const hx: number[] = [];
+    const hy: number[] = [];
+    const text: string[] = [];
+    for (let i = 0; i < n; i++) {
+      for (let j = 0; j < n; j++) {
+        if (m[i][j] < minWeight) continue;
+        hx.push(0.5);
+        hy.push((i + j) / 2 + offset);
+        text.push(`${names[h]}: ${tokens[i]} → ${tokens[j]}: ${m[i][j].toFixed(4)}`);
+      }
+    }
+    data.push({
+      type: "scatter", mode: "markers", x: hx, y: hy, text, hoverinfo: "text", name: names[h], legendgroup: names[h],
+      marker: { color: colour, size: 6, opacity: 0.35 }, showlegend: true,
+    });
+  });
+  const idx = tokens.map((_, i) => i);
+  data.push(
+    { type: "scatter", mode: "text", x: idx.map(() => -0.02), y: idx, text: tokens, textposition: "middle left", hoverinfo: "skip", showlegend: false },
+    { type: "scatter", mode: "text", x: idx.map(() => 1.02), y: idx, text: tokens, textposition: "middle right", hoverinfo: "skip", showlegend: false },
+  );
+  return {
+    data,
+    layout: {
+      title: options.title ? { text: options.title } : undefined,
+      height: 140 + n * 45,
+      width: 560,
+      margin: { l: 20, r: 20, t: options.title ? 70 : 30, b: 20 },
+      xaxis: { visible: false, range: [-0.45, 1.45] },
+      yaxis: { visible: false, autorange: "reversed" },
+      legend: { title: { text: "click to show/hide" } },
+      annotations: [
+        { x: 0, y: -0.8, text: "<b>query</b>", showarrow: false, xanchor: "right" },
+        { x: 1, y: -0.8, text: "<b>key</b>", showarrow: false, xanchor: "left" },
+      ],
+    },
+  };
+}

@@ -1,0 +1,319 @@
+import * as assert from "assert";
+import * as tf from "@tensorflow/tfjs";
+import {
+  setup, manualSeed, exampleInputs, SelfAttentionV2, lowerTriangle, causalMask, maskAndRenormalize, maskFuture,
+  causalSoftmax, dropout, splitHeads, mergeHeads, headDim, CausalAttention, MultiHeadAttentionWrapper,
+  MultiHeadAttention, multiHeadFromWrapper, countParameters, checkTwoDimensionalWrapper, headHeatmaps, headView, Generator,
+} from "attention-lib";
+import { referenceValues, assertClose, noLeak, assertThrowsMessage, TOKENS } from "../helpers";
+
+const data = (t: tf.Tensor) => t.dataSync();
+
+// Tensors printed in the book's companion notebook (4 decimals), one batch item.
+const BOOK = {
+  causalWeights: [
+    1, 0, 0, 0, 0, 0, 0.5517, 0.4483, 0, 0, 0, 0, 0.38, 0.3097, 0.3103, 0, 0, 0,
+    0.2758, 0.246, 0.2462, 0.2319, 0, 0, 0.2175, 0.1983, 0.1984, 0.1888, 0.1971, 0, 0.1935, 0.1663, 0.1666, 0.1542, 0.1666, 0.1529,
+  ],
+  droppedWeights: [
+    2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0.7599, 0.6194, 0.6206, 0, 0, 0,
+    0, 0.4921, 0.4925, 0, 0, 0, 0, 0.3966, 0, 0.3775, 0, 0, 0, 0.3327, 0.3331, 0.3084, 0.3331, 0,
+  ],
+  causalAttention: [-0.4519, 0.2216, -0.5874, 0.0058, -0.63, -0.0632, -0.5675, -0.0843, -0.5526, -0.0981, -0.5299, -0.1081],
+  wrapper: [
+    -0.4519, 0.2216, 0.4772, 0.1063, -0.5874, 0.0058, 0.5891, 0.3257, -0.63, -0.0632, 0.6202, 0.386,
+    -0.5675, -0.0843, 0.5478, 0.3589, -0.5526, -0.0981, 0.5321, 0.3428, -0.5299, -0.1081, 0.5077, 0.3493,
+  ],
+  multiHead: [0.319, 0.4858, 0.2943, 0.3897, 0.2856, 0.3593, 0.2693, 0.3873, 0.2639, 0.3928, 0.2575, 0.4028],
+  exercise: [-0.574, 0.2216, -0.732, 0.0155, -0.7774, -0.0546, -0.6979, -0.0817, -0.6538, -0.0957, -0.6424, -0.1065],
+};
+
+describe("causal and multi-head attention (notebooks 05 and 06)", function () {
+  this.timeout(60000);
+  const ref = referenceValues();
+  let inputs: tf.Tensor2D;
+  let batch: tf.Tensor3D;
+  before(async () => {
+    await setup({ backend: "wasm", verbose: false });
+    inputs = exampleInputs();
+    batch = tf.stack([inputs, inputs]) as tf.Tensor3D;
+  });
+  after(() => tf.dispose([inputs, batch]));
+
+  describe("causal mask", () => {
+    it("renormalising after masking equals -Infinity before softmax (seed-789 weights of v2)", () => {
+      manualSeed(789);
+      const sa = new SelfAttentionV2(3, 2);
+      const parts = sa.explain(inputs);
+      const scaled = tf.div(parts.scores, Math.SQRT2);
+      const [a, b] = noLeak(() => [maskAndRenormalize(parts.weights), causalSoftmax(scaled)], 2);
+      scaled.dispose();
+      assertClose(data(a), BOOK.causalWeights, 1e-4, "renormalised");
+      assertClose(data(a), data(b), 1e-6, "-Infinity masking");
+      tf.dispose([parts, a, b]);
+      sa.dispose();
+    });
+
+    it("masks exactly the future: lower triangle, -Infinity above the diagonal", () => {
+      const lt = noLeak(() => lowerTriangle(3), 1);
+      assert.deepStrictEqual(Array.from(data(lt)), [1, 0, 0, 1, 1, 0, 1, 1, 1]);
+      const m = causalMask(3);
+      assert.deepStrictEqual(Array.from(data(m)), [0, 1, 1, 0, 0, 1, 0, 0, 0]);
+      const s = tf.ones([2, 3, 3]);
+      const f = maskFuture(s);
+      assert.deepStrictEqual(Array.from(data(f)).slice(0, 9), [1, -Infinity, -Infinity, 1, 1, -Infinity, 1, 1, 1]);
+      tf.dispose([lt, m, s, f]);
+    });
+
+    it("rejects non-square scores", () => {
+      const s = tf.ones([3, 4]);
+      assertThrowsMessage(() => maskFuture(s), /maskFuture: expected square attention matrices \[\.\.\., T, T\] \(queries x keys\), got shape \[3, 4\]/);
+      s.dispose();
+    });
+  });
+
+  describe("dropout", () => {
+    it("seed 123, p = 0.5 on ones and on the causal weights: the book's matrices", () => {
+      manualSeed(123);
+      const ones = tf.ones([6, 6]);
+      const d = noLeak(() => dropout(ones, 0.5), 1);
+      assertClose(data(d), ref["dropout.ones"].data, 0);
+      manualSeed(123);
+      const w = tf.tensor2d(BOOK.causalWeights, [6, 6]);
+      const dw = dropout(w, 0.5);
+      assertClose(data(dw), BOOK.droppedWeights, 2e-4);
+      tf.dispose([ones, d, w, dw]);
+    });
+
+    it("zeroes about p of a large tensor, scales survivors by 1/(1-p), and is the identity in evaluation", () => {
+      const x = tf.ones([200, 500]);
+      const d = dropout(x, 0.2, { generator: new Generator(3) });
+      const v = data(d);
+      const zeros = v.filter((e) => e === 0).length / v.length;
+      assert.ok(Math.abs(zeros - 0.2) < 0.01, `share zeroed ${zeros}`);
+      assert.ok(v.every((e) => e === 0 || Math.abs(e - 1.25) < 1e-6));
+      const before = new Generator(5);
+      const e = dropout(x, 0.2, { training: false, generator: before });
+      assertClose(data(e), data(x), 0);
+      assert.strictEqual(before.nextUint32(), new Generator(5).nextUint32(), "evaluation draws no random numbers");
+      tf.dispose([x, d, e]);
+    });
+  });
+
+  describe("CausalAttention", () => {
+    it("seed 123 on the batch [2, 6, 3]: the book's context vectors [2, 6, 2]", () => {
+      manualSeed(123);
+      const ca = new CausalAttention(3, 2, 6, 0.0);
+      const out = noLeak(() => ca.forward(batch), 1);
+      assert.deepStrictEqual(out.shape, [2, 6, 2]);
+      assertClose(data(out).slice(0, 12), BOOK.causalAttention, 1e-4);
+      assertClose(data(out).slice(12), BOOK.causalAttention, 1e-4);
+      out.dispose();
+      ca.dispose();
+    });
+
+    it("is causal: changing later tokens leaves earlier outputs unchanged", () => {
+      manualSeed(123);
+      const ca = new CausalAttention(3, 2, 6, 0.0);
+      const changed = tf.concat([inputs.slice([0, 0], [3, 3]), tf.fill([3, 3], 9)]);
+      const [a, b] = [ca.forward(inputs), ca.forward(changed)];
+      assertClose(data(a).slice(0, 6), data(b).slice(0, 6), 1e-6);
+      assert.ok(Math.abs(data(a)[6] - data(b)[6]) > 1e-3, "later outputs do change");
+      tf.dispose([changed, a, b]);
+      ca.dispose();
+    });
+
+    it("shorter inputs use the top-left of the mask; longer ones are a clear error", () => {
+      manualSeed(123);
+      const ca = new CausalAttention(3, 2, 6, 0.0);
+      const short = batch.slice([0, 0, 0], [2, 4, 3]);
+      const out = ca.forward(short);
+      assert.deepStrictEqual(out.shape, [2, 4, 2]);
+      assertClose(data(out).slice(0, 8), BOOK.causalAttention.slice(0, 8), 1e-4);
+      const long = tf.concat([inputs, inputs]);
+      assertThrowsMessage(() => ca.forward(long), /CausalAttention: inputs have 12 tokens \(shape \[12, 3\]\), more than the context length 6/);
+      tf.dispose([short, out, long]);
+      ca.dispose();
+    });
+
+    it("dropout applies in training mode only", () => {
+      manualSeed(1);
+      const ca = new CausalAttention(3, 2, 6, 0.5);
+      const p = ca.eval().explain(inputs);
+      assertClose(data(tf.sum(p.weights, -1)), [1, 1, 1, 1, 1, 1], 1e-6);
+      const q = ca.train().explain(inputs);
+      assert.ok(data(q.weights).some((v) => v > 1.01), "training-mode weights carry the 1/(1-p) scale");
+      tf.dispose([p, q]);
+      ca.dispose();
+    });
+  });
+
+  describe("multi-head", () => {
+    it("the wrapper (seed 123, 2 heads) concatenates heads: [2, 6, 4], the book's numbers", () => {
+      manualSeed(123);
+      const w = new MultiHeadAttentionWrapper(3, 2, 6, 0.0, 2);
+      const out = noLeak(() => w.forward(batch), 1);
+      assert.deepStrictEqual(out.shape, [2, 6, 4]);
+      assertClose(data(out).slice(0, 24), BOOK.wrapper, 1e-4);
+      const parts = w.explain(batch);
+      assert.deepStrictEqual(parts.weights.shape, [2, 2, 6, 6]);
+      tf.dispose([out, parts]);
+      w.dispose();
+    });
+
+    it("the efficient module (seed 123, 2 heads) gives [2, 6, 2], the book's numbers", () => {
+      manualSeed(123);
+      const m = new MultiHeadAttention(3, 2, 6, 0.0, 2);
+      assert.strictEqual(m.out_proj.bias !== null, true);
+      const out = noLeak(() => m.forward(batch), 1);
+      assert.deepStrictEqual(out.shape, [2, 6, 2]);
+      assertClose(data(out).slice(0, 12), BOOK.multiHead, 1e-4);
+      const parts = m.explain(batch);
+      assert.deepStrictEqual(parts.weights.shape, [2, 2, 6, 6]);
+      assertClose(data(tf.sum(parts.weights, -1)), new Array(24).fill(1), 1e-6);
+      tf.dispose([out, parts]);
+      m.dispose();
+    });
+
+    it("exercise: the wrapper with d_out = 1 and 2 heads (seed 123) gives 2-d vectors; the check says so", () => {
+      manualSeed(123);
+      const wrong = new MultiHeadAttentionWrapper(3, 2, 6, 0.0, 2);
+      assert.match(checkTwoDimensionalWrapper(wrong, batch), /^✗ Not yet:\n  - its context vectors have 4 dimensions: the wrapper concatenates its heads, so the width is d_out x heads = 2 x 2/);
+      wrong.dispose();
+      manualSeed(123);
+      const w = new MultiHeadAttentionWrapper(3, 1, 6, 0.0, 2);
+      assert.strictEqual(noLeak(() => checkTwoDimensionalWrapper(w, batch)), "✓ Right: 2 heads, context vectors of width 2.");
+      const out = w.forward(batch);
+      assertClose(data(out).slice(0, 12), BOOK.exercise, 1e-4);
+      out.dispose();
+      w.dispose();
+    });
+
+    it("wrapper equals the efficient module once its weights are copied in", () => {
+      manualSeed(123);
+      const w = new MultiHeadAttentionWrapper(3, 2, 6, 0.0, 3, { qkvBias: true });
+      const m = noLeak(() => multiHeadFromWrapper(w), 8);
+      const [a, b] = [w.forward(batch), m.forward(batch)];
+      assert.deepStrictEqual(b.shape, [2, 6, 6]);
+      assertClose(data(a), data(b), 1e-5);
+      tf.dispose([a, b]);
+      w.dispose();
+      m.dispose();
+    });
+
+    it("head reshape round-trips: [b, T, d_out] -> [b, heads, T, head_dim] -> [b, T, d_out]", () => {
+      const x = tf.tensor(Array.from({ length: 2 * 4 * 6 }, (_, i) => i), [2, 4, 6]);
+      const s = noLeak(() => splitHeads(x, 3), 1);
+      assert.deepStrictEqual(s.shape, [2, 3, 4, 2]);
+      // head 1 of token 0 holds dimensions 2 and 3
+      assert.deepStrictEqual(Array.from(data(s.slice([0, 1, 0, 0], [1, 1, 1, 2]))), [2, 3]);
+      const back = mergeHeads(s);
+      assert.deepStrictEqual(Array.from(data(back)), Array.from(data(x)));
+      tf.dispose([x, s, back]);
+    });
+
+    it("batched matmul over heads equals looping over heads (the book's fixed tensor)", () => {
+      const a = tf.tensor([
+        0.2745, 0.6584, 0.2775, 0.8573, 0.8993, 0.039, 0.9268, 0.7388, 0.7179, 0.7058, 0.9156, 0.434,
+        0.0772, 0.3565, 0.1479, 0.5331, 0.4066, 0.2318, 0.4545, 0.9737, 0.4606, 0.5159, 0.422, 0.5786,
+      ], [1, 2, 3, 4]);
+      const batched = tf.matMul(a, a, false, true);
+      assertClose(data(batched), ref["batched.a_at_aT"].data, 1e-4);
+      for (let h = 0; h < 2; h++) {
+        const head = a.slice([0, h, 0, 0], [1, 1, 3, 4]).reshape([3, 4]);
+        const one = tf.matMul(head, head, false, true);
+        assertClose(data(one), data(batched).slice(h * 9, h * 9 + 9), 1e-6);
+        tf.dispose([head, one]);
+      }
+      tf.dispose([a, batched]);
+    });
+
+    it("a GPT-2-sized module has 2,360,064 parameters", () => {
+      const g = new MultiHeadAttention(768, 768, 1024, 0.0, 12, { generator: new Generator(0) });
+      assert.strictEqual(countParameters(g), ref["ex33.params"].data[0]);
+      assert.strictEqual(countParameters(g), 2360064);
+      g.dispose();
+    });
+
+    it("finite-difference gradient check of the efficient module", async () => {
+      await setup({ backend: "cpu", verbose: false }); // same float32 maths, every kernel available
+      try {
+        const gen = new Generator(11);
+        const m = new MultiHeadAttention(3, 4, 6, 0.0, 2, { qkvBias: true, generator: gen });
+        const x = tf.tensor(Array.from({ length: 2 * 5 * 3 }, (_, i) => Math.sin(i + 1)), [2, 5, 3]);
+        const r = tf.tensor(Array.from({ length: 2 * 5 * 4 }, (_, i) => Math.cos(3 * i)), [2, 5, 4]);
+        const loss = () => tf.sum(tf.mul(m.forward(x), r)) as tf.Scalar;
+        const { grads } = tf.variableGrads(loss, m.parameters());
+        const eps = 1e-2;
+        let checked = 0;
+        for (const p of m.parameters()) {
+          const g = data(grads[p.name]);
+          const values = Array.from(data(p));
+          for (const k of [0, values.length - 1, Math.floor(values.length / 2)]) {
+            const at = (v: number) => {
+              const copy = values.slice();
+              copy[k] = v;
+              p.assign(tf.tensor(copy, p.shape));
+              return tf.tidy(() => loss().dataSync()[0]);
+            };
+            const numeric = (at(values[k] + eps) - at(values[k] - eps)) / (2 * eps);
+            p.assign(tf.tensor(values, p.shape));
+            const diff = Math.abs(numeric - g[k]);
+            assert.ok(diff < 2e-3 * Math.max(1, Math.abs(numeric)), `${p.name}[${k}]: analytic ${g[k]}, numeric ${numeric}`);
+            checked++;
+          }
+        }
+        assert.strictEqual(checked, 8 * 3);
+        tf.dispose([grads, x, r]);
+        m.dispose();
+      } finally {
+        await setup({ backend: "wasm", verbose: false });
+        inputs = exampleInputs();
+        batch = tf.stack([inputs, inputs]) as tf.Tensor3D;
+      }
+    });
+  });
+
+  describe("clear errors", () => {
+    it("d_out not divisible by the number of heads", () => {
+      assertThrowsMessage(() => new MultiHeadAttention(3, 5, 6, 0, 2), /MultiHeadAttention: d_out = 5 is not divisible by the number of heads 2/);
+      assertThrowsMessage(() => headDim(4, 0), /the number of heads must be a positive integer, got 0/);
+    });
+    it("tokens beyond the context length, d_in mismatch, wrong rank", () => {
+      manualSeed(123);
+      const m = new MultiHeadAttention(3, 2, 4, 0, 2);
+      assertThrowsMessage(() => m.forward(batch), /MultiHeadAttention: inputs have 6 tokens \(shape \[2, 6, 3\]\), more than the context length 4/);
+      const wide = tf.ones([2, 3, 5]);
+      assertThrowsMessage(() => m.forward(wide), /inputs has d_in = 5 \(shape \[2, 3, 5\]\), but the weights expect d_in = 3/);
+      const r4 = tf.ones([1, 2, 3, 3]);
+      assertThrowsMessage(() => m.forward(r4), /inputs must have rank 2 or 3 \(\[tokens, d_in\] or \[batch, tokens, d_in\]\), got shape \[1, 2, 3, 3\]/);
+      assertThrowsMessage(() => new CausalAttention(3, 2, 6, 1.5), /CausalAttention: dropout must be in \[0, 1\), got 1.5/);
+      tf.dispose([wide, r4]);
+      m.dispose();
+    });
+  });
+
+  describe("figures of heads", () => {
+    it("headHeatmaps: one heatmap per head on its own axes, one colour scale", () => {
+      const w = tf.tensor(Array.from({ length: 2 * 36 }, (_, i) => (i % 7) / 7), [2, 6, 6]);
+      const fig = noLeak(() => headHeatmaps(w, TOKENS));
+      assert.strictEqual(fig.data.length, 2);
+      assert.deepStrictEqual(fig.data.map((d) => [d.xaxis, d.yaxis, d.showscale]), [["x", "y", false], ["x2", "y2", true]]);
+      assert.deepStrictEqual((fig.layout as any).xaxis2.ticktext, TOKENS);
+      assertThrowsMessage(() => headHeatmaps(w, TOKENS.slice(1)), /5 token labels for 6 tokens/);
+      const w3 = tf.ones([2, 2, 6, 6]);
+      assertThrowsMessage(() => headView(w3, TOKENS), /weights must be \[heads, tokens, tokens\], got shape \[2, 2, 6, 6\] \(take one batch item first/);
+      tf.dispose([w, w3]);
+    });
+
+    it("headView: lines grouped per head in the legend, opacity from the weight", () => {
+      const w = [[[1, 0], [0.25, 0.75]], [[1, 0], [0.5, 0.5]]];
+      const fig = headView(w, ["a", "b"]);
+      const legend = fig.data.filter((d) => d.showlegend);
+      assert.deepStrictEqual(legend.map((d) => d.name), ["head 1", "head 2"]);
+      const lines = fig.data.filter((d) => d.mode === "lines" && d.legendgroup === "head 1");
+      const opacities = lines.map((d) => d.opacity as number).sort();
+      assert.deepStrictEqual(opacities, [0.25, 0.75, 0.95]); // weights 0.25, 0.75 and 1 fall in bins 2, 7 and 9
+    });
+  });
+});

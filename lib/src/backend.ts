@@ -4,6 +4,7 @@ import * as tf from "@tensorflow/tfjs";
 import "@tensorflow/tfjs-backend-wasm";
 import { installTensorPrinting } from "./print";
 import { inKernel, loadPlotLibrary } from "./plots/show";
+import { installWasmKernels } from "./wasm-kernels";
 
 /**
  * - `wasm`: WebAssembly with SIMD, the default: 10-20x faster than `cpu` here.
@@ -58,6 +59,7 @@ export async function setup(options: SetupOptions = {}): Promise<void> {
   const backend = chosenBackend(options.backend);
   if (backend === "tensorflow") loadTfjsNode();
   const leftover = tf.engine().backendName ? tf.memory().numTensors : 0;
+  installWasmKernels(); // faster Slice and transposed MatMul, and the missing UnsortedSegmentSum
   tf.engine().reset(); // frees every tensor and variable of earlier runs (and resets tfjs's flags)
   // Production mode silences tfjs's console banners ("looks like you are running TensorFlow.js in
   // Node.js ..."), which a learner would otherwise see as a red box.

@@ -63,3 +63,23 @@ export {
   type CausalParts,
 } from "./attention/causalattention";
 export { headHeatmaps, headView } from "./plots/attention";
+export { sentencePair, generatePairs, generateCorpus, type SentencePair } from "./seq2seq/grammar";
+export { Vocabulary, tokenize, PAD, BOS, EOS, UNK, SPECIALS } from "./seq2seq/vocab";
+export { encodePair, makeBatch, makeBatches, toTensors, type Batch, type BatchTensors, type EncodedPair } from "./seq2seq/batch";
+export { Embedding, GRU, uniformVariable } from "./seq2seq/layers";
+export { Seq2Seq, maskedCrossEntropy, type Seq2SeqConfig, type DecoderKind, type DecoderOutput } from "./seq2seq/model";
+export { corpusBleu, tokenAccuracy, type BleuDetail } from "./seq2seq/metrics";
+export { clipByGlobalNorm, trainStep } from "./seq2seq/train";
+export { SPLITS, writeTsv, readTsv, saveCorpus, loadCorpus, buildVocabularies, encodeAll, sourceLength, type Split } from "./seq2seq/data";
+export { saveCheckpoint, loadCheckpoint, type Checkpoint } from "./seq2seq/checkpoint";
+export {
+  Trainer,
+  translatePairs,
+  translateSentence,
+  scoreByLength,
+  LENGTH_BUCKETS,
+  type TrainOptions,
+  type Translation,
+  type LengthBucket,
+} from "./seq2seq/experiment";
+export { installWasmKernels } from "./wasm-kernels";

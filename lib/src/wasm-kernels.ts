@@ -1,0 +1,148 @@
+// Faster and missing kernels for tfjs's wasm backend (4.22), installed by setup().
+//
+// Measured here (batch 64, hidden 128), each of these dominated a seq2seq training step:
+// - Slice copied its WHOLE input out of wasm memory (readSync) before taking the slice: ~4 ms to cut one
+//   time step out of a [24, 64, 384] tensor, and Unstack and Split do it once per piece. Ours read a view.
+// - BatchMatMul with a transposed operand (every gradient of a product: a^T @ dy and dy @ b^T) ran up to
+//   30x slower than a transpose followed by a plain product. Ours transposes first.
+// - UnsortedSegmentSum (the gradient of gather, so of embeddings) is missing; ours adds rows in place.
+// The results are the same numbers; the tests compare them with the cpu backend.
+import * as tf from "@tensorflow/tfjs";
+
+/* eslint-disable @typescript-eslint/no-explicit-any */
+type TensorInfo = { dataId: object; shape: number[]; dtype: tf.DataType };
+type WasmBackend = {
+  makeOutput(shape: number[], dtype: tf.DataType): TensorInfo;
+  typedArrayFromHeap(t: TensorInfo): Float32Array | Int32Array | Uint8Array;
+  disposeData(dataId: object): void;
+};
+
+function strides(shape: number[]): number[] {
+  const s = new Array<number>(shape.length).fill(1);
+  for (let i = shape.length - 2; i >= 0; i--) s[i] = s[i + 1] * shape[i + 1];
+  return s;
+}
+
+/** Copy the box [begin, begin + size) of x into a new tensor, row by contiguous row. */
+function fastSlice(args: { inputs: { x: TensorInfo }; attrs: { begin: number | number[]; size: number | number[] }; backend: unknown }): TensorInfo {
+  const { x } = args.inputs;
+  const backend = args.backend as WasmBackend;
+  const [begin, size] = tf.slice_util.parseSliceParams(x as unknown as tf.Tensor, args.attrs.begin, args.attrs.size);
+  if (x.dtype === "string") throw new Error("slice of string tensors is not supported on wasm");
+  const out = backend.makeOutput(size, x.dtype); // allocate first: growing the heap detaches older views
+  const xv = backend.typedArrayFromHeap(x);
+  const ov = backend.typedArrayFromHeap(out);
+  const rank = x.shape.length;
+  if (rank === 0 || ov.length === 0) {
+    if (ov.length) ov[0] = xv[0];
+    return out;
+  }
+  const xs = strides(x.shape);
+  // Merge the trailing axes that are taken whole into one contiguous run.
+  let inner = rank - 1;
+  while (inner > 0 && begin[inner] === 0 && size[inner] === x.shape[inner]) inner--;
+  const run = size.slice(inner).reduce((a, b) => a * b, 1);
+  const outer = size.slice(0, inner);
+  const count = outer.reduce((a, b) => a * b, 1);
+  const idx = new Array<number>(inner).fill(0);
+  let o = 0;
+  for (let c = 0; c < count; c++) {
+    let off = begin[inner] * xs[inner];
+    for (let k = 0; k < inner; k++) off += (begin[k] + idx[k]) * xs[k];
+    ov.set(xv.subarray(off, off + run), o);
+    o += run;
+    for (let k = inner - 1; k >= 0; k--) {
+      if (++idx[k] < outer[k]) break;
+      idx[k] = 0;
+    }
+  }
+  return out;
+}
+
+/** out[s] = sum of the rows x[i] with segmentIds[i] = s. */
+function unsortedSegmentSum(args: { inputs: { x: TensorInfo; segmentIds: TensorInfo }; attrs: { numSegments: number }; backend: unknown }): TensorInfo {
+  const { x, segmentIds } = args.inputs;
+  const backend = args.backend as WasmBackend;
+  const rows = segmentIds.shape.reduce((a, b) => a * b, 1);
+  const rowShape = x.shape.slice(segmentIds.shape.length);
+  const width = rowShape.reduce((a, b) => a * b, 1);
+  const out = backend.makeOutput([args.attrs.numSegments, ...rowShape], x.dtype);
+  const xv = backend.typedArrayFromHeap(x);
+  const ids = backend.typedArrayFromHeap(segmentIds);
+  const ov = backend.typedArrayFromHeap(out);
+  ov.fill(0);
+  for (let i = 0; i < rows; i++) {
+    const s = ids[i];
+    if (s < 0 || s >= args.attrs.numSegments) continue;
+    const src = i * width;
+    const dst = s * width;
+    for (let j = 0; j < width; j++) ov[dst + j] += xv[src + j];
+  }
+  return out;
+}
+
+/** Unstack along an axis: one slice per index, without the axis. */
+function unpack(args: { inputs: { value: TensorInfo }; attrs: { axis: number }; backend: unknown }): TensorInfo[] {
+  const x = args.inputs.value;
+  const axis = args.attrs.axis < 0 ? args.attrs.axis + x.shape.length : args.attrs.axis;
+  const outShape = x.shape.filter((_, i) => i !== axis);
+  const begin = new Array<number>(x.shape.length).fill(0);
+  const size = x.shape.slice();
+  size[axis] = 1;
+  return Array.from({ length: x.shape[axis] }, (_, i) => {
+    begin[axis] = i;
+    const out = fastSlice({ inputs: { x }, attrs: { begin: [...begin], size }, backend: args.backend });
+    return { ...out, shape: outShape };
+  });
+}
+
+/** Split along an axis into pieces of the given sizes (or a number of equal pieces). */
+function splitV(args: { inputs: { x: TensorInfo }; attrs: { numOrSizeSplits: number | number[]; axis: number | number[] }; backend: unknown }): TensorInfo[] {
+  const { x } = args.inputs;
+  const axis = tf.util.parseAxisParam(args.attrs.axis, x.shape)[0];
+  const sizes = tf.backend_util.prepareSplitSize(x as unknown as tf.Tensor, args.attrs.numOrSizeSplits, axis);
+  const begin = new Array<number>(x.shape.length).fill(0);
+  return sizes.map((n) => {
+    const size = x.shape.slice();
+    size[axis] = n;
+    const out = fastSlice({ inputs: { x }, attrs: { begin: [...begin], size }, backend: args.backend });
+    begin[axis] += n;
+    return out;
+  });
+}
+
+let installed = false;
+
+/** Register the kernels above for the wasm backend (once per process; setup() calls it). */
+export function installWasmKernels(): void {
+  if (installed) return;
+  installed = true;
+  const replace = (name: string, kernelFunc: (a: any) => any) => {
+    const old = tf.getKernel(name, "wasm");
+    if (old) tf.unregisterKernel(name, "wasm");
+    tf.registerKernel({ ...(old ?? {}), kernelName: name, backendName: "wasm", kernelFunc } as tf.KernelConfig);
+    return old;
+  };
+  replace("Slice", fastSlice);
+  replace("Unpack", unpack);
+  replace("SplitV", splitV);
+  if (!tf.getKernel("UnsortedSegmentSum", "wasm")) replace("UnsortedSegmentSum", unsortedSegmentSum);
+  const matMul = tf.getKernel("BatchMatMul", "wasm")!;
+  const transpose = tf.getKernel("Transpose", "wasm")!;
+  const swapLast = (x: TensorInfo, backend: unknown): TensorInfo => {
+    const perm = x.shape.map((_: number, i: number) => i);
+    const r = perm.length;
+    [perm[r - 2], perm[r - 1]] = [perm[r - 1], perm[r - 2]];
+    return transpose.kernelFunc({ inputs: { x }, backend, attrs: { perm } } as any) as TensorInfo;
+  };
+  replace("BatchMatMul", (args: any) => {
+    const { transposeA, transposeB } = args.attrs;
+    if (!transposeA && !transposeB) return matMul.kernelFunc(args);
+    const a = transposeA ? swapLast(args.inputs.a, args.backend) : args.inputs.a;
+    const b = transposeB ? swapLast(args.inputs.b, args.backend) : args.inputs.b;
+    const out = matMul.kernelFunc({ ...args, inputs: { a, b }, attrs: { ...args.attrs, transposeA: false, transposeB: false } });
+    if (transposeA) (args.backend as WasmBackend).disposeData(a.dataId);
+    if (transposeB) (args.backend as WasmBackend).disposeData(b.dataId);
+    return out;
+  });
+}

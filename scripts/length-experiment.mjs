@@ -6,7 +6,7 @@
 //   npm run length-experiment -- --out results.json                    retrain both (in parallel), save
 //                                                                       checkpoints to data/checkpoints/, score
 //   npm run length-experiment -- --from-checkpoints --out results.json  score the committed checkpoints
-//   options: --steps N (default 6000)  --backend wasm|cpu  --only plain|bahdanau  --checkpoints DIR
+//   options: --steps N (default 3000)  --backend wasm|cpu  --only plain|bahdanau  --checkpoints DIR
 import { createRequire } from "node:module";
 import { spawn } from "node:child_process";
 import { writeFileSync } from "node:fs";
@@ -36,9 +36,20 @@ async function trainOne(kind, steps, dir, backend) {
   const corpus = lib.loadCorpus(join(ROOT, "data", "corpus"));
   const vocabs = lib.buildVocabularies(corpus.train);
   const model = new lib.Seq2Seq({ kind, srcVocab: vocabs.src.size, tgtVocab: vocabs.tgt.size, ...MODEL_SIZES, seed: 7 });
+  // Snapshots of the attention on one test sentence while training (notebook 02 shows it sharpening).
+  const probe = corpus.test.find((p) => p.en.split(" ").length >= 12 && p.en.split(" ").length <= 16);
+  const snapshots = [];
+  const snap = (step) => {
+    if (kind === "bahdanau") snapshots.push({ step, attention: lib.teacherForcedAttention(model, vocabs, probe).map((r) => r.map((v) => Math.round(v * 1e4) / 1e4)) });
+  };
+  const SNAP_AT = new Set([50, 100, 200, 400, 800, 1600, 3200, 6400]);
+  snap(0);
   const trainer = new lib.Trainer(model, lib.encodeAll(corpus.train, vocabs), {
-    steps, batchSize: 64, learningRate: 2e-3, clipNorm: 1, seed: 11, reportEvery: 100,
-    onReport: (step, loss) => console.log(`[${kind}] step ${step}  loss ${loss.toFixed(4)}  ${((Date.now() - t0) / 1000).toFixed(0)} s`),
+    steps, batchSize: 64, learningRate: 2e-3, clipNorm: 1, seed: 11, reportEvery: 50,
+    onReport: (step, loss) => {
+      if (step % 100 === 0) console.log(`[${kind}] step ${step}  loss ${loss.toFixed(4)}  ${((Date.now() - t0) / 1000).toFixed(0)} s`);
+      if (SNAP_AT.has(step)) snap(step);
+    },
   });
   const t0 = Date.now();
   const run = await trainer.run();
@@ -46,6 +57,7 @@ async function trainOne(kind, steps, dir, backend) {
   lib.saveCheckpoint(base, model, vocabs, {
     kind, steps: run.steps, seconds: Math.round(run.seconds), batchSize: 64, learningRate: 2e-3, clipNorm: 1,
     losses: trainer.losses, command: `npm run length-experiment -- --steps ${steps}`,
+    probe: kind === "bahdanau" ? { ...probe, snapshots: [...snapshots, ...(SNAP_AT.has(run.steps) ? [] : [{ step: run.steps, attention: lib.teacherForcedAttention(model, vocabs, probe) }])] } : undefined,
   });
   console.log(`[${kind}] saved ${base}.json/.bin after ${run.steps} steps, ${run.seconds.toFixed(0)} s`);
   trainer.dispose();
@@ -96,7 +108,7 @@ function printTable(res) {
 async function main() {
   const backend = option("backend", "wasm");
   const dir = resolve(option("checkpoints", join(ROOT, "data", "checkpoints")));
-  const steps = Number(option("steps", "6000"));
+  const steps = Number(option("steps", "3000"));
   const only = option("only", null);
   if (only && !KINDS.includes(only)) throw new Error(`--only must be one of ${KINDS.join(", ")}`);
   if (!flag("from-checkpoints")) {

@@ -76,6 +76,7 @@ export {
   Trainer,
   translatePairs,
   translateSentence,
+  teacherForcedAttention,
   scoreByLength,
   LENGTH_BUCKETS,
   type TrainOptions,

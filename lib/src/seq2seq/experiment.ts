@@ -110,6 +110,20 @@ export function translatePairs(model: Seq2Seq, vocabs: { src: Vocabulary; tgt: V
   return out;
 }
 
+/**
+ * Attention weights [target word][source word] while the decoder reads the reference translation
+ * (teacher forcing): the rows are the reference's words plus <eos>, the columns the source's plus <eos>.
+ */
+export function teacherForcedAttention(model: Seq2Seq, vocabs: { src: Vocabulary; tgt: Vocabulary }, pair: SentencePair): number[][] {
+  if (!model.Wq) throw new Error("teacherForcedAttention: this model has no attention (kind 'plain')");
+  const b = makeBatch([{ src: [...vocabs.src.encode(pair.en), vocabs.src.eos], tgt: [...vocabs.tgt.encode(pair.fr), vocabs.tgt.eos] }]);
+  const t = toTensors(b);
+  const out = model.forward(t);
+  const w = (out.attention!.arraySync() as number[][][])[0];
+  tf.dispose([t, out.logits, out.attention!]);
+  return w;
+}
+
 /** Translate one English sentence (unknown words become <unk>). */
 export function translateSentence(model: Seq2Seq, vocabs: { src: Vocabulary; tgt: Vocabulary }, sentence: string): Translation {
   return translatePairs(model, vocabs, [{ en: sentence, fr: "" }], 1)[0];

@@ -85,13 +85,15 @@ export class Seq2Seq implements Module {
 
   /** Precomputations shared by training and decoding. */
   private prepare(src: tf.Tensor, srcMask: tf.Tensor) {
-    const { states, final } = this.encode(src, srcMask);
-    const keys = this.Wk ? (tf.matMul(states.reshape([-1, this.config.hidden]), this.Wk).reshape([...states.shape.slice(0, 2), this.config.attention]) as tf.Tensor3D) : null;
-    const maskBias = tf.mul(tf.sub(1, srcMask), NEG);
-    const H = this.config.hidden;
-    const ctxW = this.decoder.W.slice([this.config.embedding, 0], [H, 3 * H]); // context part of the decoder's input weights
-    const finalProj = keys ? null : tf.matMul(final, ctxW); // plain: the same context at every step
-    return { states, final, keys, maskBias, ctxW, finalProj };
+    return tf.tidy(() => {
+      const H = this.config.hidden;
+      const { states, final } = this.encode(src, srcMask);
+      const keys = this.Wk ? (tf.matMul(states.reshape([-1, H]), this.Wk).reshape([...states.shape.slice(0, 2), this.config.attention]) as tf.Tensor3D) : undefined;
+      const maskBias = tf.mul(tf.sub(1, srcMask), NEG);
+      const ctxW = this.decoder.W.slice([this.config.embedding, 0], [H, 3 * H]); // context part of the decoder's input weights
+      const finalProj = keys ? undefined : tf.matMul(final, ctxW); // plain: the same context at every step
+      return { states, final, keys, maskBias, ctxW, finalProj };
+    });
   }
 
   /** One decoder step: previous state, projected embedding input [B, 3H] -> new state, context, weights. */
@@ -177,7 +179,7 @@ export class Seq2Seq implements Module {
         }
       }
     } finally {
-      tf.dispose([s === enc.final ? [] : s, prev, ...Object.values(enc).filter((x): x is tf.Tensor => x !== null)]);
+      tf.dispose([s === enc.final ? [] : s, prev, enc]);
     }
     return { ids, attention: attn };
   }

@@ -1,0 +1,63 @@
+import * as assert from "assert";
+import * as tf from "@tensorflow/tfjs";
+import { setup } from "attention-lib";
+
+/** Run fn on cpu and on wasm (with the course's kernels) and compare every output value. */
+async function sameOnBothBackends(fn: () => tf.Tensor | tf.Tensor[]): Promise<void> {
+  const results: number[][][] = [];
+  for (const backend of ["cpu", "wasm"] as const) {
+    await setup({ backend, verbose: false });
+    const out = tf.tidy(fn);
+    const list = Array.isArray(out) ? out : [out];
+    results.push(list.map((t) => Array.from(t.dataSync())));
+    if (backend === "wasm") assert.deepStrictEqual(list.map((t) => t.shape), (Array.isArray(out) ? out : [out]).map((t) => t.shape));
+    tf.dispose(out);
+  }
+  const [cpu, wasm] = results;
+  assert.strictEqual(wasm.length, cpu.length);
+  cpu.forEach((c, i) => {
+    assert.strictEqual(wasm[i].length, c.length);
+    c.forEach((v, j) => assert.ok(Math.abs(v - wasm[i][j]) <= 1e-4 * Math.max(1, Math.abs(v)), `output ${i}[${j}]: cpu ${v}, wasm ${wasm[i][j]}`));
+  });
+}
+
+const seq = (shape: number[]) => tf.tensor(Array.from({ length: shape.reduce((a, b) => a * b, 1) }, (_, i) => Math.sin(i * 0.37)), shape);
+
+describe("the course's wasm kernels compute what the cpu backend computes", function () {
+  this.timeout(30000);
+  after(() => setup({ backend: "wasm", verbose: false }));
+
+  it("slice: contiguous, strided, 1-D to 5-D", () =>
+    sameOnBothBackends(() => [
+      tf.slice(seq([24, 8, 6]), [5, 0, 0], [1, 8, 6]),
+      tf.slice(seq([4, 7, 6]), [1, 2, 3], [2, 3, 2]),
+      tf.slice(seq([10]), [3], [4]),
+      tf.slice(seq([2, 3, 4, 5, 2]), [1, 0, 1, 2, 0], [1, 3, 2, 2, 2]),
+      tf.slice(seq([3, 4]), [0, 0], [3, 4]),
+    ]));
+
+  it("split and unstack along every axis", () =>
+    sameOnBothBackends(() => [
+      ...tf.split(seq([4, 9]), [2, 3, 4], 1),
+      ...tf.split(seq([6, 2, 3]), 3, 0),
+      ...tf.unstack(seq([3, 4, 5]), 1),
+      ...tf.unstack(seq([3, 4, 5]), 2),
+    ]));
+
+  it("matMul with transposed operands, 2-D and batched", () =>
+    sameOnBothBackends(() => [
+      tf.matMul(seq([5, 3]), seq([5, 4]), true, false),
+      tf.matMul(seq([3, 5]), seq([4, 5]), false, true),
+      tf.matMul(seq([5, 3]), seq([4, 5]), true, true),
+      tf.matMul(seq([2, 5, 3]), seq([2, 5, 4]), true, false),
+      tf.matMul(seq([2, 3, 5]), seq([2, 4, 5]), false, true),
+    ]));
+
+  it("the gradient of gather (UnsortedSegmentSum), missing from wasm before", () =>
+    sameOnBothBackends(() => {
+      const table = seq([6, 3]);
+      const ids = tf.tensor1d([0, 2, 2, 5, 0, 1], "int32");
+      const g = tf.grad((t: tf.Tensor) => tf.sum(tf.mul(tf.gather(t, ids), seq([6, 3]))))(table);
+      return [g, tf.unsortedSegmentSum(seq([4, 2]), tf.tensor1d([1, 0, 1, 3], "int32"), 5)];
+    }));
+});

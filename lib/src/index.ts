@@ -16,6 +16,7 @@ export {
   barChart,
   lineChart,
   vectorPlot,
+  heatmapFrames,
   project3d,
   toMatrix,
   toVector,
@@ -84,3 +85,4 @@ export {
   type LengthBucket,
 } from "./seq2seq/experiment";
 export { installWasmKernels } from "./wasm-kernels";
+export { principalComponents } from "./plots/pca";

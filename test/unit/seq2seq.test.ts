@@ -87,6 +87,23 @@ describe("seq2seq translators (notebooks 01 and 02)", function () {
       }
     });
 
+    it("the fast training path equals the step-by-step one: outputs and gradients within 1e-5", () => {
+      for (const kind of ["plain", "bahdanau"] as const) {
+        const m = new Seq2Seq({ kind, ...cfg });
+        const t = toTensors(batchOf());
+        const fast = m.forward(t);
+        const slow = m.forwardStepByStep(t);
+        assertClose(data(fast.logits), data(slow.logits), 1e-5, `${kind} logits`);
+        if (kind === "bahdanau") assertClose(data(fast.attention!), data(slow.attention!), 1e-5, "attention");
+        const r = tf.randomUniform(fast.logits.shape, -1, 1, "float32", 3);
+        const gFast = tf.variableGrads(() => tf.sum(tf.mul(m.forward(t).logits, r)) as tf.Scalar, m.parameters()).grads;
+        const gSlow = tf.variableGrads(() => tf.sum(tf.mul(m.forwardStepByStep(t).logits, r)) as tf.Scalar, m.parameters()).grads;
+        for (const p of m.parameters()) assertClose(data(gFast[p.name]), data(gSlow[p.name]), 1e-5, `${kind} gradient of ${p.name}`);
+        tf.dispose([fast.logits, fast.attention ?? [], slow.logits, slow.attention ?? [], r, gFast, gSlow, t]);
+        m.dispose();
+      }
+    });
+
     it("the masked loss ignores padded target positions", () => {
       const logits = tf.tensor3d([[[2, 0, 0], [0, 2, 0]]]);
       const targets = tf.tensor2d([[0, 2]], [1, 2], "int32");

@@ -183,6 +183,8 @@ export interface Line {
   name: string;
   y: Vector;
   x?: Vector;
+  /** A label written next to each point (e.g. the token of each step). */
+  text?: string[];
 }
 
 /** A line chart of one or more named lines (training curves, a quantity against a size, ...). */
@@ -194,7 +196,11 @@ export function lineChart(lines: Line[], options: ChartOptions & { logX?: boolea
     if (x.length !== y.length) {
       throw new Error(`lineChart: line '${l.name}' has ${x.length} x values and ${y.length} y values; expected as many`);
     }
-    return { type: "scatter", mode: options.markers ? "lines+markers" : "lines", name: l.name, x, y };
+    if (l.text && l.text.length !== y.length) {
+      throw new Error(`lineChart: line '${l.name}' has ${l.text.length} labels for ${y.length} points`);
+    }
+    const mode = (options.markers || l.text ? "lines+markers" : "lines") + (l.text ? "+text" : "");
+    return { type: "scatter", mode, name: l.name, x, y, text: l.text, textposition: l.text ? "top center" : undefined };
   });
   return {
     data,
@@ -341,4 +347,35 @@ export function vectorPlot(vectors: Matrix, labels: string[], options: VectorPlo
       ],
     },
   };
+}
+
+/**
+ * Several heatmaps of the same shape and labels, one per frame, with a slider to step through them
+ * (e.g. attention weights at successive training steps). The figure starts on the last frame.
+ */
+export function heatmapFrames(frames: { label: string; z: Matrix }[], options: HeatmapOptions & { sliderPrefix?: string } = {}): Figure {
+  if (!Array.isArray(frames) || frames.length === 0) throw new Error("heatmapFrames: expected at least one frame { label, z }");
+  const zs = frames.map((f, i) => toMatrix(f.z, "heatmapFrames", `frame ${i} ('${f.label}')`));
+  zs.forEach((z, i) => {
+    if (z.length !== zs[0].length || z[0].length !== zs[0][0].length) {
+      throw new Error(`heatmapFrames: frame ${i} is [${z.length}, ${z[0].length}], frame 0 is [${zs[0].length}, ${zs[0][0].length}]; all frames must have the same shape`);
+    }
+  });
+  const last = zs.length - 1;
+  const fig = heatmap(zs[last], { ...options, zmin: options.zmin ?? 0, zmax: options.zmax ?? 1, height: options.height ?? 520 });
+  const trace = fig.data[0];
+  fig.frames = zs.map((z, i) => ({ name: frames[i].label, data: [{ ...trace, z }] }));
+  fig.layout.sliders = [
+    {
+      active: last,
+      currentvalue: { prefix: options.sliderPrefix ?? "" },
+      pad: { t: 50 },
+      steps: frames.map((f) => ({
+        label: f.label,
+        method: "animate",
+        args: [[f.label], { mode: "immediate", frame: { duration: 0, redraw: true }, transition: { duration: 0 } }],
+      })),
+    },
+  ];
+  return fig;
 }

@@ -8,6 +8,7 @@ import { Generator } from "../random";
 import type { Module } from "../attention/module";
 import { Embedding, GRU, uniformVariable } from "./layers";
 import type { BatchTensors } from "./batch";
+import { bahdanauDecoder, gruSequence } from "./fastgru";
 
 export type DecoderKind = "plain" | "bahdanau";
 
@@ -64,6 +65,18 @@ export class Seq2Seq implements Module {
   /** src [B, S] int32, srcMask [B, S] -> encoder states [B, S, H] and the final state [B, H]. */
   encode(src: tf.Tensor, srcMask: tf.Tensor): { states: tf.Tensor3D; final: tf.Tensor2D } {
     return tf.tidy(() => {
+      const [B, S] = src.shape;
+      const h0 = tf.zeros([B, this.config.hidden]);
+      const states = gruSequence(this.encoder.projectInputs(this.srcEmb.apply(src)), h0, this.encoder.U, this.encoder.bU, srcMask);
+      // Padding carries the state over, so the last column is each sentence's state after its last token.
+      const final = states.slice([0, S - 1, 0], [B, 1, this.config.hidden]).reshape([B, this.config.hidden]) as tf.Tensor2D;
+      return { states, final };
+    });
+  }
+
+  /** The encoder with GRU.run, one op at a time (the reference for `encode`). */
+  encodeStepByStep(src: tf.Tensor, srcMask: tf.Tensor): { states: tf.Tensor3D; final: tf.Tensor2D } {
+    return tf.tidy(() => {
       const h0 = tf.zeros([src.shape[0], this.config.hidden]);
       const { states, last } = this.encoder.run(this.srcEmb.apply(src), h0, srcMask);
       return { states, final: last };
@@ -86,8 +99,14 @@ export class Seq2Seq implements Module {
   /** Precomputations shared by training and decoding. */
   private prepare(src: tf.Tensor, srcMask: tf.Tensor) {
     return tf.tidy(() => {
-      const H = this.config.hidden;
       const { states, final } = this.encode(src, srcMask);
+      return this.prepareFrom(states, final, srcMask);
+    });
+  }
+
+  private prepareFrom(states: tf.Tensor3D, final: tf.Tensor2D, srcMask: tf.Tensor) {
+    return tf.tidy(() => {
+      const H = this.config.hidden;
       const keys = this.Wk ? (tf.matMul(states.reshape([-1, H]), this.Wk).reshape([...states.shape.slice(0, 2), this.config.attention]) as tf.Tensor3D) : undefined;
       const maskBias = tf.mul(tf.sub(1, srcMask), NEG);
       const ctxW = this.decoder.W.slice([this.config.embedding, 0], [H, 3 * H]); // context part of the decoder's input weights
@@ -97,7 +116,7 @@ export class Seq2Seq implements Module {
   }
 
   /** One decoder step: previous state, projected embedding input [B, 3H] -> new state, context, weights. */
-  private decodeStep(s: tf.Tensor, embProj: tf.Tensor, enc: ReturnType<Seq2Seq["prepare"]>) {
+  private decodeStep(s: tf.Tensor, embProj: tf.Tensor, enc: ReturnType<Seq2Seq["prepareFrom"]>) {
     let context: tf.Tensor = enc.final;
     let weights: tf.Tensor | undefined;
     if (enc.keys) ({ weights, context } = this.attend(s, enc.keys, enc.states, enc.maskBias));
@@ -108,16 +127,56 @@ export class Seq2Seq implements Module {
     return { next, context, weights };
   }
 
-  /** Teacher forcing: the decoder reads the reference tgtIn; returns logits [B, T, V] (and attention). */
+  /** The decoder's input projection of the embeddings of tgtIn, for all steps: [B, T, 3H]. */
+  private embeddingProjection(tgtIn: tf.Tensor): tf.Tensor3D {
+    const [B, T] = tgtIn.shape;
+    const E = this.config.embedding;
+    const H = this.config.hidden;
+    const embW = this.decoder.W.slice([0, 0], [E, 3 * H]);
+    return tf.add(tf.matMul(this.tgtEmb.apply(tgtIn).reshape([-1, E]), embW), this.decoder.bW).reshape([B, T, 3 * H]) as tf.Tensor3D;
+  }
+
+  /** The output layer over [s_t; c_t] for all steps: [B, T, H] x2 -> logits [B, T, V]. */
+  private outputLayer(states: tf.Tensor, contexts: tf.Tensor): tf.Tensor3D {
+    const [B, T, H] = states.shape;
+    const features = tf.concat([states, contexts], 2).reshape([B * T, 2 * H]);
+    return tf.add(tf.matMul(features, this.Wo), this.bo).reshape([B, T, this.config.tgtVocab]) as tf.Tensor3D;
+  }
+
+  /**
+   * Teacher forcing: the decoder reads the reference tgtIn; returns logits [B, T, V] (and attention).
+   * This is the fast path used for training: each recurrent loop is one op with a hand-written backward
+   * pass (./fastgru.ts). `forwardStepByStep` computes the same, one plain tfjs op at a time.
+   */
   forward(batch: Pick<BatchTensors, "src" | "srcMask" | "tgtIn">): DecoderOutput {
     return tf.tidy(() => {
       const enc = this.prepare(batch.src, batch.srcMask);
       const [B, T] = batch.tgtIn.shape;
-      const E = this.config.embedding;
       const H = this.config.hidden;
-      const emb = this.tgtEmb.apply(batch.tgtIn); // [B, T, E]
-      const embW = this.decoder.W.slice([0, 0], [E, 3 * H]);
-      const embProj = tf.unstack(tf.add(tf.matMul(emb.reshape([-1, E]), embW), this.decoder.bW).reshape([B, T, 3 * H]), 1);
+      const embProj = this.embeddingProjection(batch.tgtIn);
+      if (enc.finalProj) {
+        // Plain decoder: the context is the same at every step, so the whole decoder is one GRU sequence.
+        const xg = tf.add(embProj, enc.finalProj.reshape([B, 1, 3 * H]));
+        const states = gruSequence(xg, enc.final, this.decoder.U, this.decoder.bU, tf.ones([B, T]));
+        return { logits: this.outputLayer(states, tf.tile(enc.final.reshape([B, 1, H]), [1, T, 1])), attention: undefined };
+      }
+      const S = enc.states.shape[1];
+      const out = bahdanauDecoder({
+        embProj, s0: enc.final, keys: enc.keys!, states: enc.states, maskBias: enc.maskBias,
+        Wq: this.Wq!, v: this.v!, ctxW: enc.ctxW, U: this.decoder.U, bU: this.decoder.bU,
+      });
+      const [states, contexts, attention] = tf.split(out, [H, H, S], 2);
+      return { logits: this.outputLayer(states, contexts), attention: attention as tf.Tensor3D };
+    });
+  }
+
+  /** The same as `forward`, written step by step with plain tfjs ops (the reference the fast path is tested against). */
+  forwardStepByStep(batch: Pick<BatchTensors, "src" | "srcMask" | "tgtIn">): DecoderOutput {
+    return tf.tidy(() => {
+      const { states: encStates, final } = this.encodeStepByStep(batch.src, batch.srcMask);
+      const enc = this.prepareFrom(encStates, final, batch.srcMask);
+      const T = batch.tgtIn.shape[1];
+      const embProj = tf.unstack(this.embeddingProjection(batch.tgtIn), 1);
       let s: tf.Tensor = enc.final;
       const states: tf.Tensor[] = [];
       const contexts: tf.Tensor[] = [];
@@ -129,8 +188,7 @@ export class Seq2Seq implements Module {
         contexts.push(out.context);
         if (out.weights) weights.push(out.weights);
       }
-      const features = tf.concat([tf.stack(states, 1), tf.stack(contexts, 1)], 2).reshape([B * T, 2 * H]);
-      const logits = tf.add(tf.matMul(features, this.Wo), this.bo).reshape([B, T, this.config.tgtVocab]) as tf.Tensor3D;
+      const logits = this.outputLayer(tf.stack(states, 1), tf.stack(contexts, 1));
       return { logits, attention: weights.length ? (tf.stack(weights, 1) as tf.Tensor3D) : undefined };
     });
   }

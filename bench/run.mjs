@@ -1,0 +1,95 @@
+#!/usr/bin/env node
+// The project's benchmark: `npm run bench [-- --json FILE] [--runs N] [--backends wasm,cpu] [--case NAME]`.
+// Each case times one thing end to end and reports the median and minimum over `runs` repetitions,
+// after two warm-up runs. Numbers, not assertions: tests never time anything.
+//
+// train-step/gru-encdec, train-step/bahdanau: one training step (forward + backward + Adam update) of the
+// translators of notebooks 01-02 at fixed sizes, the same as bench/pytorch_step.py runs in PyTorch:
+// source and target vocabulary 64, embedding 64, hidden 128, batch 64, source and target length 24.
+import { createRequire } from "node:module";
+import { writeFileSync } from "node:fs";
+
+const require = createRequire(import.meta.url);
+const lib = require("attention-lib");
+const tf = require("@tensorflow/tfjs");
+
+export const SIZES = { vocab: 64, embedding: 64, hidden: 128, batch: 64, srcLen: 24, tgtLen: 24 };
+
+function option(name, fallback) {
+  const i = process.argv.indexOf(`--${name}`);
+  return i < 0 ? fallback : process.argv[i + 1];
+}
+
+/** A fixed random batch: ids in 4..vocab-1, every sentence exactly srcLen / tgtLen tokens (ending in <eos>). */
+function syntheticBatch() {
+  const g = new lib.Generator(1234);
+  const id = () => 4 + Math.floor(g.nextFloat64() * (SIZES.vocab - 4));
+  const pairs = Array.from({ length: SIZES.batch }, () => ({
+    src: [...Array.from({ length: SIZES.srcLen - 1 }, id), 2],
+    tgt: [...Array.from({ length: SIZES.tgtLen - 1 }, id), 2],
+  }));
+  return lib.toTensors(lib.makeBatch(pairs));
+}
+
+function trainStepCase(kind) {
+  return () => {
+    const model = new lib.Seq2Seq({ kind, srcVocab: SIZES.vocab, tgtVocab: SIZES.vocab, embedding: SIZES.embedding, hidden: SIZES.hidden, seed: 1 });
+    const optimizer = tf.train.adam(1e-3);
+    const batch = syntheticBatch();
+    return {
+      run: () => {
+        const loss = lib.trainStep(model, optimizer, batch, 1);
+        loss.dataSync(); // wait for the step to finish
+        loss.dispose();
+      },
+      dispose: () => {
+        tf.dispose(batch);
+        optimizer.dispose();
+        model.dispose();
+      },
+    };
+  };
+}
+
+export const CASES = {
+  "train-step/gru-encdec": trainStepCase("plain"),
+  "train-step/bahdanau": trainStepCase("bahdanau"),
+};
+
+async function main() {
+  const backends = option("backends", "wasm,cpu").split(",");
+  const only = option("case", null);
+  const out = option("json", null);
+  const results = [];
+  for (const [name, make] of Object.entries(CASES)) {
+    if (only && name !== only) continue;
+    for (const backend of backends) {
+      await lib.setup({ backend, verbose: false });
+      const runs = Number(option("runs", backend === "cpu" ? "5" : "15"));
+      const c = make();
+      c.run();
+      c.run();
+      const times = [];
+      for (let i = 0; i < runs; i++) {
+        const t0 = process.hrtime.bigint();
+        c.run();
+        times.push(Number(process.hrtime.bigint() - t0) / 1e6);
+      }
+      c.dispose();
+      times.sort((a, b) => a - b);
+      const median = times.length % 2 ? times[(times.length - 1) / 2] : (times[times.length / 2 - 1] + times[times.length / 2]) / 2;
+      const row = { name, backend, ms_median: Math.round(median * 10) / 10, ms_min: Math.round(times[0] * 10) / 10, runs };
+      results.push(row);
+      console.log(`${name.padEnd(24)} ${backend.padEnd(5)} median ${row.ms_median.toFixed(1).padStart(8)} ms   min ${row.ms_min.toFixed(1).padStart(8)} ms   (${runs} runs)`);
+    }
+  }
+  if (out) {
+    writeFileSync(out, JSON.stringify({ cases: results }, null, 2) + "\n");
+    console.log(`wrote ${out}`);
+  }
+}
+
+main().catch((e) => {
+  console.error(`bench: ${e.message}`);
+  process.exit(1);
+});

@@ -1,5 +1,7 @@
 #!/usr/bin/env node
 // The project's benchmark: `npm run bench [-- --json FILE] [--runs N] [--backends wasm,cpu] [--case NAME]`.
+//   --reference   also time the step-by-step decoder the fast path replaced
+//   --pytorch     also run bench/pytorch_step.py (same steps in PyTorch, CPU, one thread) when torch is installed
 // Each case times one thing end to end and reports the median and minimum over `runs` repetitions,
 // after two warm-up runs. Numbers, not assertions: tests never time anything.
 //
@@ -7,7 +9,13 @@
 // translators of notebooks 01-02 at fixed sizes, the same as bench/pytorch_step.py runs in PyTorch:
 // source and target vocabulary 64, embedding 64, hidden 128, batch 64, source and target length 24.
 import { createRequire } from "node:module";
-import { writeFileSync } from "node:fs";
+import { writeFileSync, readFileSync, mkdtempSync } from "node:fs";
+import { spawnSync } from "node:child_process";
+import { join, dirname } from "node:path";
+import { tmpdir } from "node:os";
+import { fileURLToPath } from "node:url";
+
+const HERE = dirname(fileURLToPath(import.meta.url));
 
 const require = createRequire(import.meta.url);
 const lib = require("attention-lib");
@@ -31,14 +39,14 @@ function syntheticBatch() {
   return lib.toTensors(lib.makeBatch(pairs));
 }
 
-function trainStepCase(kind) {
+function trainStepCase(kind, stepByStep = false) {
   return () => {
     const model = new lib.Seq2Seq({ kind, srcVocab: SIZES.vocab, tgtVocab: SIZES.vocab, embedding: SIZES.embedding, hidden: SIZES.hidden, seed: 1 });
     const optimizer = tf.train.adam(1e-3);
     const batch = syntheticBatch();
     return {
       run: () => {
-        const loss = lib.trainStep(model, optimizer, batch, 1);
+        const loss = lib.trainStep(model, optimizer, batch, 1, stepByStep);
         loss.dataSync(); // wait for the step to finish
         loss.dispose();
       },
@@ -54,15 +62,36 @@ function trainStepCase(kind) {
 export const CASES = {
   "train-step/gru-encdec": trainStepCase("plain"),
   "train-step/bahdanau": trainStepCase("bahdanau"),
+  // The same steps through the plain step-by-step decoder (what the fast path replaces); with --reference.
+  "train-step/gru-encdec/step-by-step": trainStepCase("plain", true),
+  "train-step/bahdanau/step-by-step": trainStepCase("bahdanau", true),
 };
+
+/** PyTorch's numbers for the same steps, if PyTorch is installed (bench/pytorch_step.py). */
+function pytorchCases() {
+  const out = join(mkdtempSync(join(tmpdir(), "bench-")), "pytorch.json");
+  for (const py of [process.env.ATTENTION_PYTHON, "/usr/bin/python3", "python3"].filter(Boolean)) {
+    const r = spawnSync(py, [join(HERE, "pytorch_step.py"), "--json", out], { encoding: "utf8" });
+    if (r.status === 0) {
+      process.stdout.write(r.stdout);
+      return JSON.parse(readFileSync(out, "utf8")).cases;
+    }
+    if (r.status === 3) continue; // this python has no torch
+  }
+  console.log("PyTorch comparison skipped: no python3 with torch (Debian/Ubuntu: apt-get install python3-torch)");
+  return [];
+}
 
 async function main() {
   const backends = option("backends", "wasm,cpu").split(",");
   const only = option("case", null);
   const out = option("json", null);
   const results = [];
+  const reference = process.argv.includes("--reference");
+  const baseline = JSON.parse(readFileSync(join(HERE, "baseline.json"), "utf8"));
   for (const [name, make] of Object.entries(CASES)) {
     if (only && name !== only) continue;
+    if (name.endsWith("/step-by-step") && !reference) continue;
     for (const backend of backends) {
       await lib.setup({ backend, verbose: false });
       const runs = Number(option("runs", backend === "cpu" ? "5" : "15"));
@@ -80,7 +109,17 @@ async function main() {
       const median = times.length % 2 ? times[(times.length - 1) / 2] : (times[times.length / 2 - 1] + times[times.length / 2]) / 2;
       const row = { name, backend, ms_median: Math.round(median * 10) / 10, ms_min: Math.round(times[0] * 10) / 10, runs };
       results.push(row);
-      console.log(`${name.padEnd(24)} ${backend.padEnd(5)} median ${row.ms_median.toFixed(1).padStart(8)} ms   min ${row.ms_min.toFixed(1).padStart(8)} ms   (${runs} runs)`);
+      const before = baseline[backend]?.[name];
+      const ratio = before ? `   ${(before / row.ms_median).toFixed(1)}x faster than the first implementation (${before} ms)` : "";
+      console.log(`${name.padEnd(36)} ${backend.padEnd(5)} median ${row.ms_median.toFixed(1).padStart(8)} ms   min ${row.ms_min.toFixed(1).padStart(8)} ms   (${runs} runs)${ratio}`);
+    }
+  }
+  if (process.argv.includes("--pytorch")) {
+    for (const p of pytorchCases()) {
+      results.push(p);
+      for (const r of results.filter((x) => x.name === p.name && x.backend !== p.backend)) {
+        console.log(`${r.name.padEnd(36)} ${r.backend.padEnd(5)} is ${(r.ms_median / p.ms_median).toFixed(2)}x PyTorch's time (${p.ms_median} ms)`);
+      }
     }
   }
   if (out) {

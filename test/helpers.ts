@@ -42,4 +42,32 @@ export function assertThrowsMessage(fn: () => unknown, pattern: RegExp): void {
   });
 }
 
+/**
+ * Finite-difference gradient check: compare tf.variableGrads of `loss` with central differences
+ * (eps 1e-2) on the first, middle and last entry of every parameter. Returns how many entries it checked.
+ */
+export function checkGradients(loss: () => tf.Scalar, params: tf.Variable[], what: string, tol = 3e-3): number {
+  const { grads } = tf.variableGrads(loss, params);
+  const eps = 1e-2;
+  let checked = 0;
+  for (const p of params) {
+    const g = grads[p.name].dataSync();
+    const values = Array.from(p.dataSync());
+    for (const k of [0, Math.floor(values.length / 2), values.length - 1]) {
+      const at = (v: number) => {
+        const copy = values.slice();
+        copy[k] = v;
+        tf.tidy(() => p.assign(tf.tensor(copy, p.shape)));
+        return tf.tidy(() => loss().dataSync()[0]);
+      };
+      const numeric = (at(values[k] + eps) - at(values[k] - eps)) / (2 * eps);
+      tf.tidy(() => p.assign(tf.tensor(values, p.shape)));
+      assert.ok(Math.abs(numeric - g[k]) < tol * Math.max(1, Math.abs(numeric)), `${what} ${p.name}[${k}]: analytic ${g[k]}, numeric ${numeric}`);
+      checked++;
+    }
+  }
+  tf.dispose(grads);
+  return checked;
+}
+
 export { EXAMPLE_TOKENS as TOKENS, EXAMPLE_EMBEDDINGS as INPUTS } from "attention-lib";

@@ -31,8 +31,14 @@ describe("npm start", function () {
   let child: ChildProcess | undefined;
   const seen = { out: "" };
 
-  after(() => {
-    if (child && child.exitCode === null) child.kill("SIGKILL");
+  after(async () => {
+    // If the test failed midway: SIGTERM lets start.mjs stop Jupyter (its own process group) before exiting.
+    if (child && child.exitCode === null) {
+      const gone = new Promise((r) => child!.once("exit", r));
+      child.kill("SIGTERM");
+      await Promise.race([gone, new Promise((r) => setTimeout(r, 15000))]);
+      if (child.exitCode === null) child.kill("SIGKILL");
+    }
   });
 
   it("serves the notebooks with the course kernel, runs notebook 00 in a browser, and stops on Ctrl-C", async () => {

@@ -5,7 +5,7 @@ import {
   causalSoftmax, dropout, splitHeads, mergeHeads, headDim, CausalAttention, MultiHeadAttentionWrapper,
   MultiHeadAttention, multiHeadFromWrapper, countParameters, checkTwoDimensionalWrapper, headHeatmaps, headView, Generator,
 } from "attention-lib";
-import { referenceValues, assertClose, noLeak, assertThrowsMessage, TOKENS } from "../helpers";
+import { referenceValues, assertClose, noLeak, assertThrowsMessage, checkGradients, TOKENS } from "../helpers";
 
 const data = (t: tf.Tensor) => t.dataSync();
 
@@ -243,28 +243,9 @@ describe("causal and multi-head attention (notebooks 05 and 06)", function () {
         const x = tf.tensor(Array.from({ length: 2 * 5 * 3 }, (_, i) => Math.sin(i + 1)), [2, 5, 3]);
         const r = tf.tensor(Array.from({ length: 2 * 5 * 4 }, (_, i) => Math.cos(3 * i)), [2, 5, 4]);
         const loss = () => tf.sum(tf.mul(m.forward(x), r)) as tf.Scalar;
-        const { grads } = tf.variableGrads(loss, m.parameters());
-        const eps = 1e-2;
-        let checked = 0;
-        for (const p of m.parameters()) {
-          const g = data(grads[p.name]);
-          const values = Array.from(data(p));
-          for (const k of [0, values.length - 1, Math.floor(values.length / 2)]) {
-            const at = (v: number) => {
-              const copy = values.slice();
-              copy[k] = v;
-              p.assign(tf.tensor(copy, p.shape));
-              return tf.tidy(() => loss().dataSync()[0]);
-            };
-            const numeric = (at(values[k] + eps) - at(values[k] - eps)) / (2 * eps);
-            p.assign(tf.tensor(values, p.shape));
-            const diff = Math.abs(numeric - g[k]);
-            assert.ok(diff < 2e-3 * Math.max(1, Math.abs(numeric)), `${p.name}[${k}]: analytic ${g[k]}, numeric ${numeric}`);
-            checked++;
-          }
-        }
+        const checked = checkGradients(loss, m.parameters(), "MultiHeadAttention", 2e-3);
         assert.strictEqual(checked, 8 * 3);
-        tf.dispose([grads, x, r]);
+        tf.dispose([x, r]);
         m.dispose();
       } finally {
         await setup({ backend: "wasm", verbose: false });

@@ -8,7 +8,7 @@ import {
   GRU, Seq2Seq, maskedCrossEntropy, corpusBleu, tokenAccuracy, trainStep, saveCheckpoint, loadCheckpoint,
   translatePairs, translateSentence, scoreByLength, Trainer, buildVocabularies, encodeAll,
 } from "attention-lib";
-import { assertClose, noLeak, assertThrowsMessage, ROOT } from "../helpers";
+import { assertClose, noLeak, assertThrowsMessage, checkGradients, ROOT } from "../helpers";
 
 const data = (t: tf.Tensor) => Array.from(t.dataSync());
 
@@ -217,25 +217,3 @@ describe("seq2seq translators (notebooks 01 and 02)", function () {
     });
   });
 });
-
-/** Compare tf.variableGrads with central differences on a few entries of every parameter. */
-function checkGradients(loss: () => tf.Scalar, params: tf.Variable[], what: string): void {
-  const { grads } = tf.variableGrads(loss, params);
-  const eps = 1e-2;
-  for (const p of params) {
-    const g = grads[p.name].dataSync();
-    const values = Array.from(p.dataSync());
-    for (const k of [0, Math.floor(values.length / 3), values.length - 1]) {
-      const at = (v: number) => {
-        const copy = values.slice();
-        copy[k] = v;
-        p.assign(tf.tensor(copy, p.shape));
-        return tf.tidy(() => loss().dataSync()[0]);
-      };
-      const numeric = (at(values[k] + eps) - at(values[k] - eps)) / (2 * eps);
-      p.assign(tf.tensor(values, p.shape));
-      assert.ok(Math.abs(numeric - g[k]) < 3e-3 * Math.max(1, Math.abs(numeric)), `${what} ${p.name}[${k}]: analytic ${g[k]}, numeric ${numeric}`);
-    }
-  }
-  tf.dispose(grads);
-}

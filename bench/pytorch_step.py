@@ -1,0 +1,104 @@
+"""The train-step/* cases of `npm run bench`, in PyTorch, for comparison (CPU, one thread).
+
+    python3 bench/pytorch_step.py [--runs 20] [--json FILE]
+
+Same models and sizes as lib/src/seq2seq/model.ts: source and target vocabulary 64, embedding 64, GRU hidden
+128, batch 64, source and target length 24, additive attention of size 128; Adam; one step = forward,
+backward, gradient clipping, update. Exits 3 (and says so) when PyTorch is not installed; on Debian/Ubuntu
+`apt-get install python3-torch` provides it (1.13 on Debian 12).
+"""
+import argparse
+import json
+import statistics
+import sys
+import time
+
+try:
+    import torch
+    import torch.nn as nn
+    import torch.nn.functional as F
+except ImportError:
+    print("PyTorch is not installed: skipped (apt-get install python3-torch, or pip install torch)")
+    sys.exit(3)
+
+V, E, H, A, B, S, T = 64, 64, 128, 128, 64, 24, 24
+
+
+class Seq2Seq(nn.Module):
+    def __init__(self, attention):
+        super().__init__()
+        self.attention = attention
+        self.src_emb = nn.Embedding(V, E)
+        self.tgt_emb = nn.Embedding(V, E)
+        self.encoder = nn.GRU(E, H, batch_first=True)
+        self.decoder = nn.GRUCell(E + H, H)
+        if attention:
+            self.Wq = nn.Linear(H, A, bias=False)
+            self.Wk = nn.Linear(H, A, bias=False)
+            self.v = nn.Linear(A, 1, bias=False)
+        self.out = nn.Linear(2 * H, V)
+
+    def forward(self, src, src_mask, tgt_in):
+        states, last = self.encoder(self.src_emb(src))
+        s = last[0]
+        emb = self.tgt_emb(tgt_in)
+        keys = self.Wk(states) if self.attention else None
+        bias = (1 - src_mask) * -1e9
+        outs, ctxs = [], []
+        for t in range(tgt_in.shape[1]):
+            if self.attention:
+                e = self.v(torch.tanh(keys + self.Wq(s).unsqueeze(1))).squeeze(2) + bias
+                a = torch.softmax(e, dim=1)
+                c = torch.bmm(a.unsqueeze(1), states).squeeze(1)
+            else:
+                c = last[0]
+            s = self.decoder(torch.cat([emb[:, t], c], 1), s)
+            outs.append(s)
+            ctxs.append(c)
+        return self.out(torch.cat([torch.stack(outs, 1), torch.stack(ctxs, 1)], 2))
+
+
+def case(name, attention, runs):
+    torch.manual_seed(0)
+    model = Seq2Seq(attention)
+    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+    src = torch.randint(4, V, (B, S))
+    tgt_in = torch.randint(4, V, (B, T))
+    tgt_out = torch.randint(4, V, (B, T))
+    mask = torch.ones(B, S)
+
+    def step():
+        opt.zero_grad()
+        logits = model(src, mask, tgt_in)
+        loss = F.cross_entropy(logits.reshape(-1, V), tgt_out.reshape(-1))
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        opt.step()
+        return loss.item()
+
+    step()
+    step()
+    times = []
+    for _ in range(runs):
+        t0 = time.perf_counter()
+        step()
+        times.append((time.perf_counter() - t0) * 1000)
+    return {"name": name, "backend": "pytorch-cpu-1thread", "ms_median": round(statistics.median(times), 1), "ms_min": round(min(times), 1), "runs": runs}
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--runs", type=int, default=20)
+    ap.add_argument("--json")
+    args = ap.parse_args()
+    torch.set_num_threads(1)
+    cases = [case("train-step/gru-encdec", False, args.runs), case("train-step/bahdanau", True, args.runs)]
+    for c in cases:
+        print(f"{c['name']:<24} {c['backend']} torch {torch.__version__}  median {c['ms_median']:8.1f} ms   min {c['ms_min']:8.1f} ms   ({c['runs']} runs)")
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump({"cases": cases}, f, indent=2)
+
+
+if __name__ == "__main__":
+    main()

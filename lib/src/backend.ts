@@ -5,6 +5,7 @@ import "@tensorflow/tfjs-backend-wasm";
 import { installTensorPrinting } from "./print";
 import { inKernel, loadPlotLibrary } from "./plots/show";
 import { installWasmKernels } from "./wasm-kernels";
+import { installGruKernels } from "./seq2seq/grukernels";
 
 /**
  * - `wasm`: WebAssembly with SIMD, the default: 10-20x faster than `cpu` here.
@@ -60,6 +61,7 @@ export async function setup(options: SetupOptions = {}): Promise<void> {
   if (backend === "tensorflow") loadTfjsNode();
   const leftover = tf.engine().backendName ? tf.memory().numTensors : 0;
   installWasmKernels(); // faster Slice and transposed MatMul, and the missing UnsortedSegmentSum
+  installGruKernels(); // a GRU step's elementwise maths as one kernel (training speed)
   tf.engine().reset(); // frees every tensor and variable of earlier runs (and resets tfjs's flags)
   // Production mode silences tfjs's console banners ("looks like you are running TensorFlow.js in
   // Node.js ..."), which a learner would otherwise see as a red box.

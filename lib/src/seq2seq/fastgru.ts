@@ -7,6 +7,38 @@
 // gradient of U with a single [H, T*B] x [T*B, 3H] product. Same equations, same numbers (tests compare
 // outputs and gradients with GRU.run within 1e-5).
 import * as tf from "@tensorflow/tfjs";
+import { gruCellFused, gruCellGradFused, hasGruKernels } from "./grukernels";
+
+/** Sum over axis 0 of [N, K] as a product with a row of ones (tfjs reduces other axes by transposing first). */
+function sumRows(x: tf.Tensor): tf.Tensor {
+  return tf.matMul(tf.ones([1, x.shape[0]]), x).reshape([x.shape[1]!]);
+}
+
+/** One GRU step with plain ops (backends without the fused kernel): [h', gates r|z|n, h_n + b_n]. */
+function gruCellOps(xg: tf.Tensor, h: tf.Tensor, U: tf.Tensor, bU: tf.Tensor): tf.Tensor[] {
+  const H = h.shape[1]!;
+  const hg = tf.add(tf.matMul(h, U), bU);
+  const [xrz, xn] = tf.split(xg, [2 * H, H], 1);
+  const [hrz, hn] = tf.split(hg, [2 * H, H], 1);
+  const [r, z] = tf.split(tf.sigmoid(tf.add(xrz, hrz)), 2, 1);
+  const n = tf.tanh(tf.add(xn, tf.mul(r, hn)));
+  return [tf.add(n, tf.mul(z, tf.sub(h, n))), tf.concat([r, z, n], 1), hn];
+}
+
+/** The GRU step's gradient with plain ops (backends without the fused kernel); see grukernels.ts. */
+function gruCellGradOps(dh: tf.Tensor, gates: tf.Tensor, hn: tf.Tensor, hPrev: tf.Tensor, m: tf.Tensor): tf.Tensor[] {
+  const H = hPrev.shape[1]!;
+  const [r, z, n] = tf.split(gates, [H, H, H], 1);
+  const dNew = tf.mul(m, dh);
+  const dnPre = tf.mul(tf.mul(dNew, tf.sub(1, z)), tf.sub(1, tf.square(n)));
+  const drPre = tf.mul(tf.mul(dnPre, hn), tf.mul(r, tf.sub(1, r)));
+  const dzPre = tf.mul(tf.mul(dNew, tf.sub(hPrev, n)), tf.mul(z, tf.sub(1, z)));
+  return [
+    tf.concat([drPre, dzPre, dnPre], 1),
+    tf.concat([drPre, dzPre, tf.mul(dnPre, r)], 1),
+    tf.add(tf.sub(dh, dNew), tf.mul(dNew, z)),
+  ];
+}
 
 /**
  * states [B, T, H] of a GRU over precomputed input projections xg [B, T, 3H] (x W + b_W for every step),
@@ -14,24 +46,23 @@ import * as tf from "@tensorflow/tfjs";
  * is carried over unchanged).
  */
 export function gruSequence(xg: tf.Tensor, h0: tf.Tensor, U: tf.Tensor, bU: tf.Tensor, mask: tf.Tensor): tf.Tensor3D {
-  const H = h0.shape[1]!;
   const f = tf.customGrad(((xgIn: tf.Tensor, h0In: tf.Tensor, UIn: tf.Tensor, bUIn: tf.Tensor, maskIn: tf.Tensor, save: tf.GradSaveFunc) => {
     const xs = tf.unstack(xgIn, 1);
     const ms = tf.unstack(maskIn.expandDims(2), 1);
+    const fused = hasGruKernels();
     let h = h0In;
     const keep: tf.Tensor[] = [];
     const states: tf.Tensor[] = [];
     for (let t = 0; t < xs.length; t++) {
-      const hg = tf.add(tf.matMul(h, UIn), bUIn);
-      const [xrz, xn] = tf.split(xs[t], [2 * H, H], 1);
-      const [hrz, hn] = tf.split(hg, [2 * H, H], 1);
-      const rz = tf.sigmoid(tf.add(xrz, hrz));
-      const [r, z] = tf.split(rz, 2, 1);
-      const n = tf.tanh(tf.add(xn, tf.mul(r, hn)));
-      const next = tf.add(n, tf.mul(z, tf.sub(h, n)));
-      const hNew = tf.add(h, tf.mul(ms[t], tf.sub(next, h)));
-      keep.push(h, r, z, n, hn, ms[t]);
-      h = hNew;
+      if (fused) {
+        const [out, gates, hnB] = gruCellFused(xs[t], tf.matMul(h, UIn), bUIn, h, ms[t]);
+        keep.push(h, gates, hnB, ms[t]);
+        h = out;
+      } else {
+        const [next, gates, hn] = gruCellOps(xs[t], h, UIn, bUIn);
+        keep.push(h, gates, hn, ms[t]);
+        h = tf.add(h, tf.mul(ms[t], tf.sub(next, h)));
+      }
       states.push(h);
     }
     save([UIn, ...keep]);
@@ -46,25 +77,18 @@ export function gruSequence(xg: tf.Tensor, h0: tf.Tensor, U: tf.Tensor, bU: tf.T
         const dhgs: tf.Tensor[] = new Array(dys.length);
         const hPrevs: tf.Tensor[] = new Array(dys.length);
         for (let t = dys.length - 1; t >= 0; t--) {
-          const [hPrev, r, z, n, hn, m] = per.slice(6 * t, 6 * t + 6);
+          const [hPrev, gates, hn, m] = per.slice(4 * t, 4 * t + 4);
           const dh = tf.add(dys[t], dhNext);
-          const dNew = tf.mul(m, dh); // the part of dh that flows through this step's update
-          const dn = tf.mul(dNew, tf.sub(1, z));
-          const dz = tf.mul(dNew, tf.sub(hPrev, n));
-          const dnPre = tf.mul(dn, tf.sub(1, tf.square(n)));
-          const dr = tf.mul(dnPre, hn);
-          const drPre = tf.mul(dr, tf.mul(r, tf.sub(1, r)));
-          const dzPre = tf.mul(dz, tf.mul(z, tf.sub(1, z)));
-          const dhg = tf.concat([drPre, dzPre, tf.mul(dnPre, r)], 1);
-          dxgs[t] = tf.concat([drPre, dzPre, dnPre], 1);
+          const [dxg, dhg, dDirect] = fused ? gruCellGradFused(dh, gates, hn, hPrev, m) : gruCellGradOps(dh, gates, hn, hPrev, m);
+          dxgs[t] = dxg;
           dhgs[t] = dhg;
           hPrevs[t] = hPrev;
-          // dh_prev: carried over where masked, through z, and through the recurrent product
-          dhNext = tf.add(tf.add(tf.sub(dh, dNew), tf.mul(dNew, z)), tf.matMul(dhg, Ut));
+          // dh_prev: directly (carried over where masked, and through z), and through the recurrent product
+          dhNext = tf.add(dDirect, tf.matMul(dhg, Ut));
         }
         const dHG = tf.concat(dhgs, 0); // [T*B, 3H]
         const dU = tf.matMul(tf.transpose(tf.concat(hPrevs, 0)), dHG); // one product for all steps
-        return [tf.stack(dxgs, 1), dhNext, dU, tf.sum(dHG, 0), tf.zerosLike(maskIn)];
+        return [tf.stack(dxgs, 1), dhNext, dU, sumRows(dHG), tf.zerosLike(maskIn)];
       },
     };
   }) as unknown as Parameters<typeof tf.customGrad>[0]);
@@ -96,6 +120,8 @@ export function bahdanauDecoder(x: BahdanauInputs): tf.Tensor3D {
   const H = x.s0.shape[1]!;
   const f = tf.customGrad(((embProj: tf.Tensor, s0: tf.Tensor, keys: tf.Tensor, hs: tf.Tensor, maskBias: tf.Tensor, Wq: tf.Tensor, v: tf.Tensor, ctxW: tf.Tensor, U: tf.Tensor, bU: tf.Tensor, save: tf.GradSaveFunc) => {
     const xs = tf.unstack(embProj, 1);
+    const fused = hasGruKernels();
+    const ones = tf.ones([B, 1]);
     let s = s0;
     const keep: tf.Tensor[] = [];
     const outS: tf.Tensor[] = [];
@@ -109,13 +135,8 @@ export function bahdanauDecoder(x: BahdanauInputs): tf.Tensor3D {
       const c = tf.matMul(a.reshape([B, 1, S]), hs).reshape([B, H]);
       // GRU step on [emb; c]
       const xg = tf.add(xs[t], tf.matMul(c, ctxW));
-      const hg = tf.add(tf.matMul(s, U), bU);
-      const [xrz, xn] = tf.split(xg, [2 * H, H], 1);
-      const [hrz, hn] = tf.split(hg, [2 * H, H], 1);
-      const [r, z] = tf.split(tf.sigmoid(tf.add(xrz, hrz)), 2, 1);
-      const n = tf.tanh(tf.add(xn, tf.mul(r, hn)));
-      const next = tf.add(n, tf.mul(z, tf.sub(s, n)));
-      keep.push(s, e, a, c, r, z, n, hn);
+      const [next, gates, hnB] = fused ? gruCellFused(xg, tf.matMul(s, U), bU, s, ones) : gruCellOps(xg, s, U, bU);
+      keep.push(s, e, a, c, gates, hnB);
       s = next;
       outS.push(s);
       outC.push(c);
@@ -134,6 +155,7 @@ export function bahdanauDecoder(x: BahdanauInputs): tf.Tensor3D {
         const ctxWt = tf.transpose(ctxWS);
         const Wqt = tf.transpose(WqS);
         const vRow = vS.reshape([1, 1, A]);
+        const onesB = tf.ones([B, 1]); // (the forward pass's intermediates are gone by now)
         let dsNext: tf.Tensor = tf.zerosLike(dSs[0]);
         let dKeys: tf.Tensor = tf.zeros([B, S, A]);
         let dv: tf.Tensor = tf.zeros([A]);
@@ -145,16 +167,10 @@ export function bahdanauDecoder(x: BahdanauInputs): tf.Tensor3D {
         const cs: tf.Tensor[] = new Array(T);
         const as: tf.Tensor[] = new Array(T);
         for (let t = T - 1; t >= 0; t--) {
-          const [sPrev, e, a, c, r, z, n, hn] = per.slice(8 * t, 8 * t + 8);
+          const [sPrev, e, a, c, gates, hnB] = per.slice(6 * t, 6 * t + 6);
           // GRU step backward
           const dh = tf.add(dSs[t], dsNext);
-          const dn = tf.mul(dh, tf.sub(1, z));
-          const dz = tf.mul(dh, tf.sub(sPrev, n));
-          const dnPre = tf.mul(dn, tf.sub(1, tf.square(n)));
-          const drPre = tf.mul(tf.mul(dnPre, hn), tf.mul(r, tf.sub(1, r)));
-          const dzPre = tf.mul(dz, tf.mul(z, tf.sub(1, z)));
-          const dxg = tf.concat([drPre, dzPre, dnPre], 1);
-          const dhg = tf.concat([drPre, dzPre, tf.mul(dnPre, r)], 1);
+          const [dxg, dhg, dDirect] = fused ? gruCellGradFused(dh, gates, hnB, sPrev, onesB) : gruCellGradOps(dh, gates, hnB, sPrev, onesB);
           // context c = a @ hs, fed to the GRU through ctxW, and to the output layer (dCs)
           const dc = tf.add(dCs[t], tf.matMul(dxg, ctxWt)); // [B, H]
           const da = tf.add(tf.matMul(hsS, dc.reshape([B, H, 1])).reshape([B, S]), dAs[t]); // [B, S]
@@ -165,7 +181,7 @@ export function bahdanauDecoder(x: BahdanauInputs): tf.Tensor3D {
           const dPre = tf.mul(tf.mul(dsc3, vRow), tf.sub(1, tf.square(e))); // [B, S, A]
           dKeys = tf.add(dKeys, dPre);
           const dq = tf.sum(dPre, 1); // [B, A]
-          dsNext = tf.add(tf.add(tf.mul(dh, z), tf.matMul(dhg, Ut)), tf.matMul(dq, Wqt));
+          dsNext = tf.add(tf.add(dDirect, tf.matMul(dhg, Ut)), tf.matMul(dq, Wqt));
           dxgs[t] = dxg;
           dhgs[t] = dhg;
           dqs[t] = dq;
@@ -183,7 +199,7 @@ export function bahdanauDecoder(x: BahdanauInputs): tf.Tensor3D {
         const dctxW = tf.matMul(flatT(cs), dXG);
         // The values: dhs[b] = sum_t a_t[b]^T dc_t[b] = A[b]^T DC[b]
         const dHs = tf.matMul(tf.transpose(tf.stack(as, 1), [0, 2, 1]), tf.stack(dcs, 1)); // [B, S, H]
-        return [tf.stack(dxgs, 1), dsNext, dKeys, dHs, tf.zerosLike(maskBias), dWq, dv.reshape([A, 1]), dctxW, dU, tf.sum(dHG, 0)];
+        return [tf.stack(dxgs, 1), dsNext, dKeys, dHs, tf.zerosLike(maskBias), dWq, dv.reshape([A, 1]), dctxW, dU, sumRows(dHG)];
       },
     };
   }) as unknown as Parameters<typeof tf.customGrad>[0]);

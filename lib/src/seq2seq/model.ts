@@ -136,11 +136,17 @@ export class Seq2Seq implements Module {
     return tf.add(tf.matMul(this.tgtEmb.apply(tgtIn).reshape([-1, E]), embW), this.decoder.bW).reshape([B, T, 3 * H]) as tf.Tensor3D;
   }
 
-  /** The output layer over [s_t; c_t] for all steps: [B, T, H] x2 -> logits [B, T, V]. */
+  /**
+   * The output layer over [s_t; c_t] for all steps: states [B, T, H] and contexts [B, T, H] (or one
+   * context per sentence [B, H], the plain decoder's) -> logits [B, T, V]. W_o is applied in its two
+   * halves, [s; c] W_o = s W_s + c W_c, so a constant context needs no copy per step.
+   */
   private outputLayer(states: tf.Tensor, contexts: tf.Tensor): tf.Tensor3D {
     const [B, T, H] = states.shape;
-    const features = tf.concat([states, contexts], 2).reshape([B * T, 2 * H]);
-    return tf.add(tf.matMul(features, this.Wo), this.bo).reshape([B, T, this.config.tgtVocab]) as tf.Tensor3D;
+    const V = this.config.tgtVocab;
+    const fromStates = tf.matMul(states.reshape([B * T, H]), this.Wo.slice([0, 0], [H, V])).reshape([B, T, V]);
+    const fromContexts = tf.matMul(contexts.reshape([-1, H]), this.Wo.slice([H, 0], [H, V])).reshape(contexts.rank === 2 ? [B, 1, V] : [B, T, V]);
+    return tf.add(tf.add(fromStates, fromContexts), this.bo) as tf.Tensor3D;
   }
 
   /**
@@ -158,7 +164,7 @@ export class Seq2Seq implements Module {
         // Plain decoder: the context is the same at every step, so the whole decoder is one GRU sequence.
         const xg = tf.add(embProj, enc.finalProj.reshape([B, 1, 3 * H]));
         const states = gruSequence(xg, enc.final, this.decoder.U, this.decoder.bU, tf.ones([B, T]));
-        return { logits: this.outputLayer(states, tf.tile(enc.final.reshape([B, 1, H]), [1, T, 1])), attention: undefined };
+        return { logits: this.outputLayer(states, enc.final), attention: undefined };
       }
       const S = enc.states.shape[1];
       const out = bahdanauDecoder({

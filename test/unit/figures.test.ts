@@ -1,6 +1,6 @@
 import * as assert from "assert";
 import * as tf from "@tensorflow/tfjs";
-import { setup, heatmap, barChart, lineChart, vectorPlot, project3d } from "attention-lib";
+import { setup, heatmap, heatmapFrames, barChart, lineChart, vectorPlot, project3d, principalComponents } from "attention-lib";
 import { noLeak, assertThrowsMessage } from "../helpers";
 
 const tokens = ["Your", "journey", "starts"];
@@ -108,6 +108,38 @@ describe("figures: plot specs with labels, shapes and values", () => {
       assertThrowsMessage(() => vectorPlot([[1, 2, 3, 4]], ["a"]), /must be \[n, 2\] or \[n, 3\], got \[1, 4\]/);
       assertThrowsMessage(() => vectorPlot([[1, 2]], ["a"], { highlight: ["z"] }), /highlight names z are not among the labels a/);
     });
+  });
+});
+
+describe("figures for notebooks 01-02", () => {
+  it("heatmapFrames: one frame per snapshot, a slider that redraws, starting on the last", () => {
+    const fig = heatmapFrames([{ label: "step 0", z: [[0.5, 0.5]] }, { label: "step 9", z: [[0.9, 0.1]] }], { x: ["a", "b"], y: ["c"] });
+    assert.deepStrictEqual(fig.frames!.map((f) => f.name), ["step 0", "step 9"]);
+    assert.deepStrictEqual((fig.frames![0].data[0] as any).z, [[0.5, 0.5]]);
+    assert.deepStrictEqual((fig.data[0] as any).z, [[0.9, 0.1]]);
+    const slider = (fig.layout as any).sliders[0];
+    assert.strictEqual(slider.active, 1);
+    assert.strictEqual(slider.steps[0].args[1].frame.redraw, true);
+    assertThrowsMessage(() => heatmapFrames([{ label: "a", z: [[1]] }, { label: "b", z: [[1, 2]] }]), /frame 1 is \[1, 2\], frame 0 is \[1, 1\]/);
+  });
+
+  it("lineChart writes a label next to each point when given text", () => {
+    const fig = lineChart([{ name: "state", x: [0, 1], y: [1, 0], text: ["the", "cat"] }]);
+    assert.strictEqual((fig.data[0] as any).mode, "lines+markers+text");
+    assertThrowsMessage(() => lineChart([{ name: "s", y: [1, 2], text: ["a"] }]), /line 's' has 1 labels for 2 points/);
+  });
+
+  it("principalComponents finds the direction of largest variance", () => {
+    // points on a line along (3, 4)/5 plus a small perpendicular wobble
+    const pts = Array.from({ length: 20 }, (_, i) => {
+      const t = i - 10;
+      const w = (i % 2 ? 0.1 : -0.1);
+      return [0.6 * t - 0.8 * w, 0.8 * t + 0.6 * w];
+    });
+    const { points, explained } = principalComponents(pts, 2);
+    assert.ok(explained[0] > 0.99, `explained ${explained}`);
+    points.forEach((p, i) => assert.ok(Math.abs(Math.abs(p[0]) - Math.abs(i - 10 + 0.5)) < 1e-3, `${p[0]} at ${i}`)); // centred: the mean t is -0.5
+    assertThrowsMessage(() => principalComponents([[1, 2]]), /expected at least 2 rows/);
   });
 });
 

@@ -7,6 +7,7 @@
 // gradient of U with a single [H, T*B] x [T*B, 3H] product. Same equations, same numbers (tests compare
 // outputs and gradients with GRU.run within 1e-5).
 import * as tf from "@tensorflow/tfjs";
+import { tanh } from "./fastmath";
 import { gruCellFused, gruCellGradFused, hasGruKernels } from "./grukernels";
 
 /** Sum over axis 0 of [N, K] as a product with a row of ones (tfjs reduces other axes by transposing first). */
@@ -21,7 +22,7 @@ function gruCellOps(xg: tf.Tensor, h: tf.Tensor, U: tf.Tensor, bU: tf.Tensor): t
   const [xrz, xn] = tf.split(xg, [2 * H, H], 1);
   const [hrz, hn] = tf.split(hg, [2 * H, H], 1);
   const [r, z] = tf.split(tf.sigmoid(tf.add(xrz, hrz)), 2, 1);
-  const n = tf.tanh(tf.add(xn, tf.mul(r, hn)));
+  const n = tanh(tf.add(xn, tf.mul(r, hn)));
   return [tf.add(n, tf.mul(z, tf.sub(h, n))), tf.concat([r, z, n], 1), hn];
 }
 
@@ -130,7 +131,7 @@ export function bahdanauDecoder(x: BahdanauInputs): tf.Tensor3D {
     for (let t = 0; t < T; t++) {
       // attention: e_j = v^T tanh(W_q s + W_k h_j), a = softmax(e), c = sum_j a_j h_j
       const q = tf.matMul(s, Wq).reshape([B, 1, A]);
-      const e = tf.tanh(tf.add(keys, q)); // [B, S, A]
+      const e = tanh(tf.add(keys, q)); // [B, S, A]
       const a = tf.softmax(tf.add(tf.matMul(e.reshape([B * S, A]), v).reshape([B, S]), maskBias)); // [B, S]
       const c = tf.matMul(a.reshape([B, 1, S]), hs).reshape([B, H]);
       // GRU step on [emb; c]

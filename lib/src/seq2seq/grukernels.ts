@@ -52,7 +52,7 @@ function gruCell(args: { inputs: Record<string, Info>; backend: unknown }): Info
       const r = sigmoid(X[g3 + j] + HG[g3 + j] + BU[j]);
       const z = sigmoid(X[g3 + H + j] + HG[g3 + H + j] + BU[H + j]);
       const hn = HG[g3 + 2 * H + j] + BU[2 * H + j];
-      const n = Math.tanh(X[g3 + 2 * H + j] + r * hn);
+      const n = 2 * sigmoid(2 * (X[g3 + 2 * H + j] + r * hn)) - 1; // tanh, as fastmath.ts computes it
       const hp = HP[b * H + j];
       const next = n + z * (hp - n);
       OUT[b * H + j] = hp + mb * (next - hp);

@@ -1,5 +1,6 @@
 // The recurrent pieces of notebooks 01-02: an embedding and a GRU, written with few, large ops.
 import * as tf from "@tensorflow/tfjs";
+import { tanh } from "./fastmath";
 import { checkPositiveInt, shapeStr } from "../checks";
 import { Generator, uniformValues } from "../random";
 import { variableFrom } from "../attention/linear";
@@ -75,7 +76,7 @@ export class GRU implements Module {
       const [xrz, xn] = tf.split(xg, [2 * H, H], 1);
       const [hrz, hn] = tf.split(hg, [2 * H, H], 1);
       const [r, z] = tf.split(tf.sigmoid(tf.add(xrz, hrz)), 2, 1);
-      const n = tf.tanh(tf.add(xn, tf.mul(r, hn)));
+      const n = tanh(tf.add(xn, tf.mul(r, hn)));
       return tf.add(n, tf.mul(z, tf.sub(h, n))) as tf.Tensor2D; // (1 - z) n + z h
     });
   }

@@ -3,6 +3,7 @@
 //   plain:     c_t = the encoder's final state, the same for every t (the bottleneck)
 //   Bahdanau:  c_t = sum_j a_tj h_j, with a_t = softmax_j(v^T tanh(W_q s_(t-1) + W_k h_j)), padding masked
 import * as tf from "@tensorflow/tfjs";
+import { tanh } from "./fastmath";
 import { checkPositiveInt } from "../checks";
 import { Generator } from "../random";
 import type { Module } from "../attention/module";
@@ -88,7 +89,7 @@ export class Seq2Seq implements Module {
     return tf.tidy(() => {
       const [B, S, A] = keys.shape;
       const q = tf.matMul(s, this.Wq!).reshape([B, 1, A]); // W_q s
-      const e = tf.tanh(tf.add(keys, q)); // tanh(W_q s + W_k h_j)   [B, S, A]
+      const e = tanh(tf.add(keys, q)); // tanh(W_q s + W_k h_j)   [B, S, A]
       const scores = tf.add(tf.matMul(e.reshape([B * S, A]), this.v!).reshape([B, S]), maskBias); // v^T ...
       const weights = tf.softmax(scores) as tf.Tensor2D; // [B, S], 0 on padding
       const context = tf.matMul(weights.reshape([B, 1, S]), states).reshape([B, this.config.hidden]) as tf.Tensor2D;

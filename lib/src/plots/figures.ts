@@ -105,6 +105,14 @@ export function heatmap(values: Matrix, options: HeatmapOptions = {}): Figure {
     showgrid: false,
     zeroline: false,
   });
+  // Room for the tick labels (long tokens, rotated when there are many columns) and the axis titles.
+  const longest = (labels: string[]) => Math.max(1, ...labels.map((l) => l.length));
+  const layoutBase = base(options.title, options.height);
+  layoutBase.margin = {
+    ...(layoutBase.margin as object),
+    l: Math.max(70, 30 + 7 * longest(y)),
+    b: cols > 12 ? Math.max(60, 40 + 6 * longest(x)) : 60,
+  };
   return {
     data: [
       {
@@ -121,7 +129,7 @@ export function heatmap(values: Matrix, options: HeatmapOptions = {}): Figure {
       },
     ],
     layout: {
-      ...base(options.title, options.height),
+      ...layoutBase,
       xaxis: { ...axis(x, xTitle), side: "bottom" },
       yaxis: { ...axis(y, yTitle), autorange: "reversed" },
     },

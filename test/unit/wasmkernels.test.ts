@@ -53,6 +53,16 @@ describe("the course's wasm kernels compute what the cpu backend computes", func
       tf.matMul(seq([2, 3, 5]), seq([2, 4, 5]), false, true),
     ]));
 
+  it("sums over leading axes, other axes and all axes", () =>
+    sameOnBothBackends(() => [
+      tf.sum(seq([37, 11]), 0),
+      tf.sum(seq([4, 5, 6]), [0, 1]),
+      tf.sum(seq([4, 5, 6]), 0, true),
+      tf.sum(seq([4, 5, 6]), 1),
+      tf.sum(seq([4, 5, 6]), [1, 2]),
+      tf.sum(seq([4, 5])),
+    ]));
+
   it("the gradient of gather (UnsortedSegmentSum), missing from wasm before", () =>
     sameOnBothBackends(() => {
       const table = seq([6, 3]);

@@ -80,6 +80,12 @@ describe("notebooks: executed in Jupyter with the course kernel, drawn in Chromi
         assert.strictEqual(second.figures, first.figures, "both runs emit the same figures");
       });
 
+      it("carries plotly.js once (about 1.5 MB), however many figures", () => {
+        const executed = readFileSync(join(ARTIFACTS, `${name}.ipynb`), "utf8");
+        const copies = executed.split("data-plotly-version=").length - 1;
+        assert.strictEqual(copies, 1, `plotly.js inlined ${copies} times`);
+      });
+
       it("draws every figure in headless Chromium (nbconvert HTML, offline)", async () => {
         assert.ok(summary, "the notebook did not run");
         const page = await browser!.newPage({ viewport: { width: 1200, height: 900 } });

@@ -63,6 +63,13 @@ describe("the course's wasm kernels compute what the cpu backend computes", func
       tf.sum(seq([4, 5])),
     ]));
 
+  it("gathers rows, and other gathers", () =>
+    sameOnBothBackends(() => [
+      tf.gather(seq([7, 5]), tf.tensor1d([6, 0, 3, 3], "int32")),
+      tf.gather(seq([7, 2, 3]), tf.tensor2d([[1, 2], [0, 6]], [2, 2], "int32")),
+      tf.gather(seq([4, 6]), tf.tensor1d([5, 1], "int32"), 1),
+    ]));
+
   it("the gradient of gather (UnsortedSegmentSum), missing from wasm before", () =>
     sameOnBothBackends(() => {
       const table = seq([6, 3]);

@@ -68,7 +68,8 @@ export class Seq2Seq implements Module {
     return tf.tidy(() => {
       const [B, S] = src.shape;
       const h0 = tf.zeros([B, this.config.hidden]);
-      const states = gruSequence(this.encoder.projectInputs(this.srcEmb.apply(src)), h0, this.encoder.U, this.encoder.bU, srcMask);
+      const xg = projectedLookup(this.srcEmb.weight, this.encoder.W, this.encoder.bW, src); // = projectInputs(srcEmb.apply(src))
+      const states = gruSequence(xg, h0, this.encoder.U, this.encoder.bU, srcMask);
       // Padding carries the state over, so the last column is each sentence's state after its last token.
       const final = states.slice([0, S - 1, 0], [B, 1, this.config.hidden]).reshape([B, this.config.hidden]) as tf.Tensor2D;
       return { states, final };
@@ -160,7 +161,8 @@ export class Seq2Seq implements Module {
       const enc = this.prepare(batch.src, batch.srcMask);
       const [B, T] = batch.tgtIn.shape;
       const H = this.config.hidden;
-      const embProj = this.embeddingProjection(batch.tgtIn);
+      const E = this.config.embedding;
+      const embProj = projectedLookup(this.tgtEmb.weight, this.decoder.W.slice([0, 0], [E, 3 * H]), this.decoder.bW, batch.tgtIn); // = embeddingProjection(tgtIn)
       if (enc.finalProj) {
         // Plain decoder: the context is the same at every step, so the whole decoder is one GRU sequence.
         const xg = tf.add(embProj, enc.finalProj.reshape([B, 1, 3 * H]));
@@ -270,6 +272,19 @@ export class Seq2Seq implements Module {
   dispose(): void {
     for (const p of this.parameters()) p.dispose();
   }
+}
+
+/**
+ * The input projections of embedded tokens, (table[ids]) W + b: [B, T] ids -> [B, T, 3H]. Computed as a
+ * row lookup in (table W), a [vocab, 3H] matrix: for batch x length > vocab this is much less work than
+ * embedding every token and multiplying (and so is its gradient). Same numbers up to float rounding.
+ */
+export function projectedLookup(table: tf.Tensor, W: tf.Tensor, b: tf.Tensor, ids: tf.Tensor): tf.Tensor3D {
+  return tf.tidy(() => {
+    const [B, T] = ids.shape;
+    const rows = tf.gather(tf.matMul(table, W), ids.reshape([-1]) as tf.Tensor1D);
+    return tf.add(rows, b).reshape([B, T, W.shape[1]!]) as tf.Tensor3D;
+  });
 }
 
 /** Mean cross-entropy over the tokens where mask = 1. logits [B, T, V], targets [B, T] int32, mask [B, T]. */

@@ -13,9 +13,9 @@ export function uniformVariable(shape: number[], fanIn: number, gen: Generator):
 }
 
 /**
- * Token ids -> vectors. Computed as one-hot x matrix: the gradient of tf.gather needs a kernel
- * (UnsortedSegmentSum) that the wasm backend lacks, and for vocabularies of a few hundred words the
- * product is as fast.
+ * Token ids -> vectors, written as one-hot x matrix: the plainest form (the step-by-step reference path
+ * uses it). The training fast path looks rows up in the already projected table instead (model.ts,
+ * projectedLookup), whose gradient uses the UnsortedSegmentSum kernel that setup() adds to wasm.
  */
 export class Embedding implements Module {
   readonly weight: tf.Variable; // [vocab, dim]

@@ -16,6 +16,14 @@ export function referenceValues(): Record<string, { shape: number[]; data: numbe
   return (JSON.parse(readFileSync(file, "utf8")) as { values: Record<string, { shape: number[]; data: number[] }> }).values;
 }
 
+/** Debian's Chromium (or $CHROMIUM_PATH), for the browser checks. */
+export function findChromium(): string {
+  const candidates = [process.env.CHROMIUM_PATH, "/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome"];
+  const found = candidates.find((p) => p && existsSync(p));
+  if (!found) throw new Error("No Chromium found (set CHROMIUM_PATH). On Debian/Ubuntu: sudo npm run jupyter:debian -- --tests");
+  return found;
+}
+
 /** Every value within `tol` of the expected one (the book prints 4 decimals: 1e-4). */
 export function assertClose(actual: ArrayLike<number>, expected: ArrayLike<number>, tol = 1e-4, what = "values"): void {
   assert.strictEqual(actual.length, expected.length, `${what}: ${actual.length} values, expected ${expected.length}`);

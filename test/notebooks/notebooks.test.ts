@@ -3,10 +3,10 @@
 // where every figure must be drawn. Artifacts (executed notebooks, HTML, screenshots) go to test-artifacts/.
 import * as assert from "assert";
 import { spawnSync } from "child_process";
-import { readdirSync, readFileSync, mkdirSync, existsSync } from "fs";
+import { readdirSync, readFileSync, mkdirSync } from "fs";
 import { join, delimiter, basename } from "path";
 import { chromium, type Browser } from "playwright-core";
-import { ROOT } from "../helpers";
+import { ROOT, findChromium } from "../helpers";
 
 const NOTEBOOKS = join(ROOT, "notebooks");
 const ARTIFACTS = join(ROOT, "test-artifacts");
@@ -32,12 +32,6 @@ function findPython(): string {
   );
 }
 
-function findChromium(): string {
-  const candidates = [process.env.CHROMIUM_PATH, "/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome"];
-  const found = candidates.find((p) => p && existsSync(p));
-  if (!found) throw new Error("No Chromium found (set CHROMIUM_PATH). On Debian/Ubuntu: sudo npm run jupyter:debian -- --tests");
-  return found;
-}
 
 const notebooks = readdirSync(NOTEBOOKS).filter((f) => f.endsWith(".ipynb")).sort();
 

@@ -5,7 +5,7 @@ import { spawn, type ChildProcess } from "child_process";
 import { cpSync, mkdirSync, rmSync, readFileSync } from "fs";
 import { join } from "path";
 import { chromium } from "playwright-core";
-import { ROOT } from "../helpers";
+import { ROOT, findChromium } from "../helpers";
 
 const LIVE_DIR = join(ROOT, "test-artifacts", "live-notebooks"); // inside the project: imports resolve
 const NOTEBOOK = "00-how-to-use-this-course.ipynb";
@@ -60,7 +60,7 @@ describe("npm start", function () {
     assert.ok("attention-course" in specs.kernelspecs, `kernelspecs: ${Object.keys(specs.kernelspecs).join(", ")}`);
 
     const browser = await chromium.launch({
-      executablePath: "/usr/bin/chromium",
+      executablePath: findChromium(),
       args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"],
     });
     try {

@@ -37,13 +37,6 @@ export function checkRank(x: tf.Tensor, ranks: number[], fn: string, name: strin
   }
 }
 
-/** Two sizes must agree, e.g. the input's d_in and the weights' d_in. */
-export function checkDim(got: number, expected: number, fn: string, what: string): void {
-  if (got !== expected) {
-    throw new Error(`${fn}: ${what}: expected ${expected}, got ${got}`);
-  }
-}
-
 /** A size given by the learner must be a positive integer. */
 export function checkPositiveInt(v: unknown, fn: string, name: string): asserts v is number {
   if (typeof v !== "number" || !Number.isInteger(v) || v < 1) {

@@ -71,7 +71,7 @@ export { Embedding, GRU, uniformVariable } from "./seq2seq/layers";
 export { Seq2Seq, maskedCrossEntropy, type Seq2SeqConfig, type DecoderKind, type DecoderOutput } from "./seq2seq/model";
 export { corpusBleu, tokenAccuracy, type BleuDetail } from "./seq2seq/metrics";
 export { clipByGlobalNorm, trainStep } from "./seq2seq/train";
-export { SPLITS, writeTsv, readTsv, saveCorpus, loadCorpus, buildVocabularies, encodeAll, sourceLength, type Split } from "./seq2seq/data";
+export { SPLITS, writeTsv, readTsv, saveCorpus, loadCorpus, buildVocabularies, encodeAll, type Split } from "./seq2seq/data";
 export { saveCheckpoint, loadCheckpoint, type Checkpoint } from "./seq2seq/checkpoint";
 export {
   Trainer,

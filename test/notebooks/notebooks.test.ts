@@ -6,12 +6,12 @@ import { spawnSync } from "child_process";
 import { readdirSync, readFileSync, mkdirSync } from "fs";
 import { join, delimiter, basename } from "path";
 import { chromium, type Browser } from "playwright-core";
+import { FIGURE_CLASS } from "attention-lib";
 import { ROOT, findChromium } from "../helpers";
 
 const NOTEBOOKS = join(ROOT, "notebooks");
 const ARTIFACTS = join(ROOT, "test-artifacts");
 const RUNNER = join(ROOT, "test", "notebooks", "run_notebook.py");
-const FIGURE_CLASS = "attention-course-figure";
 
 interface Summary {
   runs: { run: number; seconds: number; tensors: number | null; figures: number }[];

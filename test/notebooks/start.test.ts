@@ -5,6 +5,7 @@ import { spawn, type ChildProcess } from "child_process";
 import { cpSync, mkdirSync, rmSync, readFileSync } from "fs";
 import { join } from "path";
 import { chromium } from "playwright-core";
+import { FIGURE_CLASS } from "attention-lib";
 import { ROOT, findChromium } from "../helpers";
 
 const LIVE_DIR = join(ROOT, "test-artifacts", "live-notebooks"); // inside the project: imports resolve
@@ -80,8 +81,8 @@ describe("npm start", function () {
       const showCalls = nb.cells.filter((c: any) => c.cell_type === "code").map((c: any) => c.source.join(""))
         .reduce((n: number, s: string) => n + (s.match(/show\(|new LiveLineChart\(/g) ?? []).length, 0);
       await page.waitForFunction(
-        (n) => [...document.querySelectorAll('.attention-course-figure[data-drawn="true"]')].filter((d) => d.querySelector(".main-svg")).length >= n,
-        showCalls,
+        ([n, cls]) => [...document.querySelectorAll(`.${cls}[data-drawn="true"]`)].filter((d) => d.querySelector(".main-svg")).length >= n,
+        [showCalls, FIGURE_CLASS] as const,
         { timeout: 120000 },
       );
       if (!lab) {
@@ -92,7 +93,7 @@ describe("npm start", function () {
         );
       }
       await page.screenshot({ path: join(ROOT, "test-artifacts", "npm-start-00.png"), fullPage: true });
-      const drawn = await page.evaluate(() => document.querySelectorAll('.attention-course-figure[data-drawn="true"]').length);
+      const drawn = await page.evaluate((cls) => document.querySelectorAll(`.${cls}[data-drawn="true"]`).length, FIGURE_CLASS);
       assert.strictEqual(drawn, showCalls);
     } finally {
       await browser.close();

@@ -40,8 +40,3 @@ export function buildVocabularies(train: SentencePair[]): { src: Vocabulary; tgt
 export function encodeAll(pairs: SentencePair[], vocabs: { src: Vocabulary; tgt: Vocabulary }): EncodedPair[] {
   return pairs.map((p) => encodePair(vocabs.src, vocabs.tgt, p.en, p.fr));
 }
-
-/** Number of source words (without the final <eos>). */
-export function sourceLength(p: SentencePair): number {
-  return p.en.split(" ").length;
-}

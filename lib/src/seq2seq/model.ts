@@ -216,7 +216,6 @@ export class Seq2Seq implements Module {
     const S = src.shape[1];
     const limit = maxLen ?? 2 * S + 10;
     const H = this.config.hidden;
-    const E = this.config.embedding;
     const ids: number[][] = Array.from({ length: B }, () => []);
     const attn: number[][][] | null = this.Wq ? Array.from({ length: B }, () => []) : null;
     const done = new Array<boolean>(B).fill(false);
@@ -226,8 +225,7 @@ export class Seq2Seq implements Module {
     try {
       for (let t = 0; t < limit && !done.every(Boolean); t++) {
         const result = tf.tidy(() => {
-          const embW = this.decoder.W.slice([0, 0], [E, 3 * H]);
-          const embProj = tf.add(tf.matMul(this.tgtEmb.apply(prev).reshape([B, E]), embW), this.decoder.bW);
+          const embProj = this.embeddingProjection(prev).reshape([B, 3 * H]);
           const out = this.decodeStep(s, embProj, enc);
           const logits = tf.add(tf.matMul(tf.concat([out.next, out.context], 1), this.Wo), this.bo);
           return { next: out.next, word: tf.argMax(logits, 1).reshape([B, 1]).cast("int32"), weights: out.weights };

@@ -9,7 +9,7 @@ import { join, dirname, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 
 const require = createRequire(import.meta.url);
-const lib = require("attention-lib");
+const lib = { ...require("attention-lib"), ...require("attention-lib/internal") };
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const DIR = join(ROOT, "data", "corpus");
 

@@ -6,7 +6,7 @@ import { spawnSync } from "child_process";
 import { readdirSync, readFileSync, mkdirSync } from "fs";
 import { join, delimiter, basename } from "path";
 import { chromium, type Browser } from "playwright-core";
-import { FIGURE_CLASS } from "attention-lib";
+import { FIGURE_CLASS } from "attention-lib/internal";
 import { ROOT, findChromium } from "../helpers";
 
 const NOTEBOOKS = join(ROOT, "notebooks");

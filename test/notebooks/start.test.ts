@@ -5,7 +5,7 @@ import { spawn, type ChildProcess } from "child_process";
 import { cpSync, mkdirSync, rmSync, readFileSync } from "fs";
 import { join } from "path";
 import { chromium } from "playwright-core";
-import { FIGURE_CLASS } from "attention-lib";
+import { FIGURE_CLASS } from "attention-lib/internal";
 import { ROOT, findChromium } from "../helpers";
 
 const LIVE_DIR = join(ROOT, "test-artifacts", "live-notebooks"); // inside the project: imports resolve

@@ -1,6 +1,7 @@
 import * as assert from "assert";
 import * as tf from "@tensorflow/tfjs";
-import { setup, chosenBackend } from "attention-lib";
+import { setup } from "attention-lib";
+import { chosenBackend } from "attention-lib/internal";
 
 describe("backend setup", () => {
   after(() => setup({ backend: "wasm", verbose: false }));

@@ -1,10 +1,6 @@
 import * as assert from "assert";
 import * as tf from "@tensorflow/tfjs";
-import {
-  setup, manualSeed, exampleInputs, SelfAttentionV2, lowerTriangle, causalMask, maskAndRenormalize, maskFuture,
-  causalSoftmax, dropout, splitHeads, mergeHeads, headDim, CausalAttention, MultiHeadAttentionWrapper,
-  MultiHeadAttention, multiHeadFromWrapper, countParameters, checkTwoDimensionalWrapper, headHeatmaps, headView, Generator,
-} from "attention-lib";
+import { setup, manualSeed, exampleInputs, SelfAttentionV2, lowerTriangle, causalMask, maskAndRenormalize, maskFuture, causalSoftmax, dropout, splitHeads, mergeHeads, headDim, CausalAttention, MultiHeadAttentionWrapper, MultiHeadAttention, multiHeadFromWrapper, countParameters, checkTwoDimensionalWrapper, headHeatmaps, headView, Generator } from "attention-lib";
 import { referenceValues, assertClose, noLeak, assertThrowsMessage, checkGradients, TOKENS } from "../helpers";
 
 const data = (t: tf.Tensor) => t.dataSync();
@@ -257,8 +253,8 @@ describe("causal and multi-head attention (notebooks 05 and 06)", function () {
 
   describe("clear errors", () => {
     it("d_out not divisible by the number of heads", () => {
-      assertThrowsMessage(() => new MultiHeadAttention(3, 5, 6, 0, 2), /MultiHeadAttention: d_out = 5 is not divisible by the number of heads 2/);
-      assertThrowsMessage(() => headDim(4, 0), /the number of heads must be a positive integer, got 0/);
+      assertThrowsMessage(() => new MultiHeadAttention(3, 5, 6, 0, 2), /MultiHeadAttention: d_out = 5 is not divisible by num_heads = 2/);
+      assertThrowsMessage(() => headDim(4, 0), /num_heads must be a positive integer, got 0/);
     });
     it("tokens beyond the context length, d_in mismatch, wrong rank", () => {
       manualSeed(123);

@@ -1,6 +1,7 @@
 import * as assert from "assert";
 import * as tf from "@tensorflow/tfjs";
-import { setup, heatmap, heatmapFrames, barChart, lineChart, vectorPlot, project3d, principalComponents } from "attention-lib";
+import { setup, heatmap, heatmapFrames, barChart, lineChart, vectorPlot, principalComponents } from "attention-lib";
+import { project3d } from "attention-lib/internal";
 import { noLeak, assertThrowsMessage } from "../helpers";
 
 const tokens = ["Your", "journey", "starts"];

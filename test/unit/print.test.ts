@@ -1,7 +1,8 @@
 import * as assert from "assert";
 import * as tf from "@tensorflow/tfjs";
 import { inspect } from "util";
-import { setup, formatTensor, formatValues, print } from "attention-lib";
+import { setup, formatTensor, print } from "attention-lib";
+import { formatValues } from "attention-lib/internal";
 import { noLeak } from "../helpers";
 
 describe("print: tensors look like PyTorch's", () => {

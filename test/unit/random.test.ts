@@ -1,8 +1,7 @@
 import * as assert from "assert";
 import * as tf from "@tensorflow/tfjs";
-import {
-  setup, Generator, manualSeed, rand, randValues, uniformValues, uniformLinear, dropoutScaleValues, defaultGenerator,
-} from "attention-lib";
+import { setup, Generator, manualSeed, rand } from "attention-lib";
+import { randValues, uniformValues, uniformLinear, dropoutScaleValues, defaultGenerator } from "attention-lib/internal";
 import { referenceValues, assertClose, noLeak, assertThrowsMessage } from "../helpers";
 
 describe("random: a generator that reproduces PyTorch's CPU generator", () => {
@@ -78,7 +77,7 @@ describe("random: a generator that reproduces PyTorch's CPU generator", () => {
     assertThrowsMessage(() => manualSeed(1.5), /seed must be a non-negative integer/);
     assertThrowsMessage(() => randValues([2, -1]), /rand: a shape must be an array of non-negative integers, got \[2,-1\]/);
     assertThrowsMessage(() => dropoutScaleValues([2], 1), /p must be in \[0, 1\), got 1/);
-    assertThrowsMessage(() => uniformLinear(0, 2, false), /dIn must be a positive integer, got 0/);
+    assertThrowsMessage(() => uniformLinear(0, 2, false), /d_in must be a positive integer, got 0/);
     assertThrowsMessage(() => uniformValues([2], 1, 0), /low <= high/);
     assert.strictEqual(tf.memory().numTensors >= 0, true);
   });

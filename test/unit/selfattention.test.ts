@@ -1,10 +1,6 @@
 import * as assert from "assert";
 import * as tf from "@tensorflow/tfjs";
-import {
-  setup, manualSeed, normalizeBySum, softmaxNaive, softmax, attentionScores, attentionWeights, contextVectors,
-  simpleSelfAttention, scaledDotProductAttention, scalingExperiment, SelfAttentionV1, SelfAttentionV2, Linear,
-  countParameters, checkWeightCopy,
-} from "attention-lib";
+import { setup, manualSeed, normalizeBySum, softmaxNaive, softmax, attentionScores, attentionWeights, contextVectors, simpleSelfAttention, scaledDotProductAttention, scalingExperiment, SelfAttentionV1, SelfAttentionV2, Linear, countParameters, checkWeightCopy } from "attention-lib";
 import { referenceValues, assertClose, noLeak, assertThrowsMessage, INPUTS } from "../helpers";
 
 describe("self-attention (notebooks 03 and 04)", () => {
@@ -224,10 +220,10 @@ describe("self-attention (notebooks 03 and 04)", () => {
       assertThrowsMessage(() => attentionScores(a, b), /must have the same size d \(last axis\)/);
       const w = tf.ones([6, 5]);
       assertThrowsMessage(() => contextVectors(w, a), /weigh 5 tokens but values \[6, 3\] has 6/);
-      assertThrowsMessage(() => new Linear(0, 2), /Linear: dIn must be a positive integer, got 0/);
-      assertThrowsMessage(() => new SelfAttentionV1(3, 1.5), /SelfAttentionV1: dOut must be a positive integer, got 1.5/);
+      assertThrowsMessage(() => new Linear(0, 2), /Linear: d_in must be a positive integer, got 0/);
+      assertThrowsMessage(() => new SelfAttentionV1(3, 1.5), /SelfAttentionV1: d_out must be a positive integer, got 1.5/);
       const lin = new Linear(3, 2);
-      assertThrowsMessage(() => lin.apply(b), /Linear: input has last axis 2 \(shape \[6, 2\]\), expected d_in = 3/);
+      assertThrowsMessage(() => lin.forward(b), /Linear: input has last axis 2 \(shape \[6, 2\]\), expected d_in = 3/);
       lin.dispose();
       tf.dispose([a, b, w]);
     });

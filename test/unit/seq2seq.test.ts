@@ -3,11 +3,8 @@ import * as tf from "@tensorflow/tfjs";
 import { mkdtempSync, writeFileSync } from "fs";
 import { tmpdir } from "os";
 import { join } from "path";
-import {
-  setup, Generator, generateCorpus, generatePairs, loadCorpus, Vocabulary, makeBatch, makeBatches, toTensors, encodePair,
-  GRU, Seq2Seq, maskedCrossEntropy, corpusBleu, tokenAccuracy, trainStep, saveCheckpoint, loadCheckpoint,
-  translatePairs, translateSentence, scoreByLength, Trainer, buildVocabularies, encodeAll,
-} from "attention-lib";
+import { setup, Generator, loadCorpus, Vocabulary, Seq2Seq, corpusBleu, loadCheckpoint, translatePairs, translateSentence, scoreByLength, Trainer, buildVocabularies, encodeAll } from "attention-lib";
+import { generateCorpus, generatePairs, makeBatch, makeBatches, toTensors, encodePair, GRU, maskedCrossEntropy, tokenAccuracy, trainStep, saveCheckpoint, fastForward, withFastKernels, TESTED_TFJS } from "attention-lib/internal";
 import { assertClose, noLeak, assertThrowsMessage, checkGradients, ROOT } from "../helpers";
 
 const data = (t: tf.Tensor) => Array.from(t.dataSync());
@@ -87,21 +84,67 @@ describe("seq2seq translators (notebooks 01 and 02)", function () {
       }
     });
 
-    it("the fast training path equals the step-by-step one: outputs and gradients within 1e-5", () => {
-      for (const kind of ["plain", "bahdanau"] as const) {
-        const m = new Seq2Seq({ kind, ...cfg });
-        const t = toTensors(batchOf());
-        const fast = m.forward(t);
-        const slow = m.forwardStepByStep(t);
-        assertClose(data(fast.logits), data(slow.logits), 1e-5, `${kind} logits`);
-        if (kind === "bahdanau") assertClose(data(fast.attention!), data(slow.attention!), 1e-5, "attention");
-        const r = tf.randomUniform(fast.logits.shape, -1, 1, "float32", 3);
-        const gFast = tf.variableGrads(() => tf.sum(tf.mul(m.forward(t).logits, r)) as tf.Scalar, m.parameters()).grads;
-        const gSlow = tf.variableGrads(() => tf.sum(tf.mul(m.forwardStepByStep(t).logits, r)) as tf.Scalar, m.parameters()).grads;
-        for (const p of m.parameters()) assertClose(data(gFast[p.name]), data(gSlow[p.name]), 1e-5, `${kind} gradient of ${p.name}`);
-        tf.dispose([fast.logits, fast.attention ?? [], slow.logits, slow.attention ?? [], r, gFast, gSlow, t]);
+    for (const backend of ["wasm", "cpu"] as const) {
+      it(`the fast training path equals the readable model on ${backend}: outputs and gradients within 1e-5`, async () => {
+        await setup({ backend, verbose: false });
+        try {
+          for (const kind of ["plain", "bahdanau"] as const) {
+            const m = new Seq2Seq({ kind, ...cfg });
+            const t = toTensors(batchOf());
+            const fast = fastForward(m, t);
+            const slow = m.forward(t);
+            assertClose(data(fast.logits), data(slow.logits), 1e-5, `${kind} logits`);
+            if (kind === "bahdanau") assertClose(data(fast.attention!), data(slow.attention!), 1e-5, "attention");
+            const r = tf.randomUniform(fast.logits.shape, -1, 1, "float32", 3);
+            const gFast = withFastKernels(() => tf.variableGrads(() => tf.sum(tf.mul(fastForward(m, t).logits, r)) as tf.Scalar, m.parameters()).grads);
+            const gSlow = tf.variableGrads(() => tf.sum(tf.mul(m.forward(t).logits, r)) as tf.Scalar, m.parameters()).grads;
+            for (const p of m.parameters()) assertClose(data(gFast[p.name]), data(gSlow[p.name]), 1e-5, `${kind} gradient of ${p.name}`);
+            tf.dispose([fast.logits, fast.attention ?? [], slow.logits, slow.attention ?? [], r, gFast, gSlow, t]);
+            m.dispose();
+          }
+        } finally {
+          await setup({ backend: "wasm", verbose: false });
+        }
+      });
+    }
+
+    it("the fast path's kernels are in place only while it runs, and it is tested against this tfjs", () => {
+      assert.strictEqual(tf.version.tfjs, TESTED_TFJS, "tfjs changed: re-run the fast path's equality tests, then update TESTED_TFJS");
+      const stock = ["Slice", "Unpack", "SplitV", "GatherV2", "Sum", "BatchMatMul"].map((k) => tf.getKernel(k, "wasm")!.kernelFunc);
+      const m = new Seq2Seq({ kind: "bahdanau", ...cfg });
+      const t = toTensors(batchOf());
+      const opt = tf.train.adam(1e-2);
+      let inside: unknown[] = [];
+      withFastKernels(() => {
+        inside = ["Slice", "Unpack", "SplitV", "GatherV2", "Sum", "BatchMatMul"].map((k) => tf.getKernel(k, "wasm")!.kernelFunc);
+        assert.ok(tf.getKernel("UnsortedSegmentSum", "wasm"), "the gradient of gather has a kernel inside");
+      });
+      inside.forEach((f, i) => assert.notStrictEqual(f, stock[i], "replaced inside"));
+      trainStep(m, opt, t).dispose();
+      assert.throws(() => withFastKernels(() => { throw new Error("boom"); }), /boom/);
+      const after = ["Slice", "Unpack", "SplitV", "GatherV2", "Sum", "BatchMatMul"].map((k) => tf.getKernel(k, "wasm")!.kernelFunc);
+      after.forEach((f, i) => assert.strictEqual(f, stock[i], "the stock kernel is back, also after a throw"));
+      assert.strictEqual(tf.getKernel("UnsortedSegmentSum", "wasm"), undefined);
+      tf.dispose(t);
+      opt.dispose();
+      m.dispose();
+    });
+
+    it("trains through the readable model too (fast: false), to the same loss as the fast path", () => {
+      const t = toTensors(batchOf());
+      const losses = [true, false].map((fast) => {
+        const m = new Seq2Seq({ kind: "bahdanau", ...cfg });
+        const opt = tf.train.adam(1e-2);
+        for (let i = 0; i < 5; i++) trainStep(m, opt, t, { fast }).dispose();
+        const l = m.loss(t);
+        const v = l.dataSync()[0];
+        tf.dispose([l]);
+        opt.dispose();
         m.dispose();
-      }
+        return v;
+      });
+      assert.ok(Math.abs(losses[0] - losses[1]) < 1e-4, `fast ${losses[0]} vs readable ${losses[1]}`);
+      tf.dispose(t);
     });
 
     it("the masked loss ignores padded target positions", () => {

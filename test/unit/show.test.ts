@@ -1,5 +1,6 @@
 import * as assert from "assert";
-import { setup, show, LivePlot, LiveLineChart, figureBundle, figureHtml, plotlyLibrary, plotlyScriptHtml, inKernel, lineChart, heatmap, FIGURE_CLASS } from "attention-lib";
+import { setup, show, LivePlot, LiveLineChart, lineChart, heatmap } from "attention-lib";
+import { figureBundle, figureHtml, plotlyLibrary, plotlyScriptHtml, inKernel, FIGURE_CLASS } from "attention-lib/internal";
 
 type Msg = { data: Record<string, unknown>; metadata: object; transient: { display_id?: string } };
 

@@ -1,13 +1,14 @@
 import * as assert from "assert";
 import * as tf from "@tensorflow/tfjs";
 import { setup } from "attention-lib";
+import { withFastKernels } from "attention-lib/internal";
 
-/** Run fn on cpu and on wasm (with the course's kernels) and compare every output value. */
+/** Run fn on cpu and on wasm (with the fast path's kernels in place) and compare every output value. */
 async function sameOnBothBackends(fn: () => tf.Tensor | tf.Tensor[]): Promise<void> {
   const results: number[][][] = [];
   for (const backend of ["cpu", "wasm"] as const) {
     await setup({ backend, verbose: false });
-    const out = tf.tidy(fn);
+    const out = tf.tidy(() => (backend === "wasm" ? withFastKernels(fn) : fn()));
     const list = Array.isArray(out) ? out : [out];
     results.push(list.map((t) => Array.from(t.dataSync())));
     if (backend === "wasm") assert.deepStrictEqual(list.map((t) => t.shape), (Array.isArray(out) ? out : [out]).map((t) => t.shape));
@@ -23,7 +24,7 @@ async function sameOnBothBackends(fn: () => tf.Tensor | tf.Tensor[]): Promise<vo
 
 const seq = (shape: number[]) => tf.tensor(Array.from({ length: shape.reduce((a, b) => a * b, 1) }, (_, i) => Math.sin(i * 0.37)), shape);
 
-describe("the course's wasm kernels compute what the cpu backend computes", function () {
+describe("the fast path's wasm kernels compute what the cpu backend computes", function () {
   this.timeout(30000);
   after(() => setup({ backend: "wasm", verbose: false }));
 

@@ -1,6 +1,6 @@
 // Causal masking: a token may attend to itself and to the tokens before it, never to those after it.
 import * as tf from "@tensorflow/tfjs";
-import { checkPositiveInt, checkTensor, shapeStr } from "../checks";
+import { checkPositiveInt, checkTensor, shapeStr } from "../core/checks";
 import { softmax } from "./softmax";
 
 /** [T, T] of 0/1 with 1 on and below the diagonal: row i may see keys 0..i. */

@@ -1,13 +1,12 @@
-// Causal self-attention, its multi-head wrapper, and the efficient multi-head module.
-// All take inputs [batch, tokens, d_in] (or [tokens, d_in]) with tokens <= the context length.
+// Causal self-attention, and the multi-head wrapper that stacks several of its heads (notebooks 05-06).
+// Both take inputs [batch, tokens, d_in] (or [tokens, d_in]) with tokens <= the context length.
 import * as tf from "@tensorflow/tfjs";
-import { checkInputs, checkPositiveInt, shapeStr } from "../checks";
-import { Generator, defaultGenerator } from "../random";
+import { checkInputs, checkPositiveInt, shapeStr } from "../core/checks";
+import { Generator, defaultGenerator } from "../core/random";
 import { causalSoftmax } from "./causal";
 import { dropout } from "./dropout";
-import { headDim, mergeHeads, splitHeads } from "./heads";
-import { Linear } from "./linear";
-import type { Module } from "./module";
+import { Linear } from "../core/linear";
+import type { Module } from "../core/module";
 import { attentionScores, contextVectors } from "./scores";
 
 export interface CausalOptions {
@@ -24,7 +23,7 @@ export type CausalParts = {
 };
 
 /** Check inputs against d_in and the context length; returns them as a batch [b, T, d_in]. */
-function batchOf(x: tf.Tensor, dIn: number, contextLength: number, fn: string): tf.Tensor3D {
+export function batchOf(x: tf.Tensor, dIn: number, contextLength: number, fn: string): tf.Tensor3D {
   checkInputs(x, dIn, fn);
   const t = x.shape[x.rank - 2];
   if (t > contextLength) {
@@ -34,12 +33,13 @@ function batchOf(x: tf.Tensor, dIn: number, contextLength: number, fn: string): 
 }
 
 /** Undo batchOf's batch of one for [T, d_in] inputs. */
-function unbatch<T extends Record<string, tf.Tensor>>(parts: T, rank: number): T {
+export function unbatch<T extends Record<string, tf.Tensor>>(parts: T, rank: number): T {
   if (rank === 3) return parts;
   return Object.fromEntries(Object.entries(parts).map(([k, v]) => [k, v.squeeze([0])])) as T;
 }
 
-abstract class CausalBase implements Module {
+/** What the causal modules share: sizes, train/eval mode, forward, and the masked softmax with dropout. */
+export abstract class CausalBase implements Module {
   /** Training mode applies dropout to the attention weights; evaluation mode does not. Default: training, like PyTorch. */
   training = true;
 
@@ -104,9 +104,9 @@ export class CausalAttention extends CausalBase {
   explain(inputs: tf.Tensor): CausalParts {
     const x = batchOf(inputs, this.dIn, this.contextLength, "CausalAttention");
     return tf.tidy(() => {
-      const queries = this.W_query.apply(x); // [b, T, d_out]
-      const keys = this.W_key.apply(x);
-      const values = this.W_value.apply(x);
+      const queries = this.W_query.forward(x); // [b, T, d_out]
+      const keys = this.W_key.forward(x);
+      const values = this.W_value.forward(x);
       const scores = attentionScores(queries, keys); // [b, T, T]
       const weights = this.attend(scores, this.dOut, this.generator);
       const context = contextVectors(weights, values); // [b, T, d_out]
@@ -125,7 +125,7 @@ export class MultiHeadAttentionWrapper extends CausalBase {
 
   constructor(dIn: number, dOut: number, contextLength: number, dropoutP: number, numHeads: number, options: CausalOptions = {}) {
     super(dIn, dOut, contextLength, dropoutP);
-    checkPositiveInt(numHeads, "MultiHeadAttentionWrapper", "the number of heads");
+    checkPositiveInt(numHeads, "MultiHeadAttentionWrapper", "num_heads");
     this.heads = Array.from({ length: numHeads }, () => new CausalAttention(dIn, dOut, contextLength, dropoutP, options));
   }
 
@@ -149,74 +149,4 @@ export class MultiHeadAttentionWrapper extends CausalBase {
   parameters(): tf.Variable[] {
     return this.heads.flatMap((h) => h.parameters());
   }
-}
-
-/**
- * Efficient multi-head attention: one projection each for queries, keys and values (d_in -> d_out),
- * split into heads by reshape and transpose, all heads attended in one batched matrix product,
- * merged back, then an output projection (d_out -> d_out, with bias).
- */
-export class MultiHeadAttention extends CausalBase {
-  readonly numHeads: number;
-  readonly headDim: number;
-  readonly W_query: Linear;
-  readonly W_key: Linear;
-  readonly W_value: Linear;
-  readonly out_proj: Linear;
-  private readonly generator: Generator;
-
-  constructor(dIn: number, dOut: number, contextLength: number, dropoutP: number, numHeads: number, options: CausalOptions = {}) {
-    super(dIn, dOut, contextLength, dropoutP);
-    this.numHeads = numHeads;
-    this.headDim = headDim(dOut, numHeads, "MultiHeadAttention");
-    this.generator = options.generator ?? defaultGenerator;
-    const opts = { bias: options.qkvBias ?? false, generator: this.generator };
-    this.W_query = new Linear(dIn, dOut, opts);
-    this.W_key = new Linear(dIn, dOut, opts);
-    this.W_value = new Linear(dIn, dOut, opts);
-    this.out_proj = new Linear(dOut, dOut, { bias: true, generator: this.generator });
-  }
-
-  /** scores and weights are [b, heads, T, T]; context is the output [b, T, d_out]. */
-  explain(inputs: tf.Tensor): CausalParts {
-    const x = batchOf(inputs, this.dIn, this.contextLength, "MultiHeadAttention");
-    return tf.tidy(() => {
-      const queries = splitHeads(this.W_query.apply(x), this.numHeads); // [b, heads, T, head_dim]
-      const keys = splitHeads(this.W_key.apply(x), this.numHeads);
-      const values = splitHeads(this.W_value.apply(x), this.numHeads);
-      const scores = tf.matMul(queries, keys, false, true); // [b, heads, T, T]
-      const weights = this.attend(scores, this.headDim, this.generator);
-      const context = this.out_proj.apply(mergeHeads(tf.matMul(weights, values))); // [b, T, d_out]
-      return unbatch({ scores, weights, context }, inputs.rank);
-    });
-  }
-
-  parameters(): tf.Variable[] {
-    return [...this.W_query.parameters(), ...this.W_key.parameters(), ...this.W_value.parameters(), ...this.out_proj.parameters()];
-  }
-}
-
-/**
- * An efficient MultiHeadAttention that computes exactly what `wrapper` computes: head h's query, key and
- * value weights become rows h*d_out .. (h+1)*d_out - 1 of the big projections, and the output projection
- * is the identity (zero bias), since the wrapper has none. Uses its own generator for the throwaway
- * initial weights, so the course's random stream is not disturbed.
- */
-export function multiHeadFromWrapper(wrapper: MultiHeadAttentionWrapper): MultiHeadAttention {
-  const heads = wrapper.heads.length;
-  const width = wrapper.dOut * heads;
-  const mha = new MultiHeadAttention(wrapper.dIn, width, wrapper.contextLength, wrapper.dropoutP, heads, {
-    qkvBias: wrapper.heads[0].W_query.bias !== null,
-    generator: new Generator(0),
-  });
-  tf.tidy(() => {
-    for (const name of ["W_query", "W_key", "W_value"] as const) {
-      mha[name].weight.assign(tf.concat(wrapper.heads.map((h) => h[name].weight), 0));
-      mha[name].bias?.assign(tf.concat(wrapper.heads.map((h) => h[name].bias!), 0));
-    }
-    mha.out_proj.weight.assign(tf.eye(width));
-    mha.out_proj.bias!.assign(tf.zeros([width]));
-  });
-  mha.training = wrapper.training;
-  return mha;
 }

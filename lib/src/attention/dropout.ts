@@ -1,8 +1,8 @@
 // Dropout: in training, zero each element with probability p and scale the survivors by 1 / (1 - p),
 // so the expected value is unchanged; in evaluation, do nothing. Draws from the course's generator.
 import * as tf from "@tensorflow/tfjs";
-import { checkTensor } from "../checks";
-import { Generator, defaultGenerator, dropoutScaleValues } from "../random";
+import { checkTensor } from "../core/checks";
+import { Generator, defaultGenerator, dropoutScaleValues } from "../core/random";
 
 export interface DropoutOptions {
   /** Apply dropout (training) or pass the input through (evaluation). Default: true. */

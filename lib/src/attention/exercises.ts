@@ -1,6 +1,6 @@
 // Checks for the notebooks' exercises: they say "right", or what differs, without giving the answer.
 import * as tf from "@tensorflow/tfjs";
-import { shapeStr } from "../checks";
+import { shapeStr } from "../core/checks";
 import type { SelfAttentionV1, SelfAttentionV2 } from "./selfattention";
 import type { MultiHeadAttentionWrapper } from "./causalattention";
 

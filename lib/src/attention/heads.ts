@@ -1,13 +1,13 @@
 // Splitting one projection into attention heads, and merging the heads back.
 import * as tf from "@tensorflow/tfjs";
-import { checkPositiveInt, checkTensor, shapeStr } from "../checks";
+import { checkPositiveInt, checkTensor, shapeStr } from "../core/checks";
 
 /** d_out must split evenly into heads: returns head_dim = d_out / heads. */
 export function headDim(dOut: number, heads: number, fn = "heads"): number {
   checkPositiveInt(dOut, fn, "d_out");
-  checkPositiveInt(heads, fn, "the number of heads");
+  checkPositiveInt(heads, fn, "num_heads");
   if (dOut % heads !== 0) {
-    throw new Error(`${fn}: d_out = ${dOut} is not divisible by the number of heads ${heads}; d_out must be a multiple of it (each head gets d_out / heads dimensions)`);
+    throw new Error(`${fn}: d_out = ${dOut} is not divisible by num_heads = ${heads}; d_out must be a multiple of it (each head gets d_out / num_heads dimensions)`);
   }
   return dOut / heads;
 }

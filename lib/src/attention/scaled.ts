@@ -1,7 +1,7 @@
 // Scaled dot-product attention: softmax(Q K^T / sqrt(d_k)) V, and why the scaling is there.
 import * as tf from "@tensorflow/tfjs";
-import { checkPositiveInt } from "../checks";
-import { Generator, uniformValues } from "../random";
+import { checkPositiveInt } from "../core/checks";
+import { Generator, uniformValues } from "../core/random";
 import { attentionScores, contextVectors } from "./scores";
 import { softmax } from "./softmax";
 

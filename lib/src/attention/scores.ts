@@ -1,6 +1,6 @@
 // The three steps of attention: scores (dot products), weights (softmax), context vectors (weighted sums).
 import * as tf from "@tensorflow/tfjs";
-import { checkTensor, checkRank, shapeStr } from "../checks";
+import { checkTensor, checkRank, shapeStr } from "../core/checks";
 import { softmax } from "./softmax";
 
 function checkPair(a: tf.Tensor, b: tf.Tensor, fn: string, aName: string, bName: string): void {

@@ -2,10 +2,10 @@
 // scaled dot-product attention. v1 holds raw weight matrices [d_in, d_out] (x @ W); v2 uses linear
 // layers laid out like PyTorch's nn.Linear ([d_out, d_in], x @ W^T) and initialised like them.
 import * as tf from "@tensorflow/tfjs";
-import { checkInputs, checkPositiveInt } from "../checks";
-import { Generator, defaultGenerator, randValues } from "../random";
-import { Linear, variableFrom } from "./linear";
-import type { Module } from "./module";
+import { checkInputs, checkPositiveInt } from "../core/checks";
+import { Generator, defaultGenerator, randValues } from "../core/random";
+import { Linear, variableFrom } from "../core/linear";
+import type { Module } from "../core/module";
 import { scaledDotProductAttention } from "./scaled";
 
 /** Every intermediate tensor of one attention pass, for printing and plotting. Free with tf.dispose(parts). */
@@ -24,8 +24,8 @@ abstract class SelfAttentionBase implements Module {
     readonly dIn: number,
     readonly dOut: number,
   ) {
-    checkPositiveInt(dIn, this.constructor.name, "dIn");
-    checkPositiveInt(dOut, this.constructor.name, "dOut");
+    checkPositiveInt(dIn, this.constructor.name, "d_in");
+    checkPositiveInt(dOut, this.constructor.name, "d_out");
   }
 
   protected abstract project(x: tf.Tensor): { queries: tf.Tensor; keys: tf.Tensor; values: tf.Tensor };
@@ -90,7 +90,7 @@ export class SelfAttentionV2 extends SelfAttentionBase {
   }
 
   protected project(x: tf.Tensor) {
-    return { queries: this.W_query.apply(x), keys: this.W_key.apply(x), values: this.W_value.apply(x) };
+    return { queries: this.W_query.forward(x), keys: this.W_key.forward(x), values: this.W_value.forward(x) };
   }
 
   parameters(): tf.Variable[] {

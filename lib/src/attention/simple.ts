@@ -1,6 +1,6 @@
 // Self-attention without trainable weights: every token's embedding is its query, key and value.
 import * as tf from "@tensorflow/tfjs";
-import { checkInputs } from "../checks";
+import { checkInputs } from "../core/checks";
 import { attentionScores, attentionWeights, contextVectors } from "./scores";
 
 export type SimpleAttention = {

@@ -1,6 +1,6 @@
 // Three ways to turn attention scores into weights that sum to 1 along the last axis.
 import * as tf from "@tensorflow/tfjs";
-import { checkTensor } from "../checks";
+import { checkTensor } from "../core/checks";
 
 function lastAxisCheck(x: tf.Tensor, fn: string): void {
   checkTensor(x, fn, "scores");

@@ -1,6 +1,6 @@
 // Figures of attention weights across heads: a grid of heatmaps, and a head view.
 import * as tf from "@tensorflow/tfjs";
-import { shapeStr } from "../checks";
+import { shapeStr } from "../core/checks";
 import type { Figure } from "./figures";
 
 /** Plotly's default trace colours, one per head. */

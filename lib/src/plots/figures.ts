@@ -1,7 +1,7 @@
 // Figure builders: plain plotly.js specs ({ data, layout, frames }) for the plots the course draws.
 // They only build data; `show` (./show) puts a figure on screen.
 import * as tf from "@tensorflow/tfjs";
-import { shapeStr } from "../checks";
+import { shapeStr } from "../core/checks";
 
 /** A plotly.js figure: traces, layout, and optional animation frames. */
 export interface Figure {

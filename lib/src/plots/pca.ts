@@ -1,6 +1,6 @@
 // Principal components, to draw high-dimensional states (e.g. an RNN's hidden states) in 2-D.
 import * as tf from "@tensorflow/tfjs";
-import { shapeStr } from "../checks";
+import { shapeStr } from "../core/checks";
 
 /**
  * Project the rows of x [N, D] onto their top k principal components (power iteration with deflation

@@ -1,7 +1,7 @@
 // Batches of sentence pairs: token ids padded to the longest sentence of the batch, with masks.
 import * as tf from "@tensorflow/tfjs";
-import { Generator } from "../random";
-import type { Vocabulary } from "./vocab";
+import { Generator } from "../core/random";
+import { BOS_ID, type Vocabulary } from "./vocab";
 
 export interface EncodedPair {
   src: number[]; // source ids, ending with <eos>
@@ -42,7 +42,7 @@ export function makeBatch(pairs: EncodedPair[]): Batch {
     p.tgt.forEach((id, j) => {
       b.tgtOut[i * T + j] = id;
       b.tgtMask[i * T + j] = 1;
-      b.tgtIn[i * T + j] = j === 0 ? 1 /* <bos> */ : p.tgt[j - 1];
+      b.tgtIn[i * T + j] = j === 0 ? BOS_ID : p.tgt[j - 1];
     });
   });
   return b;

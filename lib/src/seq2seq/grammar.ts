@@ -1,7 +1,7 @@
 // A seeded English -> French grammar: real words of both languages, French gender and number agreement,
 // adjectives after the noun in French, and clauses joined by "and", "but", "because", "then", so that
 // sentences run from 4 to 50 tokens. Same seed, same sentences, on every machine.
-import { Generator } from "../random";
+import { Generator } from "../core/random";
 
 type Gender = "m" | "f";
 interface Noun { en: string; enPl: string; fr: string; frPl: string; g: Gender; vowel: boolean }

@@ -1,10 +1,10 @@
-// The recurrent pieces of notebooks 01-02: an embedding and a GRU, written with few, large ops.
+// The recurrent pieces of notebooks 01-02: an embedding and a GRU, written the readable way.
+// The training fast path (./fast/) computes the same GRU step in fused kernels, tested against GRU.step.
 import * as tf from "@tensorflow/tfjs";
-import { tanh } from "./fastmath";
-import { checkPositiveInt, shapeStr } from "../checks";
-import { Generator, uniformValues } from "../random";
-import { variableFrom } from "../attention/linear";
-import type { Module } from "../attention/module";
+import { checkPositiveInt, shapeStr } from "../core/checks";
+import { Generator, uniformValues } from "../core/random";
+import { variableFrom } from "../core/linear";
+import type { Module } from "../core/module";
 
 /** Uniform in ±1/sqrt(fanIn), PyTorch's default for RNN and linear weights. */
 export function uniformVariable(shape: number[], fanIn: number, gen: Generator): tf.Variable {
@@ -13,9 +13,8 @@ export function uniformVariable(shape: number[], fanIn: number, gen: Generator):
 }
 
 /**
- * Token ids -> vectors, written as one-hot x matrix: the plainest form (the step-by-step reference path
- * uses it). The training fast path looks rows up in the already projected table instead (model.ts,
- * projectedLookup), whose gradient uses the UnsortedSegmentSum kernel that setup() adds to wasm.
+ * Token ids -> vectors, written as one-hot x matrix: the plainest form, and its gradient needs no kernel
+ * that tfjs's wasm backend lacks. (The training fast path looks rows up instead: ./fast/forward.ts.)
  */
 export class Embedding implements Module {
   readonly weight: tf.Variable; // [vocab, dim]
@@ -25,7 +24,7 @@ export class Embedding implements Module {
     this.weight = uniformVariable([vocab, dim], 1, gen); // uniform in ±1
   }
   /** ids [B, T] int32 -> [B, T, dim] */
-  apply(ids: tf.Tensor): tf.Tensor {
+  forward(ids: tf.Tensor): tf.Tensor {
     return tf.tidy(() => {
       const flat = tf.oneHot(ids.reshape([-1]) as tf.Tensor1D, this.vocab);
       return tf.matMul(flat, this.weight).reshape([...ids.shape, this.dim]);
@@ -57,14 +56,14 @@ export class GRU implements Module {
     this.bU = uniformVariable([h3], hidden, gen);
   }
 
-  /** Input projections of all time steps in one matMul: x [B, T, in] -> [B, T, 3H] */
-  projectInputs(x: tf.Tensor): tf.Tensor3D {
+  /** Input projections x W + b_W, of all time steps in one matMul: x [..., in] -> [..., 3H] */
+  projectInputs(x: tf.Tensor): tf.Tensor {
     if (x.shape[x.rank - 1] !== this.inputSize) {
       throw new Error(`GRU: inputs have size ${x.shape[x.rank - 1]} (shape ${shapeStr(x.shape)}), expected ${this.inputSize}`);
     }
     return tf.tidy(() => {
-      const [b, t] = x.shape;
-      return tf.add(tf.matMul(x.reshape([-1, this.inputSize]), this.W), this.bW).reshape([b, t, 3 * this.hidden]) as tf.Tensor3D;
+      const xg = tf.add(tf.matMul(x.reshape([-1, this.inputSize]), this.W), this.bW);
+      return xg.reshape([...x.shape.slice(0, -1), 3 * this.hidden]);
     });
   }
 
@@ -76,7 +75,7 @@ export class GRU implements Module {
       const [xrz, xn] = tf.split(xg, [2 * H, H], 1);
       const [hrz, hn] = tf.split(hg, [2 * H, H], 1);
       const [r, z] = tf.split(tf.sigmoid(tf.add(xrz, hrz)), 2, 1);
-      const n = tanh(tf.add(xn, tf.mul(r, hn)));
+      const n = tf.tanh(tf.add(xn, tf.mul(r, hn)));
       return tf.add(n, tf.mul(z, tf.sub(h, n))) as tf.Tensor2D; // (1 - z) n + z h
     });
   }

@@ -1,15 +1,16 @@
-// Encoder-decoder translators: the plain RNN one (notebook 01) and Bahdanau's attention one (notebook 02).
-// They differ in one place only: the context vector c_t that the decoder reads at step t.
+// Encoder-decoder translators: the plain RNN one (notebook 01) and Bahdanau's attention one (notebook 02),
+// written the readable way, one step at a time. They differ in one place only: the context vector c_t that
+// the decoder reads at step t.
 //   plain:     c_t = the encoder's final state, the same for every t (the bottleneck)
 //   Bahdanau:  c_t = sum_j a_tj h_j, with a_t = softmax_j(v^T tanh(W_q s_(t-1) + W_k h_j)), padding masked
+// Training uses a fast path that computes the same numbers (./fast/, tested equal to `forward`).
 import * as tf from "@tensorflow/tfjs";
-import { tanh } from "./fastmath";
-import { checkPositiveInt } from "../checks";
-import { Generator } from "../random";
-import type { Module } from "../attention/module";
+import { checkPositiveInt } from "../core/checks";
+import { Generator } from "../core/random";
+import type { Module } from "../core/module";
 import { Embedding, GRU, uniformVariable } from "./layers";
 import type { BatchTensors } from "./batch";
-import { bahdanauDecoder, gruSequence } from "./fastgru";
+import { BOS_ID, EOS_ID } from "./vocab";
 
 export type DecoderKind = "plain" | "bahdanau";
 
@@ -30,7 +31,40 @@ export type DecoderOutput = {
   attention: tf.Tensor3D | undefined; // [B, T, S] weights of each output step over the source (Bahdanau)
 };
 
-const NEG = -1e9; // added to the scores of padding: e^(NEG - max) is exactly 0 in float32
+/** What the decoder reads of the source at every step. */
+export type EncoderMemory = {
+  states: tf.Tensor3D; // [B, S, H] the encoder states h_j (the values)
+  final: tf.Tensor2D; // [B, H] the state after each sentence's last token
+  keys: tf.Tensor3D | undefined; // [B, S, A] W_k h_j, once per sentence (Bahdanau)
+  maskBias: tf.Tensor2D; // [B, S] 0 for tokens, -1e9 for padding
+};
+
+/** tanh, or an equal function computed another way (the fast wing's is 10x faster on wasm). */
+export type Tanh = (x: tf.Tensor) => tf.Tensor;
+
+/** Added to the scores of padding: e^(-1e9 - max) is exactly 0 in float32. srcMask [B, S] -> [B, S] */
+export function paddingBias(srcMask: tf.Tensor): tf.Tensor2D {
+  return tf.tidy(() => tf.mul(tf.sub(1, srcMask), -1e9) as tf.Tensor2D);
+}
+
+/**
+ * Bahdanau's additive attention for one decoder step:
+ *   e_j = tanh(W_q s + W_k h_j),  score_j = v^T e_j (+ padding bias),  a = softmax(scores),  c = sum_j a_j h_j
+ * query [B, A] (= s W_q), keys [B, S, A], values [B, S, H], v [A, 1], maskBias [B, S]
+ * -> e [B, S, A], weights a [B, S], context c [B, H].
+ * `tanh` may be swapped for an equal, faster one (the fast path does).
+ */
+export function additiveAttention(
+  query: tf.Tensor, keys: tf.Tensor, values: tf.Tensor, v: tf.Tensor, maskBias: tf.Tensor, tanh: Tanh = tf.tanh,
+): { e: tf.Tensor; weights: tf.Tensor2D; context: tf.Tensor2D } {
+  const [B, S, A] = keys.shape;
+  const H = values.shape[2]!;
+  const e = tanh(tf.add(keys, query.reshape([B, 1, A])));
+  const scores = tf.add(tf.matMul(e.reshape([B * S, A]), v).reshape([B, S]), maskBias);
+  const weights = tf.softmax(scores) as tf.Tensor2D;
+  const context = tf.matMul(weights.reshape([B, 1, S]), values).reshape([B, H]) as tf.Tensor2D;
+  return { e, weights, context };
+}
 
 export class Seq2Seq implements Module {
   readonly config: Required<Seq2SeqConfig>;
@@ -66,139 +100,68 @@ export class Seq2Seq implements Module {
   /** src [B, S] int32, srcMask [B, S] -> encoder states [B, S, H] and the final state [B, H]. */
   encode(src: tf.Tensor, srcMask: tf.Tensor): { states: tf.Tensor3D; final: tf.Tensor2D } {
     return tf.tidy(() => {
-      const [B, S] = src.shape;
-      const h0 = tf.zeros([B, this.config.hidden]);
-      const xg = projectedLookup(this.srcEmb.weight, this.encoder.W, this.encoder.bW, src); // = projectInputs(srcEmb.apply(src))
-      const states = gruSequence(xg, h0, this.encoder.U, this.encoder.bU, srcMask);
-      // Padding carries the state over, so the last column is each sentence's state after its last token.
-      const final = states.slice([0, S - 1, 0], [B, 1, this.config.hidden]).reshape([B, this.config.hidden]) as tf.Tensor2D;
-      return { states, final };
-    });
-  }
-
-  /** The encoder with GRU.run, one op at a time (the reference for `encode`). */
-  encodeStepByStep(src: tf.Tensor, srcMask: tf.Tensor): { states: tf.Tensor3D; final: tf.Tensor2D } {
-    return tf.tidy(() => {
       const h0 = tf.zeros([src.shape[0], this.config.hidden]);
-      const { states, last } = this.encoder.run(this.srcEmb.apply(src), h0, srcMask);
+      // Padding carries the state over, so `last` is each sentence's state after its last token.
+      const { states, last } = this.encoder.run(this.srcEmb.forward(src), h0, srcMask);
       return { states, final: last };
     });
   }
 
-  /** The attention step: decoder state s [B, H] -> weights [B, S] over the source, and context [B, H]. */
-  attend(s: tf.Tensor, keys: tf.Tensor3D, states: tf.Tensor3D, maskBias: tf.Tensor): { weights: tf.Tensor2D; context: tf.Tensor2D } {
+  /** Encode, and compute once per sentence what every decoder step reads. */
+  remember(src: tf.Tensor, srcMask: tf.Tensor): EncoderMemory {
     return tf.tidy(() => {
-      const [B, S, A] = keys.shape;
-      const q = tf.matMul(s, this.Wq!).reshape([B, 1, A]); // W_q s
-      const e = tanh(tf.add(keys, q)); // tanh(W_q s + W_k h_j)   [B, S, A]
-      const scores = tf.add(tf.matMul(e.reshape([B * S, A]), this.v!).reshape([B, S]), maskBias); // v^T ...
-      const weights = tf.softmax(scores) as tf.Tensor2D; // [B, S], 0 on padding
-      const context = tf.matMul(weights.reshape([B, 1, S]), states).reshape([B, this.config.hidden]) as tf.Tensor2D;
+      const { states, final } = this.encode(src, srcMask);
+      const [B, S, H] = states.shape;
+      const keys = this.Wk ? (tf.matMul(states.reshape([B * S, H]), this.Wk).reshape([B, S, this.config.attention]) as tf.Tensor3D) : undefined;
+      return { states, final, keys, maskBias: paddingBias(srcMask) };
+    });
+  }
+
+  /** The attention step: decoder state s [B, H] -> weights [B, S] over the source, and context [B, H]. */
+  attend(s: tf.Tensor, memory: EncoderMemory, tanh: Tanh = tf.tanh): { weights: tf.Tensor2D; context: tf.Tensor2D } {
+    return tf.tidy(() => {
+      const { weights, context } = additiveAttention(tf.matMul(s, this.Wq!), memory.keys!, memory.states, this.v!, memory.maskBias, tanh);
       return { weights, context };
     });
   }
 
-  /** Precomputations shared by training and decoding. */
-  private prepare(src: tf.Tensor, srcMask: tf.Tensor) {
+  /**
+   * One decoder step: the previous word's embedding [B, E] and the previous state s [B, H] -> the new state
+   * [B, H], the context it read [B, H] and, for Bahdanau, the attention weights [B, S].
+   */
+  decodeStep(embedding: tf.Tensor, s: tf.Tensor, memory: EncoderMemory, tanh: Tanh = tf.tanh): { next: tf.Tensor2D; context: tf.Tensor2D; weights: tf.Tensor2D | undefined } {
     return tf.tidy(() => {
-      const { states, final } = this.encode(src, srcMask);
-      return this.prepareFrom(states, final, srcMask);
+      const { context, weights } = memory.keys ? this.attend(s, memory, tanh) : { context: memory.final, weights: undefined };
+      const input = tf.concat([embedding, context], 1); // [B, E + H]
+      const next = this.decoder.step(this.decoder.projectInputs(input), s);
+      return { next, context, weights };
     });
   }
 
-  private prepareFrom(states: tf.Tensor3D, final: tf.Tensor2D, srcMask: tf.Tensor) {
+  /** The output layer: logits over the target vocabulary from [s_t; c_t]. [..., H] twice -> [..., V] */
+  output(s: tf.Tensor, context: tf.Tensor): tf.Tensor {
     return tf.tidy(() => {
-      const H = this.config.hidden;
-      const keys = this.Wk ? (tf.matMul(states.reshape([-1, H]), this.Wk).reshape([...states.shape.slice(0, 2), this.config.attention]) as tf.Tensor3D) : undefined;
-      const maskBias = tf.mul(tf.sub(1, srcMask), NEG);
-      const ctxW = this.decoder.W.slice([this.config.embedding, 0], [H, 3 * H]); // context part of the decoder's input weights
-      const finalProj = keys ? undefined : tf.matMul(final, ctxW); // plain: the same context at every step
-      return { states, final, keys, maskBias, ctxW, finalProj };
+      const sc = tf.concat([s, context], -1);
+      const logits = tf.add(tf.matMul(sc.reshape([-1, 2 * this.config.hidden]), this.Wo), this.bo);
+      return logits.reshape([...s.shape.slice(0, -1), this.config.tgtVocab]);
     });
   }
 
-  /** One decoder step: previous state, projected embedding input [B, 3H] -> new state, context, weights. */
-  private decodeStep(s: tf.Tensor, embProj: tf.Tensor, enc: ReturnType<Seq2Seq["prepareFrom"]>) {
-    let context: tf.Tensor = enc.final;
-    let weights: tf.Tensor | undefined;
-    if (enc.keys) ({ weights, context } = this.attend(s, enc.keys, enc.states, enc.maskBias));
-    // The decoder GRU's input is [emb; c]: its projection splits into the embedding part (precomputed)
-    // and the context part.
-    const ctxProj = enc.finalProj ?? tf.matMul(context, enc.ctxW);
-    const next = this.decoder.step(tf.add(embProj, ctxProj), s);
-    return { next, context, weights };
-  }
-
-  /** The decoder's input projection of the embeddings of tgtIn, for all steps: [B, T, 3H]. */
-  private embeddingProjection(tgtIn: tf.Tensor): tf.Tensor3D {
-    const [B, T] = tgtIn.shape;
-    const E = this.config.embedding;
-    const H = this.config.hidden;
-    const embW = this.decoder.W.slice([0, 0], [E, 3 * H]);
-    return tf.add(tf.matMul(this.tgtEmb.apply(tgtIn).reshape([-1, E]), embW), this.decoder.bW).reshape([B, T, 3 * H]) as tf.Tensor3D;
-  }
-
-  /**
-   * The output layer over [s_t; c_t] for all steps: states [B, T, H] and contexts [B, T, H] (or one
-   * context per sentence [B, H], the plain decoder's) -> logits [B, T, V]. W_o is applied in its two
-   * halves, [s; c] W_o = s W_s + c W_c, so a constant context needs no copy per step.
-   */
-  private outputLayer(states: tf.Tensor, contexts: tf.Tensor): tf.Tensor3D {
-    const [B, T, H] = states.shape;
-    const V = this.config.tgtVocab;
-    const fromStates = tf.matMul(states.reshape([B * T, H]), this.Wo.slice([0, 0], [H, V])).reshape([B, T, V]);
-    const fromContexts = tf.matMul(contexts.reshape([-1, H]), this.Wo.slice([H, 0], [H, V])).reshape(contexts.rank === 2 ? [B, 1, V] : [B, T, V]);
-    return tf.add(tf.add(fromStates, fromContexts), this.bo) as tf.Tensor3D;
-  }
-
-  /**
-   * Teacher forcing: the decoder reads the reference tgtIn; returns logits [B, T, V] (and attention).
-   * This is the fast path used for training: each recurrent loop is one op with a hand-written backward
-   * pass (./fastgru.ts). `forwardStepByStep` computes the same, one plain tfjs op at a time.
-   */
+  /** Teacher forcing: the decoder reads the reference tgtIn [B, T]; returns logits [B, T, V] (and attention [B, T, S]). */
   forward(batch: Pick<BatchTensors, "src" | "srcMask" | "tgtIn">): DecoderOutput {
     return tf.tidy(() => {
-      const enc = this.prepare(batch.src, batch.srcMask);
-      const [B, T] = batch.tgtIn.shape;
-      const H = this.config.hidden;
-      const E = this.config.embedding;
-      const embProj = projectedLookup(this.tgtEmb.weight, this.decoder.W.slice([0, 0], [E, 3 * H]), this.decoder.bW, batch.tgtIn); // = embeddingProjection(tgtIn)
-      if (enc.finalProj) {
-        // Plain decoder: the context is the same at every step, so the whole decoder is one GRU sequence.
-        const xg = tf.add(embProj, enc.finalProj.reshape([B, 1, 3 * H]));
-        const states = gruSequence(xg, enc.final, this.decoder.U, this.decoder.bU, tf.ones([B, T]));
-        return { logits: this.outputLayer(states, enc.final), attention: undefined };
-      }
-      const S = enc.states.shape[1];
-      const out = bahdanauDecoder({
-        embProj, s0: enc.final, keys: enc.keys!, states: enc.states, maskBias: enc.maskBias,
-        Wq: this.Wq!, v: this.v!, ctxW: enc.ctxW, U: this.decoder.U, bU: this.decoder.bU,
-      });
-      const [states, contexts, attention] = tf.split(out, [H, H, S], 2);
-      return { logits: this.outputLayer(states, contexts), attention: attention as tf.Tensor3D };
-    });
-  }
-
-  /** The same as `forward`, written step by step with plain tfjs ops (the reference the fast path is tested against). */
-  forwardStepByStep(batch: Pick<BatchTensors, "src" | "srcMask" | "tgtIn">): DecoderOutput {
-    return tf.tidy(() => {
-      const { states: encStates, final } = this.encodeStepByStep(batch.src, batch.srcMask);
-      const enc = this.prepareFrom(encStates, final, batch.srcMask);
-      const T = batch.tgtIn.shape[1];
-      const embProj = tf.unstack(this.embeddingProjection(batch.tgtIn), 1);
-      let s: tf.Tensor = enc.final;
-      const states: tf.Tensor[] = [];
-      const contexts: tf.Tensor[] = [];
+      const memory = this.remember(batch.src, batch.srcMask);
+      const embeddings = tf.unstack(this.tgtEmb.forward(batch.tgtIn), 1); // T x [B, E]
+      let s: tf.Tensor = memory.final;
+      const logits: tf.Tensor[] = [];
       const weights: tf.Tensor[] = [];
-      for (let t = 0; t < T; t++) {
-        const out = this.decodeStep(s, embProj[t], enc);
-        s = out.next;
-        states.push(s);
-        contexts.push(out.context);
-        if (out.weights) weights.push(out.weights);
+      for (const embedding of embeddings) {
+        const step = this.decodeStep(embedding, s, memory);
+        s = step.next;
+        logits.push(this.output(s, step.context));
+        if (step.weights) weights.push(step.weights);
       }
-      const logits = this.outputLayer(tf.stack(states, 1), tf.stack(contexts, 1));
-      return { logits, attention: weights.length ? (tf.stack(weights, 1) as tf.Tensor3D) : undefined };
+      return { logits: tf.stack(logits, 1) as tf.Tensor3D, attention: weights.length ? (tf.stack(weights, 1) as tf.Tensor3D) : undefined };
     });
   }
 
@@ -209,42 +172,41 @@ export class Seq2Seq implements Module {
 
   /**
    * Greedy decoding: at each step feed back the most likely word. src [B, S] -> token ids per sentence
-   * (up to <eos>), and for Bahdanau the attention weights [outputLen][S] of each sentence.
+   * (up to <eos>), and for Bahdanau the attention weights [outputLen][S] of each sentence. Options: at most
+   * `maxLen` words (default 2S + 10); `tanh` for the attention's tanh (translatePairs passes the fast wing's).
    */
-  translate(src: tf.Tensor2D, srcMask: tf.Tensor2D, maxLen?: number): { ids: number[][]; attention: number[][][] | null } {
+  translate(src: tf.Tensor2D, srcMask: tf.Tensor2D, options: { maxLen?: number; tanh?: Tanh } = {}): { ids: number[][]; attention: number[][][] | null } {
     const B = src.shape[0];
-    const S = src.shape[1];
-    const limit = maxLen ?? 2 * S + 10;
-    const H = this.config.hidden;
+    const limit = options.maxLen ?? 2 * src.shape[1] + 10;
     const ids: number[][] = Array.from({ length: B }, () => []);
     const attn: number[][][] | null = this.Wq ? Array.from({ length: B }, () => []) : null;
     const done = new Array<boolean>(B).fill(false);
-    const enc = this.prepare(src, srcMask);
-    let s: tf.Tensor = enc.final;
-    let prev: tf.Tensor = tf.fill([B, 1], 1, "int32"); // <bos>
+    const memory = this.remember(src, srcMask);
+    let s: tf.Tensor = memory.final;
+    let prev: tf.Tensor = tf.fill([B], BOS_ID, "int32");
     try {
       for (let t = 0; t < limit && !done.every(Boolean); t++) {
-        const result = tf.tidy(() => {
-          const embProj = this.embeddingProjection(prev).reshape([B, 3 * H]);
-          const out = this.decodeStep(s, embProj, enc);
-          const logits = tf.add(tf.matMul(tf.concat([out.next, out.context], 1), this.Wo), this.bo);
-          return { next: out.next, word: tf.argMax(logits, 1).reshape([B, 1]).cast("int32"), weights: out.weights };
+        const step = tf.tidy(() => {
+          const embedding = this.tgtEmb.forward(prev); // [B, E]
+          const out = this.decodeStep(embedding, s, memory, options.tanh);
+          const word = tf.argMax(this.output(out.next, out.context), 1).cast("int32");
+          return { next: out.next, word, weights: out.weights };
         });
-        tf.dispose([s === enc.final ? [] : s, prev]);
-        s = result.next;
-        prev = result.word;
-        const words = result.word.dataSync();
-        const w = result.weights ? (result.weights.arraySync() as number[][]) : null;
-        result.weights?.dispose();
+        tf.dispose([s === memory.final ? [] : s, prev]);
+        s = step.next;
+        prev = step.word;
+        const words = step.word.dataSync();
+        const w = step.weights ? (step.weights.arraySync() as number[][]) : null;
+        step.weights?.dispose();
         for (let i = 0; i < B; i++) {
           if (done[i]) continue;
-          if (words[i] === 2 /* <eos> */) done[i] = true;
+          if (words[i] === EOS_ID) done[i] = true;
           else ids[i].push(words[i]);
           if (attn && w) attn[i].push(w[i]);
         }
       }
     } finally {
-      tf.dispose([s === enc.final ? [] : s, prev, enc]);
+      tf.dispose([s === memory.final ? [] : s, prev, memory]);
     }
     return { ids, attention: attn };
   }
@@ -270,19 +232,6 @@ export class Seq2Seq implements Module {
   dispose(): void {
     for (const p of this.parameters()) p.dispose();
   }
-}
-
-/**
- * The input projections of embedded tokens, (table[ids]) W + b: [B, T] ids -> [B, T, 3H]. Computed as a
- * row lookup in (table W), a [vocab, 3H] matrix: for batch x length > vocab this is much less work than
- * embedding every token and multiplying (and so is its gradient). Same numbers up to float rounding.
- */
-export function projectedLookup(table: tf.Tensor, W: tf.Tensor, b: tf.Tensor, ids: tf.Tensor): tf.Tensor3D {
-  return tf.tidy(() => {
-    const [B, T] = ids.shape;
-    const rows = tf.gather(tf.matMul(table, W), ids.reshape([-1]) as tf.Tensor1D);
-    return tf.add(rows, b).reshape([B, T, W.shape[1]!]) as tf.Tensor3D;
-  });
 }
 
 /** Mean cross-entropy over the tokens where mask = 1. logits [B, T, V], targets [B, T] int32, mask [B, T]. */

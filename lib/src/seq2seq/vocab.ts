@@ -4,6 +4,11 @@ export const BOS = "<bos>";
 export const EOS = "<eos>";
 export const UNK = "<unk>";
 export const SPECIALS = [PAD, BOS, EOS, UNK];
+/** The specials' ids: their places in SPECIALS, the same in every vocabulary. */
+export const PAD_ID = 0;
+export const BOS_ID = 1;
+export const EOS_ID = 2;
+export const UNK_ID = 3;
 
 export class Vocabulary {
   readonly tokens: string[];
@@ -30,10 +35,10 @@ export class Vocabulary {
   get size(): number {
     return this.tokens.length;
   }
-  get pad(): number { return 0; }
-  get bos(): number { return 1; }
-  get eos(): number { return 2; }
-  get unk(): number { return 3; }
+  get pad(): number { return PAD_ID; }
+  get bos(): number { return BOS_ID; }
+  get eos(): number { return EOS_ID; }
+  get unk(): number { return UNK_ID; }
 
   /** Token ids of a sentence; unknown words become <unk>. Empty input is an error. */
   encode(sentence: string): number[] {

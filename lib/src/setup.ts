@@ -1,11 +1,10 @@
 // One call at the top of every notebook: choose the tfjs backend, keep the output clean,
-// print tensors like PyTorch, and (inside a notebook) load the plot library once.
+// print tensors like PyTorch, and (inside a notebook) load the plot library once. It leaves tfjs's
+// kernels as they are (the translators' faster kernels are in place only while they train).
 import * as tf from "@tensorflow/tfjs";
 import "@tensorflow/tfjs-backend-wasm";
-import { installTensorPrinting } from "./print";
+import { installTensorPrinting } from "./core/print";
 import { inKernel, loadPlotLibrary } from "./plots/show";
-import { installWasmKernels } from "./wasm-kernels";
-import { installGruKernels } from "./seq2seq/grukernels";
 
 /**
  * - `wasm`: WebAssembly with SIMD, the default: 10-20x faster than `cpu` here.
@@ -60,8 +59,6 @@ export async function setup(options: SetupOptions = {}): Promise<void> {
   const backend = chosenBackend(options.backend);
   if (backend === "tensorflow") loadTfjsNode();
   const leftover = tf.engine().backendName ? tf.memory().numTensors : 0;
-  installWasmKernels(); // faster Slice and transposed MatMul, and the missing UnsortedSegmentSum
-  installGruKernels(); // a GRU step's elementwise maths as one kernel (training speed)
   tf.engine().reset(); // frees every tensor and variable of earlier runs (and resets tfjs's flags)
   // Production mode silences tfjs's console banners ("looks like you are running TensorFlow.js in
   // Node.js ..."), which a learner would otherwise see as a red box.

@@ -102,14 +102,8 @@ interface View {
   offset: number;
 }
 
-function strides(shape: number[]): number[] {
-  const s = new Array<number>(shape.length).fill(1);
-  for (let i = shape.length - 2; i >= 0; i--) s[i] = s[i + 1] * shape[i + 1];
-  return s;
-}
-
 function sub(v: View, i: number): View {
-  return { data: v.data, shape: v.shape.slice(1), offset: v.offset + i * strides(v.shape)[0] };
+  return { data: v.data, shape: v.shape.slice(1), offset: v.offset + i * tf.util.sizeFromShape(v.shape.slice(1)) };
 }
 
 function at(v: View, i: number): Value {
@@ -197,15 +191,11 @@ export function print(...values: unknown[]): void {
   console.log(parts.join(" "));
 }
 
-let installed = false;
-
 /**
  * Make tensors show PyTorch-style wherever Node prints them: `console.log(t)`, and the value of
- * a notebook cell's last line. Called by `setup()`.
+ * a notebook cell's last line. Called by `setup()`; calling it again changes nothing.
  */
 export function installTensorPrinting(): void {
-  if (installed) return;
-  installed = true;
   Object.defineProperty(tf.Tensor.prototype, inspect.custom, {
     value(this: tf.Tensor) {
       return formatTensor(this);

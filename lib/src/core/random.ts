@@ -133,7 +133,7 @@ export function uniformLinear(
   bias: boolean,
   gen: Generator = defaultGenerator,
 ): { weight: Float32Array; bias: Float32Array | null } {
-  for (const [name, v] of [["dIn", dIn], ["dOut", dOut]] as const) {
+  for (const [name, v] of [["d_in", dIn], ["d_out", dOut]] as const) {
     if (!Number.isInteger(v) || v < 1) {
       throw new Error(`Linear: ${name} must be a positive integer, got ${v}`);
     }

@@ -1,4 +1,5 @@
-// Faster and missing kernels for tfjs's wasm backend (4.22), installed by setup().
+// Faster and missing kernels for tfjs's wasm backend, in place only while a translator trains
+// (`withFastKernels`): notebooks 03-06 and a learner's own tfjs code always run on the stock kernels.
 //
 // Measured here (batch 64, hidden 128), each of these dominated a seq2seq training step:
 // - Slice copied its WHOLE input out of wasm memory (readSync) before taking the slice: ~4 ms to cut one
@@ -19,11 +20,7 @@ type WasmBackend = {
   disposeData(dataId: object): void;
 };
 
-function strides(shape: number[]): number[] {
-  const s = new Array<number>(shape.length).fill(1);
-  for (let i = shape.length - 2; i >= 0; i--) s[i] = s[i + 1] * shape[i + 1];
-  return s;
-}
+const strides = (shape: number[]) => [...tf.util.computeStrides(shape), 1];
 
 /** Copy the box [begin, begin + size) of x into a new tensor, row by contiguous row. */
 function fastSlice(args: { inputs: { x: TensorInfo }; attrs: { begin: number | number[]; size: number | number[] }; backend: unknown }): TensorInfo {
@@ -164,42 +161,71 @@ function rowGather(original: tf.KernelConfig) {
   };
 }
 
-let installed = false;
-
-/** Register the kernels above for the wasm backend (once per process; setup() calls it). */
-export function installWasmKernels(): void {
-  if (installed) return;
-  installed = true;
-  const replace = (name: string, kernelFunc: (a: any) => any) => {
-    const old = tf.getKernel(name, "wasm");
-    if (old) tf.unregisterKernel(name, "wasm");
-    tf.registerKernel({ ...(old ?? {}), kernelName: name, backendName: "wasm", kernelFunc } as tf.KernelConfig);
-    return old;
-  };
-  replace("Slice", fastSlice);
-  replace("Unpack", unpack);
-  replace("SplitV", splitV);
-  const gather = tf.getKernel("GatherV2", "wasm");
-  if (gather) replace("GatherV2", rowGather(gather));
-  const sum = tf.getKernel("Sum", "wasm");
-  if (sum) replace("Sum", leadingSum(sum));
-  if (!tf.getKernel("UnsortedSegmentSum", "wasm")) replace("UnsortedSegmentSum", unsortedSegmentSum);
-  const matMul = tf.getKernel("BatchMatMul", "wasm")!;
-  const transpose = tf.getKernel("Transpose", "wasm")!;
+/** transposeA/B as an explicit transpose, then the plain product (the wasm kernel is up to 30x slower transposed). */
+function untransposedMatMul(matMul: tf.KernelConfig, transpose: tf.KernelConfig) {
   const swapLast = (x: TensorInfo, backend: unknown): TensorInfo => {
     const perm = x.shape.map((_: number, i: number) => i);
     const r = perm.length;
     [perm[r - 2], perm[r - 1]] = [perm[r - 1], perm[r - 2]];
     return transpose.kernelFunc({ inputs: { x }, backend, attrs: { perm } } as any) as TensorInfo;
   };
-  replace("BatchMatMul", (args: any) => {
+  return (args: any): TensorInfo => {
     const { transposeA, transposeB } = args.attrs;
-    if (!transposeA && !transposeB) return matMul.kernelFunc(args);
+    if (!transposeA && !transposeB) return matMul.kernelFunc(args) as TensorInfo;
     const a = transposeA ? swapLast(args.inputs.a, args.backend) : args.inputs.a;
     const b = transposeB ? swapLast(args.inputs.b, args.backend) : args.inputs.b;
-    const out = matMul.kernelFunc({ ...args, inputs: { a, b }, attrs: { ...args.attrs, transposeA: false, transposeB: false } });
+    const out = matMul.kernelFunc({ ...args, inputs: { a, b }, attrs: { ...args.attrs, transposeA: false, transposeB: false } }) as TensorInfo;
     if (transposeA) (args.backend as WasmBackend).disposeData(a.dataId);
     if (transposeB) (args.backend as WasmBackend).disposeData(b.dataId);
     return out;
-  });
+  };
+}
+
+/** The replacements, each given the stock kernel it replaces (undefined where wasm has none). */
+const REPLACEMENTS: Record<string, (stock: tf.KernelConfig | undefined) => ((args: any) => any) | undefined> = {
+  Slice: () => fastSlice,
+  Unpack: () => unpack,
+  SplitV: () => splitV,
+  GatherV2: (stock) => stock && rowGather(stock),
+  Sum: (stock) => stock && leadingSum(stock),
+  UnsortedSegmentSum: (stock) => (stock ? undefined : unsortedSegmentSum),
+  BatchMatMul: (stock) => {
+    const transpose = tf.getKernel("Transpose", "wasm");
+    return stock && transpose && untransposedMatMul(stock, transpose);
+  },
+};
+
+let depth = 0; // withFastKernels calls in progress (they may nest)
+let stockKernels = new Map<string, tf.KernelConfig | undefined>();
+
+/**
+ * Run `fn` with the kernels above registered for the wasm backend, through tfjs's public kernel registry
+ * (tf.registerKernel), then put the stock kernels back, also when `fn` throws. Synchronous on purpose: no
+ * other code can run while they are in place.
+ */
+export function withFastKernels<T>(fn: () => T): T {
+  if (depth === 0) {
+    stockKernels = new Map();
+    for (const [name, make] of Object.entries(REPLACEMENTS)) {
+      const stock = tf.getKernel(name, "wasm");
+      const kernelFunc = make(stock);
+      if (!kernelFunc) continue;
+      stockKernels.set(name, stock);
+      if (stock) tf.unregisterKernel(name, "wasm");
+      tf.registerKernel({ ...(stock ?? {}), kernelName: name, backendName: "wasm", kernelFunc } as tf.KernelConfig);
+    }
+  }
+  depth++;
+  try {
+    return fn();
+  } finally {
+    depth--;
+    if (depth === 0) {
+      for (const [name, stock] of stockKernels) {
+        tf.unregisterKernel(name, "wasm");
+        if (stock) tf.registerKernel(stock);
+      }
+      stockKernels.clear();
+    }
+  }
 }

@@ -1,8 +1,8 @@
 // A linear layer laid out like PyTorch's nn.Linear: weight [d_out, d_in], y = x W^T + b,
 // initialised uniform in ±1/sqrt(d_in) from the course's generator.
 import * as tf from "@tensorflow/tfjs";
-import { checkPositiveInt, checkTensor, shapeStr } from "../checks";
-import { Generator, defaultGenerator, uniformLinear } from "../random";
+import { checkPositiveInt, checkTensor, shapeStr } from "./checks";
+import { Generator, defaultGenerator, uniformLinear } from "./random";
 import type { Module } from "./module";
 
 /** A trainable tf.Variable holding these values (no stray copy left behind). */
@@ -24,15 +24,15 @@ export class Linear implements Module {
     readonly dOut: number,
     options: { bias?: boolean; generator?: Generator } = {},
   ) {
-    checkPositiveInt(dIn, "Linear", "dIn");
-    checkPositiveInt(dOut, "Linear", "dOut");
+    checkPositiveInt(dIn, "Linear", "d_in");
+    checkPositiveInt(dOut, "Linear", "d_out");
     const init = uniformLinear(dIn, dOut, options.bias ?? true, options.generator ?? defaultGenerator);
     this.weight = variableFrom(init.weight, [dOut, dIn]);
     this.bias = init.bias ? variableFrom(init.bias, [dOut]) : null;
   }
 
   /** x [..., d_in] -> [..., d_out] */
-  apply(x: tf.Tensor): tf.Tensor {
+  forward(x: tf.Tensor): tf.Tensor {
     checkTensor(x, "Linear", "x");
     const d = x.shape[x.rank - 1];
     if (x.rank < 1 || d !== this.dIn) {

@@ -1,44 +1,21 @@
-// The GRU of ./layers.ts with a hand-written backward pass, for training speed.
+// The GRU of ../layers.ts and the Bahdanau decoder of ../model.ts with hand-written backward passes,
+// for training speed.
 //
 // tfjs records every small op of every time step on its gradient tape (a GRU step is ~13 ops, its
 // backward ~30 more, each with bookkeeping), and computes the recurrent weight's gradient with one small
 // matrix product per step. Here a whole sequence is ONE op for the tape (tf.customGrad): the forward pass
 // keeps the gates it needs, and the backward pass runs back through time by hand and computes the
-// gradient of U with a single [H, T*B] x [T*B, 3H] product. Same equations, same numbers (tests compare
-// outputs and gradients with GRU.run within 1e-5).
+// gradient of U with a single [H, T*B] x [T*B, 3H] product. Each GRU step is the fused kernel of
+// ./grukernels.ts. Same equations, same numbers: the tests compare outputs and gradients with the
+// readable model within 1e-5.
 import * as tf from "@tensorflow/tfjs";
+import { additiveAttention } from "../model";
 import { tanh } from "./fastmath";
-import { gruCellFused, gruCellGradFused, hasGruKernels } from "./grukernels";
+import { gruCellFused, gruCellGradFused } from "./grukernels";
 
 /** Sum over axis 0 of [N, K] as a product with a row of ones (tfjs reduces other axes by transposing first). */
 function sumRows(x: tf.Tensor): tf.Tensor {
   return tf.matMul(tf.ones([1, x.shape[0]]), x).reshape([x.shape[1]!]);
-}
-
-/** One GRU step with plain ops (backends without the fused kernel): [h', gates r|z|n, h_n + b_n]. */
-function gruCellOps(xg: tf.Tensor, h: tf.Tensor, U: tf.Tensor, bU: tf.Tensor): tf.Tensor[] {
-  const H = h.shape[1]!;
-  const hg = tf.add(tf.matMul(h, U), bU);
-  const [xrz, xn] = tf.split(xg, [2 * H, H], 1);
-  const [hrz, hn] = tf.split(hg, [2 * H, H], 1);
-  const [r, z] = tf.split(tf.sigmoid(tf.add(xrz, hrz)), 2, 1);
-  const n = tanh(tf.add(xn, tf.mul(r, hn)));
-  return [tf.add(n, tf.mul(z, tf.sub(h, n))), tf.concat([r, z, n], 1), hn];
-}
-
-/** The GRU step's gradient with plain ops (backends without the fused kernel); see grukernels.ts. */
-function gruCellGradOps(dh: tf.Tensor, gates: tf.Tensor, hn: tf.Tensor, hPrev: tf.Tensor, m: tf.Tensor): tf.Tensor[] {
-  const H = hPrev.shape[1]!;
-  const [r, z, n] = tf.split(gates, [H, H, H], 1);
-  const dNew = tf.mul(m, dh);
-  const dnPre = tf.mul(tf.mul(dNew, tf.sub(1, z)), tf.sub(1, tf.square(n)));
-  const drPre = tf.mul(tf.mul(dnPre, hn), tf.mul(r, tf.sub(1, r)));
-  const dzPre = tf.mul(tf.mul(dNew, tf.sub(hPrev, n)), tf.mul(z, tf.sub(1, z)));
-  return [
-    tf.concat([drPre, dzPre, dnPre], 1),
-    tf.concat([drPre, dzPre, tf.mul(dnPre, r)], 1),
-    tf.add(tf.sub(dh, dNew), tf.mul(dNew, z)),
-  ];
 }
 
 /**
@@ -50,20 +27,13 @@ export function gruSequence(xg: tf.Tensor, h0: tf.Tensor, U: tf.Tensor, bU: tf.T
   const f = tf.customGrad(((xgIn: tf.Tensor, h0In: tf.Tensor, UIn: tf.Tensor, bUIn: tf.Tensor, maskIn: tf.Tensor, save: tf.GradSaveFunc) => {
     const xs = tf.unstack(xgIn, 1);
     const ms = tf.unstack(maskIn.expandDims(2), 1);
-    const fused = hasGruKernels();
     let h = h0In;
     const keep: tf.Tensor[] = [];
     const states: tf.Tensor[] = [];
     for (let t = 0; t < xs.length; t++) {
-      if (fused) {
-        const [out, gates, hnB] = gruCellFused(xs[t], tf.matMul(h, UIn), bUIn, h, ms[t]);
-        keep.push(h, gates, hnB, ms[t]);
-        h = out;
-      } else {
-        const [next, gates, hn] = gruCellOps(xs[t], h, UIn, bUIn);
-        keep.push(h, gates, hn, ms[t]);
-        h = tf.add(h, tf.mul(ms[t], tf.sub(next, h)));
-      }
+      const [out, gates, hnB] = gruCellFused(xs[t], tf.matMul(h, UIn), bUIn, h, ms[t]);
+      keep.push(h, gates, hnB, ms[t]);
+      h = out;
       states.push(h);
     }
     save([UIn, ...keep]);
@@ -80,7 +50,7 @@ export function gruSequence(xg: tf.Tensor, h0: tf.Tensor, U: tf.Tensor, bU: tf.T
         for (let t = dys.length - 1; t >= 0; t--) {
           const [hPrev, gates, hn, m] = per.slice(4 * t, 4 * t + 4);
           const dh = tf.add(dys[t], dhNext);
-          const [dxg, dhg, dDirect] = fused ? gruCellGradFused(dh, gates, hn, hPrev, m) : gruCellGradOps(dh, gates, hn, hPrev, m);
+          const [dxg, dhg, dDirect] = gruCellGradFused(dh, gates, hn, hPrev, m);
           dxgs[t] = dxg;
           dhgs[t] = dhg;
           hPrevs[t] = hPrev;
@@ -112,7 +82,7 @@ export interface BahdanauInputs {
 
 /**
  * The whole Bahdanau decoder loop under teacher forcing as ONE op for the gradient tape, with a
- * hand-written backward pass through time (the same maths as Seq2Seq's step-by-step decoder).
+ * hand-written backward pass through time (the same maths as Seq2Seq.forward).
  * Returns [B, T, 2H + S]: the decoder states s_t, the contexts c_t and the attention weights a_t, side by side.
  */
 export function bahdanauDecoder(x: BahdanauInputs): tf.Tensor3D {
@@ -121,7 +91,6 @@ export function bahdanauDecoder(x: BahdanauInputs): tf.Tensor3D {
   const H = x.s0.shape[1]!;
   const f = tf.customGrad(((embProj: tf.Tensor, s0: tf.Tensor, keys: tf.Tensor, hs: tf.Tensor, maskBias: tf.Tensor, Wq: tf.Tensor, v: tf.Tensor, ctxW: tf.Tensor, U: tf.Tensor, bU: tf.Tensor, save: tf.GradSaveFunc) => {
     const xs = tf.unstack(embProj, 1);
-    const fused = hasGruKernels();
     const ones = tf.ones([B, 1]);
     let s = s0;
     const keep: tf.Tensor[] = [];
@@ -129,14 +98,11 @@ export function bahdanauDecoder(x: BahdanauInputs): tf.Tensor3D {
     const outC: tf.Tensor[] = [];
     const outA: tf.Tensor[] = [];
     for (let t = 0; t < T; t++) {
-      // attention: e_j = v^T tanh(W_q s + W_k h_j), a = softmax(e), c = sum_j a_j h_j
-      const q = tf.matMul(s, Wq).reshape([B, 1, A]);
-      const e = tanh(tf.add(keys, q)); // [B, S, A]
-      const a = tf.softmax(tf.add(tf.matMul(e.reshape([B * S, A]), v).reshape([B, S]), maskBias)); // [B, S]
-      const c = tf.matMul(a.reshape([B, 1, S]), hs).reshape([B, H]);
-      // GRU step on [emb; c]
+      // the readable model's attention step, with the faster tanh
+      const { e, weights: a, context: c } = additiveAttention(tf.matMul(s, Wq), keys, hs, v, maskBias, tanh);
+      // GRU step on [emb; c]: [emb; c] W = emb W_emb (precomputed in embProj) + c W_ctx
       const xg = tf.add(xs[t], tf.matMul(c, ctxW));
-      const [next, gates, hnB] = fused ? gruCellFused(xg, tf.matMul(s, U), bU, s, ones) : gruCellOps(xg, s, U, bU);
+      const [next, gates, hnB] = gruCellFused(xg, tf.matMul(s, U), bU, s, ones);
       keep.push(s, e, a, c, gates, hnB);
       s = next;
       outS.push(s);
@@ -171,7 +137,7 @@ export function bahdanauDecoder(x: BahdanauInputs): tf.Tensor3D {
           const [sPrev, e, a, c, gates, hnB] = per.slice(6 * t, 6 * t + 6);
           // GRU step backward
           const dh = tf.add(dSs[t], dsNext);
-          const [dxg, dhg, dDirect] = fused ? gruCellGradFused(dh, gates, hnB, sPrev, onesB) : gruCellGradOps(dh, gates, hnB, sPrev, onesB);
+          const [dxg, dhg, dDirect] = gruCellGradFused(dh, gates, hnB, sPrev, onesB);
           // context c = a @ hs, fed to the GRU through ctxW, and to the output layer (dCs)
           const dc = tf.add(dCs[t], tf.matMul(dxg, ctxWt)); // [B, H]
           const da = tf.add(tf.matMul(hsS, dc.reshape([B, H, 1])).reshape([B, S]), dAs[t]); // [B, S]

@@ -2,8 +2,9 @@
 //
 // After the recurrent product h @ U, a GRU step is ~15 small elementwise ops (split into gates, sigmoid,
 // tanh, products, sums), and its backward ~20 more. At batch 64 and hidden 128 each op costs more in
-// dispatch than in arithmetic, so ./fastgru.ts calls these two kernels instead: one loop over the batch
-// computes the whole step, another the whole step's gradient. Same equations as GRU.step (layers.ts):
+// dispatch than in arithmetic, so ./recurrences.ts calls these two kernels instead: one loop over the batch
+// computes the whole step, another the whole step's gradient. Same equations as GRU.step (../layers.ts),
+// which the tests hold them to:
 //   r = σ(x_r + h_r + b_r), z = σ(x_z + h_z + b_z), n = tanh(x_n + r ⊙ (h_n + b_n)),
 //   h' = n + z ⊙ (h - n), and where mask = 0 the state is carried over: out = h + m ⊙ (h' - h).
 import * as tf from "@tensorflow/tfjs";
@@ -108,21 +109,13 @@ function gruCellGrad(args: { inputs: Record<string, Info>; backend: unknown }): 
   return infos;
 }
 
-let installed = false;
-
-/** Register both kernels for the wasm and cpu backends (setup() calls this). */
-export function installGruKernels(): void {
-  if (installed) return;
-  installed = true;
+/** Register both kernels for the wasm and cpu backends, once (new kernel names: nothing stock is replaced). */
+export function registerGruKernels(): void {
   for (const backendName of ["wasm", "cpu"]) {
+    if (tf.getKernel(GRU_CELL, backendName)) continue;
     tf.registerKernel({ kernelName: GRU_CELL, backendName, kernelFunc: gruCell as unknown as tf.KernelFunc });
     tf.registerKernel({ kernelName: GRU_CELL_GRAD, backendName, kernelFunc: gruCellGrad as unknown as tf.KernelFunc });
   }
-}
-
-/** Whether the fused kernels exist for the current backend (else fastgru.ts uses plain ops). */
-export function hasGruKernels(): boolean {
-  return tf.getKernel(GRU_CELL, tf.getBackend()) !== undefined;
 }
 
 export function gruCellFused(xg: tf.Tensor, hg: tf.Tensor, bU: tf.Tensor, h: tf.Tensor, m: tf.Tensor): [tf.Tensor2D, tf.Tensor2D, tf.Tensor2D] {

@@ -44,7 +44,7 @@ describe("figures: plot specs with labels, shapes and values", () => {
     it("rejects wrong label counts and non-matrices clearly", () => {
       assertThrowsMessage(() => heatmap([[1, 2]], { x: ["a"] }), /heatmap: 1 column labels for 2 columns/);
       const v = tf.tensor([1, 2]);
-      assertThrowsMessage(() => heatmap(v), /heatmap: values must be a 2-D tensor \[rows, columns\], got shape \[2\]/);
+      assertThrowsMessage(() => heatmap(v), /heatmap: values must be a non-empty 2-D tensor \[rows, columns\], got shape \[2\]/);
       v.dispose();
       assertThrowsMessage(() => heatmap([[1, 2], [3]]), /row 1 has 1 values, row 0 has 2/);
     });

@@ -73,12 +73,13 @@ describe("random: a generator that reproduces PyTorch's CPU generator", () => {
   });
 
   it("rejects bad seeds, shapes and probabilities with clear messages", () => {
-    assertThrowsMessage(() => manualSeed(-1), /seed must be a non-negative integer, got -1/);
-    assertThrowsMessage(() => manualSeed(1.5), /seed must be a non-negative integer/);
+    const before = tf.memory().numTensors;
+    assertThrowsMessage(() => manualSeed(-1), /manualSeed: the seed must be an integer from 0 to 2\^53 - 1, got -1/);
+    assertThrowsMessage(() => manualSeed(1.5), /manualSeed: the seed must be an integer from 0 to 2\^53 - 1, got 1.5/);
     assertThrowsMessage(() => randValues([2, -1]), /rand: a shape must be an array of non-negative integers, got \[2,-1\]/);
     assertThrowsMessage(() => dropoutScaleValues([2], 1), /p must be in \[0, 1\), got 1/);
     assertThrowsMessage(() => uniformLinear(0, 2, false), /d_in must be a positive integer, got 0/);
     assertThrowsMessage(() => uniformValues([2], 1, 0), /low <= high/);
-    assert.strictEqual(tf.memory().numTensors >= 0, true);
+    assert.strictEqual(tf.memory().numTensors, before, "the failed calls made no tensors");
   });
 });

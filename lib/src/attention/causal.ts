@@ -1,21 +1,24 @@
 // Causal masking: a token may attend to itself and to the tokens before it, never to those after it.
 import * as tf from "@tensorflow/tfjs";
-import { checkPositiveInt, checkTensor, shapeStr } from "../core/checks";
+import { FEWER_TOKENS, checkFits, checkNumbers, checkPositiveInt, shapeStr } from "../core/checks";
 import { softmax } from "./softmax";
 
 /** [T, T] of 0/1 with 1 on and below the diagonal: row i may see keys 0..i. */
 export function lowerTriangle(tokens: number): tf.Tensor2D {
   checkPositiveInt(tokens, "lowerTriangle", "tokens");
+  checkFits([tokens, tokens], "lowerTriangle", "a mask", FEWER_TOKENS);
   return tf.tidy(() => tf.linalg.bandPart(tf.ones([tokens, tokens]), -1, 0) as tf.Tensor2D);
 }
 
 /** [T, T] booleans, true above the diagonal: the future each query must not see. */
 export function causalMask(tokens: number): tf.Tensor2D {
+  checkPositiveInt(tokens, "causalMask", "tokens");
+  checkFits([tokens, tokens], "causalMask", "a mask", FEWER_TOKENS);
   return tf.tidy(() => tf.equal(lowerTriangle(tokens), 0) as tf.Tensor2D);
 }
 
-function squareScores(x: tf.Tensor, fn: string): number {
-  checkTensor(x, fn, "scores");
+function squareScores(x: tf.Tensor, fn: string, allowMinusInfinity = false): number {
+  checkNumbers(x, fn, "scores", allowMinusInfinity);
   if (x.rank < 2 || x.shape[x.rank - 1] !== x.shape[x.rank - 2]) {
     throw new Error(`${fn}: expected square attention matrices [..., T, T] (queries x keys), got shape ${shapeStr(x.shape)}`);
   }
@@ -36,7 +39,7 @@ export function maskAndRenormalize(weights: tf.Tensor): tf.Tensor {
 
 /** Replace the future (above the diagonal) by -Infinity. scores [..., T, T] -> [..., T, T] */
 export function maskFuture(scores: tf.Tensor): tf.Tensor {
-  const t = squareScores(scores, "maskFuture");
+  const t = squareScores(scores, "maskFuture", true);
   return tf.tidy(() => tf.where(causalMask(t), tf.fill(scores.shape, -Infinity), scores));
 }
 

@@ -6,7 +6,7 @@ import { Generator, defaultGenerator } from "../core/random";
 import { causalSoftmax } from "./causal";
 import { dropout } from "./dropout";
 import { Linear } from "../core/linear";
-import type { Module } from "../core/module";
+import { checkAlive, type Module } from "../core/module";
 import { attentionScores, contextVectors } from "./scores";
 
 export interface CausalOptions {
@@ -21,22 +21,6 @@ export type CausalParts = {
   weights: tf.Tensor; // [b, (heads,) T, T] after the causal softmax and dropout
   context: tf.Tensor; // [b, T, d_out] the module's output
 };
-
-/** Check inputs against d_in and the context length; returns them as a batch [b, T, d_in]. */
-export function batchOf(x: tf.Tensor, dIn: number, contextLength: number, fn: string): tf.Tensor3D {
-  checkInputs(x, dIn, fn);
-  const t = x.shape[x.rank - 2];
-  if (t > contextLength) {
-    throw new Error(`${fn}: inputs have ${t} tokens (shape ${shapeStr(x.shape)}), more than the context length ${contextLength}; pass at most ${contextLength} tokens or build the module with a longer context length`);
-  }
-  return (x.rank === 2 ? x.expandDims(0) : x) as tf.Tensor3D;
-}
-
-/** Undo batchOf's batch of one for [T, d_in] inputs. */
-export function unbatch<T extends Record<string, tf.Tensor>>(parts: T, rank: number): T {
-  if (rank === 3) return parts;
-  return Object.fromEntries(Object.entries(parts).map(([k, v]) => [k, v.squeeze([0])])) as T;
-}
 
 /** What the causal modules share: sizes, train/eval mode, forward, and the masked softmax with dropout. */
 export abstract class CausalBase implements Module {
@@ -68,6 +52,24 @@ export abstract class CausalBase implements Module {
 
   abstract parameters(): tf.Variable[];
   abstract explain(inputs: tf.Tensor): CausalParts;
+
+  /**
+   * Check the inputs (d_in, at most context_length tokens), then compute `parts` of them as a batch
+   * [b, T, d_in], inside tf.tidy; for [T, d_in] inputs the parts come back without the batch axis.
+   */
+  protected batched(inputs: tf.Tensor, fn: string, parts: (x: tf.Tensor3D) => CausalParts): CausalParts {
+    checkAlive(this, fn);
+    checkInputs(inputs, this.dIn, fn);
+    const t = inputs.shape[inputs.rank - 2];
+    if (t > this.contextLength) {
+      throw new Error(`${fn}: inputs have ${t} tokens (shape ${shapeStr(inputs.shape)}), more than the context length ${this.contextLength}; pass at most ${this.contextLength} tokens or build the module with a longer context length`);
+    }
+    return tf.tidy(() => {
+      const out = parts((inputs.rank === 2 ? inputs.expandDims(0) : inputs) as tf.Tensor3D);
+      if (inputs.rank === 3) return out;
+      return { scores: out.scores.squeeze([0]), weights: out.weights.squeeze([0]), context: out.context.squeeze([0]) };
+    });
+  }
 
   /** inputs [b, T, d_in] -> context vectors [b, T, d_out] (or [T, d_in] -> [T, d_out]) */
   forward(inputs: tf.Tensor): tf.Tensor {
@@ -102,15 +104,14 @@ export class CausalAttention extends CausalBase {
   }
 
   explain(inputs: tf.Tensor): CausalParts {
-    const x = batchOf(inputs, this.dIn, this.contextLength, "CausalAttention");
-    return tf.tidy(() => {
+    return this.batched(inputs, "CausalAttention", (x) => {
       const queries = this.W_query.forward(x); // [b, T, d_out]
       const keys = this.W_key.forward(x);
       const values = this.W_value.forward(x);
       const scores = attentionScores(queries, keys); // [b, T, T]
       const weights = this.attend(scores, this.dOut, this.generator);
       const context = contextVectors(weights, values); // [b, T, d_out]
-      return unbatch({ scores, weights, context }, inputs.rank);
+      return { scores, weights, context };
     });
   }
 
@@ -131,17 +132,15 @@ export class MultiHeadAttentionWrapper extends CausalBase {
 
   /** weights are stacked per head: [b, heads, T, T]; context is [b, T, d_out * heads]. */
   explain(inputs: tf.Tensor): CausalParts {
-    batchOf(inputs, this.dIn, this.contextLength, "MultiHeadAttentionWrapper");
-    return tf.tidy(() => {
+    return this.batched(inputs, "MultiHeadAttentionWrapper", (x) => {
       const parts = this.heads.map((h) => {
         h.training = this.training;
-        return h.explain(inputs);
+        return h.explain(x);
       });
-      const headAxis = inputs.rank - 2; // [b, heads, T, T], or [heads, T, T] without batch
       return {
-        scores: tf.stack(parts.map((p) => p.scores), headAxis),
-        weights: tf.stack(parts.map((p) => p.weights), headAxis),
-        context: tf.concat(parts.map((p) => p.context), -1),
+        scores: tf.stack(parts.map((p) => p.scores), 1), // [b, heads, T, T]
+        weights: tf.stack(parts.map((p) => p.weights), 1),
+        context: tf.concat(parts.map((p) => p.context), -1), // [b, T, d_out * heads]
       };
     });
   }

@@ -3,7 +3,8 @@
 import * as tf from "@tensorflow/tfjs";
 import { Generator, defaultGenerator } from "../core/random";
 import { Linear } from "../core/linear";
-import { CausalBase, batchOf, unbatch, type CausalOptions, type CausalParts, type MultiHeadAttentionWrapper } from "./causalattention";
+import { checkAttentionFits } from "../core/checks";
+import { CausalBase, type CausalOptions, type CausalParts, type MultiHeadAttentionWrapper } from "./causalattention";
 import { headDim, mergeHeads, splitHeads } from "./heads";
 
 /**
@@ -34,15 +35,16 @@ export class MultiHeadAttention extends CausalBase {
 
   /** scores and weights are [b, heads, T, T]; context is the output [b, T, d_out]. */
   explain(inputs: tf.Tensor): CausalParts {
-    const x = batchOf(inputs, this.dIn, this.contextLength, "MultiHeadAttention");
-    return tf.tidy(() => {
+    return this.batched(inputs, "MultiHeadAttention", (x) => {
+      const [b, T] = x.shape;
+      checkAttentionFits([b, this.numHeads], T, T, "MultiHeadAttention");
       const queries = splitHeads(this.W_query.forward(x), this.numHeads); // [b, heads, T, head_dim]
       const keys = splitHeads(this.W_key.forward(x), this.numHeads);
       const values = splitHeads(this.W_value.forward(x), this.numHeads);
       const scores = tf.matMul(queries, keys, false, true); // [b, heads, T, T]
       const weights = this.attend(scores, this.headDim, this.generator);
       const context = this.out_proj.forward(mergeHeads(tf.matMul(weights, values))); // [b, T, d_out]
-      return unbatch({ scores, weights, context }, inputs.rank);
+      return { scores, weights, context };
     });
   }
 

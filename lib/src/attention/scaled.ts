@@ -1,6 +1,6 @@
 // Scaled dot-product attention: softmax(Q K^T / sqrt(d_k)) V, and why the scaling is there.
 import * as tf from "@tensorflow/tfjs";
-import { checkPositiveInt } from "../core/checks";
+import { checkPositiveInt, shapeStr } from "../core/checks";
 import { Generator, uniformValues } from "../core/random";
 import { attentionScores, contextVectors } from "./scores";
 import { softmax } from "./softmax";
@@ -16,6 +16,8 @@ export type ScaledAttention = {
  * The scores are divided by sqrt(d_k) before the softmax. Dispose the result with tf.dispose.
  */
 export function scaledDotProductAttention(queries: tf.Tensor, keys: tf.Tensor, values: tf.Tensor): ScaledAttention {
+  const dk = keys instanceof tf.Tensor ? keys.shape[keys.rank - 1] : undefined;
+  if (dk === 0) throw new Error(`scaledDotProductAttention: keys have d_k = 0 (shape ${shapeStr(keys.shape)}); expected at least one dimension to take dot products over`);
   return tf.tidy(() => {
     const scores = attentionScores(queries, keys);
     const dk = keys.shape[keys.rank - 1];

@@ -1,11 +1,11 @@
 // The three steps of attention: scores (dot products), weights (softmax), context vectors (weighted sums).
 import * as tf from "@tensorflow/tfjs";
-import { checkTensor, checkRank, shapeStr } from "../core/checks";
+import { checkAttentionFits, checkNumbers, checkRank, shapeStr } from "../core/checks";
 import { softmax } from "./softmax";
 
 function checkPair(a: tf.Tensor, b: tf.Tensor, fn: string, aName: string, bName: string): void {
-  checkTensor(a, fn, aName);
-  checkTensor(b, fn, bName);
+  checkNumbers(a, fn, aName);
+  checkNumbers(b, fn, bName);
   checkRank(a, [2, 3, 4], fn, aName, `[tokens, d], [batch, tokens, d] or [batch, heads, tokens, d]`);
   if (a.rank !== b.rank) {
     throw new Error(`${fn}: ${aName} ${shapeStr(a.shape)} and ${bName} ${shapeStr(b.shape)} must have the same rank`);
@@ -29,7 +29,8 @@ export function attentionScores(queries: tf.Tensor, keys: tf.Tensor, scale = 1):
   if (dq !== dk) {
     throw new Error(`${fn}: queries ${shapeStr(queries.shape)} and keys ${shapeStr(keys.shape)} must have the same size d (last axis) to take dot products`);
   }
-  if (!(scale > 0)) throw new Error(`${fn}: scale must be positive, got ${scale}`);
+  if (!(scale > 0 && Number.isFinite(scale))) throw new Error(`${fn}: scale must be a finite number greater than 0, got ${scale}`);
+  checkAttentionFits(queries.shape.slice(0, -2), queries.shape[queries.rank - 2], keys.shape[keys.rank - 2], fn);
   return tf.tidy(() => {
     const s = tf.matMul(queries, keys, false, true);
     return scale === 1 ? s : tf.div(s, scale);

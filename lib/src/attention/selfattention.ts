@@ -5,7 +5,7 @@ import * as tf from "@tensorflow/tfjs";
 import { checkInputs, checkPositiveInt } from "../core/checks";
 import { Generator, defaultGenerator, randValues } from "../core/random";
 import { Linear, variableFrom } from "../core/linear";
-import type { Module } from "../core/module";
+import { checkAlive, type Module } from "../core/module";
 import { scaledDotProductAttention } from "./scaled";
 
 /** Every intermediate tensor of one attention pass, for printing and plotting. Free with tf.dispose(parts). */
@@ -33,6 +33,7 @@ abstract class SelfAttentionBase implements Module {
 
   /** inputs [T, d_in] or [B, T, d_in] -> every intermediate tensor. */
   explain(inputs: tf.Tensor): AttentionParts {
+    checkAlive(this, this.constructor.name);
     checkInputs(inputs, this.dIn, this.constructor.name);
     return tf.tidy(() => {
       const { queries, keys, values } = this.project(inputs);

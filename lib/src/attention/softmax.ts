@@ -1,17 +1,26 @@
 // Three ways to turn attention scores into weights that sum to 1 along the last axis.
 import * as tf from "@tensorflow/tfjs";
-import { checkTensor } from "../core/checks";
+import { checkFinite, checkFloat, checkTensor, shapeStr } from "../core/checks";
 
-function lastAxisCheck(x: tf.Tensor, fn: string): void {
+/** Scores [..., keys]: a live float32 tensor with at least one key; NaN and +Infinity are refused. */
+function lastAxisCheck(x: tf.Tensor, fn: string, allowMinusInfinity = false): void {
   checkTensor(x, fn, "scores");
   if (x.rank === 0) throw new Error(`${fn}: scores must have at least one axis (the keys), got a scalar`);
-  if (x.shape[x.rank - 1] === 0) throw new Error(`${fn}: scores have no keys along the last axis (shape [${x.shape.join(", ")}])`);
+  if (x.shape[x.rank - 1] === 0) throw new Error(`${fn}: scores have no keys along the last axis (shape ${shapeStr(x.shape)})`);
+  checkFloat(x, fn, "scores");
+  checkFinite(x, fn, "scores", allowMinusInfinity);
 }
 
 /** Divide by the sum: weights sum to 1, but negative scores give negative "weights". [..., keys] */
 export function normalizeBySum(scores: tf.Tensor): tf.Tensor {
   lastAxisCheck(scores, "normalizeBySum");
-  return tf.tidy(() => tf.div(scores, tf.sum(scores, -1, true)));
+  return tf.tidy(() => {
+    const sums = tf.sum(scores, -1, true);
+    if (tf.any(tf.equal(sums, 0)).dataSync()[0]) {
+      throw new Error("normalizeBySum: a row of scores sums to 0, so dividing by its sum is undefined; softmax has no such problem");
+    }
+    return tf.div(scores, sums);
+  });
 }
 
 /** exp(x) / sum(exp(x)), as written on paper. Overflows to Infinity (then NaN) for scores above ~88. */
@@ -29,12 +38,13 @@ export function softmaxNaive(scores: tf.Tensor): tf.Tensor {
  * Masked entries (-Infinity) get weight 0. [..., keys] -> [..., keys]
  */
 export function softmax(scores: tf.Tensor): tf.Tensor {
-  lastAxisCheck(scores, "softmax");
+  lastAxisCheck(scores, "softmax", true);
   return tf.tidy(() => {
     const m = tf.max(scores, -1, true);
-    // A row that is entirely -Infinity has no finite maximum; use 0 there so it stays NaN-free until the division.
-    const safeMax = tf.where(tf.isFinite(m), m, tf.zerosLike(m));
-    const e = tf.exp(tf.sub(scores, safeMax));
+    if (tf.any(tf.equal(m, -Infinity)).dataSync()[0]) {
+      throw new Error("softmax: a row of scores is -Infinity everywhere (every key masked), so its weights are undefined; leave at least one key unmasked per row");
+    }
+    const e = tf.exp(tf.sub(scores, m));
     return tf.div(e, tf.sum(e, -1, true));
   });
 }

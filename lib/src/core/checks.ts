@@ -17,11 +17,18 @@ export function checkShape(shape: unknown, fn: string): asserts shape is number[
 /** The value must be a tfjs tensor (not a plain array, not a disposed tensor). */
 export function checkTensor(x: unknown, fn: string, name: string): asserts x is tf.Tensor {
   if (!(x instanceof tf.Tensor)) {
-    const got = Array.isArray(x) ? "a plain array (wrap it with tf.tensor(...))" : typeof x;
+    const got = Array.isArray(x) ? "a plain array (wrap it with tf.tensor(...))" : x === null ? "null" : typeof x;
     throw new Error(`${fn}: ${name} must be a tf.Tensor, got ${got}`);
   }
   if (x.isDisposed) {
     throw new Error(`${fn}: ${name} was already disposed (its memory was freed); compute it again`);
+  }
+}
+
+/** A tensor of numbers to compute with: float32, not int32 or bool (wasm has no integer matMul). */
+export function checkFloat(x: tf.Tensor, fn: string, name: string): void {
+  if (x.dtype !== "float32") {
+    throw new Error(`${fn}: ${name} holds ${x.dtype} values; expected float32 numbers (convert with ${name}.toFloat())`);
   }
 }
 
@@ -44,26 +51,75 @@ export function checkPositiveInt(v: unknown, fn: string, name: string): asserts 
   }
 }
 
-/** Values passed in by the learner must be finite (no NaN, no Infinity). */
-export function checkFinite(x: tf.Tensor, fn: string, name: string): void {
-  const bad = tf.tidy(() => tf.logicalNot(tf.isFinite(x)).any().dataSync()[0]);
-  if (bad) {
-    throw new Error(`${fn}: ${name} contains NaN or Infinity; expected finite numbers`);
+/** A setting given by the learner must be a finite number greater than 0 (a learning rate, a time limit). */
+export function checkPositive(v: unknown, fn: string, name: string): asserts v is number {
+  if (typeof v !== "number" || !Number.isFinite(v) || v <= 0) {
+    throw new Error(`${fn}: ${name} must be a finite number greater than 0, got ${String(v)}`);
   }
 }
 
 /**
+ * Values passed in by the learner must be finite (no NaN, no Infinity); with `allowMinusInfinity`,
+ * -Infinity (a masked score) is allowed. An empty tensor has nothing to check.
+ */
+export function checkFinite(x: tf.Tensor, fn: string, name: string, allowMinusInfinity = false): void {
+  if (x.size === 0 || x.dtype === "bool") return;
+  const bad = tf.tidy(() => {
+    const ok = allowMinusInfinity ? tf.logicalOr(tf.isFinite(x), tf.equal(x, -Infinity)) : tf.isFinite(x);
+    return tf.logicalNot(tf.all(ok)).dataSync()[0];
+  });
+  if (bad) {
+    const what = allowMinusInfinity ? "NaN or +Infinity; expected numbers (-Infinity marks a masked entry)" : "NaN or Infinity; expected finite numbers";
+    throw new Error(`${fn}: ${name} contains ${what}`);
+  }
+}
+
+/** A tensor of numbers to compute with: a live float32 tensor with finite values. */
+export function checkNumbers(x: unknown, fn: string, name: string, allowMinusInfinity = false): asserts x is tf.Tensor {
+  checkTensor(x, fn, name);
+  checkFloat(x, fn, name);
+  checkFinite(x, fn, name, allowMinusInfinity);
+}
+
+/**
+ * The largest tensor the course lets one call make: 512 MiB (128 million float32 numbers). tfjs's wasm
+ * backend has at most 4 GiB of memory in all and traps (leaving itself broken) when a tensor does not fit;
+ * attention holds several score-sized tensors at once (scores, their exponentials, the weights).
+ */
+export const MAX_TENSOR_BYTES = 512 * 2 ** 20;
+
+/** Refuse, before starting, work whose largest tensor would hold more than MAX_TENSOR_BYTES. */
+export function checkFits(shape: number[], fn: string, what: string, advice: string): void {
+  const bytes = shape.reduce((a, b) => a * b, 1) * 4;
+  if (bytes > MAX_TENSOR_BYTES) {
+    const size = bytes >= 2 ** 30 ? `${(bytes / 2 ** 30).toFixed(1)} GiB` : `${(bytes / 2 ** 20).toFixed(0)} MiB`;
+    throw new Error(`${fn}: ${what} ${shapeStr(shape)} would take ${size}, more than the ${MAX_TENSOR_BYTES / 2 ** 20} MiB one call may use; ${advice}`);
+  }
+}
+
+/** What to do when an attention matrix is too large. */
+export const FEWER_TOKENS = "use fewer tokens (or a smaller batch); the memory-efficient attention of notebook 07 never builds the whole matrix";
+
+/** The T_q x T_k score matrices of attention over `leading` (batch, heads) axes must fit. */
+export function checkAttentionFits(leading: number[], tq: number, tk: number, fn: string): void {
+  checkFits([...leading, tq, tk], fn, "the attention scores", FEWER_TOKENS);
+}
+
+/**
  * Token embeddings given to an attention module: [tokens, d_in] or [batch, tokens, d_in], at least one
- * token, the expected d_in, finite values.
+ * batch item and one token, the expected d_in, float32, finite values.
  */
 export function checkInputs(x: unknown, dIn: number | null, fn: string, name = "inputs"): asserts x is tf.Tensor {
   checkTensor(x, fn, name);
   checkRank(x, [2, 3], fn, name, "[tokens, d_in] or [batch, tokens, d_in]");
+  if (x.rank === 3 && x.shape[0] === 0) throw new Error(`${fn}: ${name} is an empty batch (shape ${shapeStr(x.shape)}); expected at least one sequence`);
   const tokens = x.shape[x.rank - 2];
   if (tokens === 0) throw new Error(`${fn}: ${name} is an empty sequence (shape ${shapeStr(x.shape)}); expected at least one token`);
   const d = x.shape[x.rank - 1];
   if (dIn !== null && d !== dIn) {
     throw new Error(`${fn}: ${name} has d_in = ${d} (shape ${shapeStr(x.shape)}), but the weights expect d_in = ${dIn}`);
   }
+  if (d === 0) throw new Error(`${fn}: ${name} has d_in = 0 (shape ${shapeStr(x.shape)}); expected at least one number per token`);
+  checkFloat(x, fn, name);
   checkFinite(x, fn, name);
 }

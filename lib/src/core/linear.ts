@@ -1,9 +1,9 @@
 // A linear layer laid out like PyTorch's nn.Linear: weight [d_out, d_in], y = x W^T + b,
 // initialised uniform in ±1/sqrt(d_in) from the course's generator.
 import * as tf from "@tensorflow/tfjs";
-import { checkPositiveInt, checkTensor, shapeStr } from "./checks";
+import { checkNumbers, checkPositiveInt, shapeStr } from "./checks";
 import { Generator, defaultGenerator, uniformLinear } from "./random";
-import type { Module } from "./module";
+import { checkAlive, type Module } from "./module";
 
 /** A trainable tf.Variable holding these values (no stray copy left behind). */
 export function variableFrom(values: Float32Array, shape: number[]): tf.Variable {
@@ -33,7 +33,8 @@ export class Linear implements Module {
 
   /** x [..., d_in] -> [..., d_out] */
   forward(x: tf.Tensor): tf.Tensor {
-    checkTensor(x, "Linear", "x");
+    checkAlive(this, "Linear");
+    checkNumbers(x, "Linear", "x");
     const d = x.shape[x.rank - 1];
     if (x.rank < 1 || d !== this.dIn) {
       throw new Error(`Linear: input has last axis ${d} (shape ${shapeStr(x.shape)}), expected d_in = ${this.dIn}`);

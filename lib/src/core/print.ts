@@ -53,9 +53,12 @@ class Formatter {
     }
     const nz = (values as number[]).filter((v) => Number.isFinite(v) && v !== 0);
     if (nz.length === 0) return;
-    const abs = nz.map(Math.abs);
-    const min = Math.min(...abs);
-    const max = Math.max(...abs);
+    let min = Infinity;
+    let max = 0;
+    for (const v of nz) {
+      min = Math.min(min, Math.abs(v));
+      max = Math.max(max, Math.abs(v));
+    }
     this.intMode = nz.every((v) => v === Math.ceil(v));
     const widths = (f: (v: number) => string) => {
       for (const v of nz) this.maxWidth = Math.max(this.maxWidth, f(v).length);
@@ -158,6 +161,10 @@ export function formatValues(
   options: PrintOptions = {},
 ): string {
   const o = { ...DEFAULTS, ...options };
+  if (!(Number.isInteger(o.precision) && o.precision >= 0 && o.precision <= 16)) throw new Error(`formatTensor: precision must be an integer from 0 to 16, got ${o.precision}`);
+  if (!(o.threshold >= 0)) throw new Error(`formatTensor: threshold must be a number >= 0 (Infinity prints everything), got ${o.threshold}`);
+  if (!(Number.isInteger(o.edgeItems) && o.edgeItems >= 1)) throw new Error(`formatTensor: edgeItems must be a positive integer, got ${o.edgeItems}`);
+  if (!(o.lineWidth >= 1)) throw new Error(`formatTensor: lineWidth must be a positive number, got ${o.lineWidth}`);
   const size = shape.reduce((a, b) => a * b, 1);
   if (data.length !== size) {
     throw new Error(`formatValues: ${data.length} values do not fill shape [${shape.join(", ")}] (${size})`);
@@ -175,6 +182,7 @@ export function formatValues(
 
 /** Format a tensor like PyTorch prints it. Reads the tensor's values synchronously. */
 export function formatTensor(t: tf.Tensor, options: PrintOptions = {}): string {
+  if (!(t instanceof tf.Tensor)) throw new Error(`formatTensor: expected a tf.Tensor, got ${t === null ? "null" : Array.isArray(t) ? "a plain array (wrap it with tf.tensor(...))" : typeof t}`);
   if (t.isDisposed) return "tensor(<disposed>)";
   const dtype = t.dtype === "int32" || t.dtype === "bool" ? t.dtype : "float32";
   if (t.dtype === "complex64" || t.dtype === "string") {

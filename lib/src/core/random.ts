@@ -30,8 +30,9 @@ export class Generator {
 
   /** Reset the stream, as `torch.manual_seed(seed)` does. */
   manualSeed(seed: number): this {
-    if (!Number.isInteger(seed) || seed < 0) {
-      throw new Error(`manualSeed: the seed must be a non-negative integer, got ${seed}`);
+    if (!Number.isSafeInteger(seed) || seed < 0) {
+      const why = Number.isInteger(seed) && seed > 0 ? " (integers above 2^53 - 1 lose digits in JavaScript, so two different seeds could give the same stream)" : "";
+      throw new Error(`manualSeed: the seed must be an integer from 0 to 2^53 - 1, got ${seed}${why}`);
     }
     this.seedValue = seed;
     // PyTorch keeps the low 32 bits of its 64-bit seed for MT19937.

@@ -1,6 +1,6 @@
 // Figures of attention weights across heads: a grid of heatmaps, and a head view.
 import * as tf from "@tensorflow/tfjs";
-import { shapeStr } from "../core/checks";
+import { checkTensor, shapeStr } from "../core/checks";
 import type { Figure } from "./figures";
 
 /** Plotly's default trace colours, one per head. */
@@ -8,6 +8,11 @@ const COLOURS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b
 
 /** weights [heads, T, T] as number[][][], checking shape and labels. */
 function perHead(weights: tf.Tensor | number[][][], tokens: string[], fn: string): number[][][] {
+  if (weights instanceof tf.Tensor) checkTensor(weights, fn, "weights");
+  else if (!Array.isArray(weights)) throw new Error(`${fn}: weights must be a tensor or nested arrays [heads, tokens, tokens], got ${weights === null ? "null" : typeof weights}`);
+  if (!Array.isArray(tokens) || !tokens.every((t) => typeof t === "string")) {
+    throw new Error(`${fn}: tokens must be an array of strings (one label per token), got ${tokens === undefined ? "undefined" : JSON.stringify(tokens)?.slice(0, 60)}`);
+  }
   const w = weights instanceof tf.Tensor ? (weights.arraySync() as number[][][]) : weights;
   const shape = weights instanceof tf.Tensor ? weights.shape : [w.length, w[0]?.length ?? 0, w[0]?.[0]?.length ?? 0];
   if (shape.length !== 3 || shape[1] !== shape[2] || shape[0] === 0) {

@@ -1,7 +1,7 @@
 // Figure builders: plain plotly.js specs ({ data, layout, frames }) for the plots the course draws.
 // They only build data; `show` (./show) puts a figure on screen.
 import * as tf from "@tensorflow/tfjs";
-import { shapeStr } from "../core/checks";
+import { checkTensor, shapeStr } from "../core/checks";
 
 /** A plotly.js figure: traces, layout, and optional animation frames. */
 export interface Figure {
@@ -17,29 +17,52 @@ export type Matrix = tf.Tensor | ArrayLike<number>[];
 /** A tensor or nested arrays as number[][] (rows), checking it is 2-D. */
 export function toMatrix(m: Matrix, fn: string, name = "values"): number[][] {
   if (m instanceof tf.Tensor) {
-    if (m.rank !== 2) throw new Error(`${fn}: ${name} must be a 2-D tensor [rows, columns], got shape ${shapeStr(m.shape)}`);
+    checkTensor(m, fn, name);
+    if (m.rank !== 2 || m.size === 0) throw new Error(`${fn}: ${name} must be a non-empty 2-D tensor [rows, columns], got shape ${shapeStr(m.shape)}`);
     return m.arraySync() as number[][];
   }
-  if (!Array.isArray(m) || m.length === 0) throw new Error(`${fn}: ${name} must be a non-empty 2-D array or tensor`);
-  const rows = m.map((r) => Array.from(r));
+  if (!Array.isArray(m) || m.length === 0) throw new Error(`${fn}: ${name} must be a non-empty 2-D array or tensor [rows, columns], got ${describe(m)}`);
+  const rows = m.map((r, i) => {
+    if (!ArrayLike(r)) throw new Error(`${fn}: ${name} must be 2-D [rows, columns], but row ${i} is ${describe(r)} (for one row of numbers, wrap it: [values])`);
+    return numbers(r, fn, `${name}, row ${i}`);
+  });
   const width = rows[0].length;
   rows.forEach((r, i) => {
     if (r.length !== width) throw new Error(`${fn}: ${name}: row ${i} has ${r.length} values, row 0 has ${width}`);
   });
+  if (width === 0) throw new Error(`${fn}: ${name} has no columns`);
   return rows;
+}
+
+/** How a wrong argument looks, for messages: "undefined", "a string", "an object". */
+function describe(v: unknown): string {
+  if (v === null || v === undefined) return String(v);
+  if (typeof v === "object") return "an object";
+  return `${typeof v === "number" ? "the number" : typeof v === "string" ? "the string" : "a " + typeof v} ${JSON.stringify(v)?.slice(0, 40)}`;
+}
+
+/** Plain values as numbers, refusing what is not a number. */
+function numbers(v: ArrayLike<unknown>, fn: string, name: string): number[] {
+  const out = Array.from(v);
+  const bad = out.findIndex((x) => typeof x !== "number");
+  if (bad >= 0) throw new Error(`${fn}: ${name} must hold numbers, but entry ${bad} is ${describe(out[bad])}`);
+  return out as number[];
 }
 
 /** A tensor or array as number[], checking it is 1-D. */
 export function toVector(v: Vector, fn: string, name = "values"): number[] {
   if (v instanceof tf.Tensor) {
+    checkTensor(v, fn, name);
     if (v.rank !== 1) throw new Error(`${fn}: ${name} must be a 1-D tensor, got shape ${shapeStr(v.shape)}`);
     return Array.from(v.dataSync());
   }
-  return Array.from(v);
+  if (!ArrayLike(v)) throw new Error(`${fn}: ${name} must be a 1-D tensor or an array of numbers, got ${describe(v)}`);
+  return numbers(v, fn, name);
 }
 
 function checkLabels(labels: string[] | undefined, n: number, fn: string, what: string): string[] {
   if (labels === undefined) return Array.from({ length: n }, (_, i) => String(i));
+  if (!Array.isArray(labels)) throw new Error(`${fn}: the ${what} labels must be an array of strings, got ${describe(labels)}`);
   if (labels.length !== n) {
     throw new Error(`${fn}: ${labels.length} ${what} labels for ${n} ${what}s; expected one label per ${what}`);
   }
@@ -95,8 +118,8 @@ export function heatmap(values: Matrix, options: HeatmapOptions = {}): Figure {
   const show = options.showValues ?? (rows <= 12 && cols <= 12);
   // plotly applies zmin/zmax only as a pair: fill in the missing one from the data.
   const finite = z.flat().filter(Number.isFinite);
-  const zmin = options.zmin ?? (options.zmax !== undefined ? Math.min(...finite) : undefined);
-  const zmax = options.zmax ?? (options.zmin !== undefined ? Math.max(...finite) : undefined);
+  const zmin = options.zmin ?? (options.zmax !== undefined ? finite.reduce((a, b) => Math.min(a, b), Infinity) : undefined);
+  const zmax = options.zmax ?? (options.zmin !== undefined ? finite.reduce((a, b) => Math.max(a, b), -Infinity) : undefined);
   const axis = (labels: string[], title: string) => ({
     tickmode: "array",
     tickvals: labels.map((_, i) => i),
@@ -154,6 +177,10 @@ export function barChart(
   series: Vector | Record<string, Vector>,
   options: ChartOptions = {},
 ): Figure {
+  if (!Array.isArray(labels)) throw new Error(`barChart: labels must be an array of strings (one per bar), got ${describe(labels)}`);
+  if (series === null || typeof series !== "object") {
+    throw new Error(`barChart: expected values (a 1-D tensor or array) or { name: values }, got ${describe(series)}`);
+  }
   const named: Record<string, Vector> =
     series instanceof tf.Tensor || ArrayLike(series) ? { "": series as Vector } : (series as Record<string, Vector>);
   const entries = Object.entries(named);

@@ -10,6 +10,9 @@
 import { readFileSync } from "fs";
 import { randomBytes } from "crypto";
 import type { Figure } from "./figures";
+import { kernelChannel, type Bundle } from "../core/kernel";
+
+export { inKernel } from "../core/kernel";
 
 /** The plotly.js build the course inlines: scatter, bar, heatmap and the other 2-D traces. */
 export const PLOTLY_PACKAGE = "plotly.js-cartesian-dist-min";
@@ -18,26 +21,6 @@ const PLOTLY_FILE = "plotly-cartesian.min.js";
 /** Class of every figure's <div>; the browser test counts them. */
 export const FIGURE_CLASS = "attention-course-figure";
 
-type Bundle = Record<string, unknown>;
-type WriteDisplayData = (msg: { data: Bundle; metadata: object; transient: object }, update: boolean) => void;
-
-/** tslab's display channel, if this process is a tslab kernel that is running a cell. */
-function kernelChannel(): WriteDisplayData | null {
-  // Look the module up in require's cache instead of requiring it: loading tslab outside a
-  // kernel (mocha, node scripts) would pull in its TypeScript compiler for nothing.
-  for (const [key, mod] of Object.entries(require.cache)) {
-    if (mod && /[\\/]tslab[\\/]dist[\\/]jupyter\.js$/.test(key)) {
-      const fn = (mod.exports as { lastWriteDisplayData?: WriteDisplayData }).lastWriteDisplayData;
-      if (typeof fn === "function") return fn;
-    }
-  }
-  return null;
-}
-
-/** True inside a tslab notebook kernel (figures can be shown), false under mocha or plain node. */
-export function inKernel(): boolean {
-  return kernelChannel() !== null;
-}
 
 let plotlyCache: { version: string; code: string } | null = null;
 
@@ -84,6 +67,15 @@ export function figureText(fig: Figure): string {
   const title = (fig.layout.title as { text?: string } | undefined)?.text ?? "untitled";
   const kinds = [...new Set(fig.data.map((t) => String(t.type ?? "scatter")))].join(", ");
   return `<Figure '${title}': ${fig.data.length} trace(s) (${kinds})>`;
+}
+
+/** A figure from heatmap(), barChart(), lineChart(), ...: an object with a data array and a layout. */
+export function checkFigure(fig: unknown, fn: string): asserts fig is Figure {
+  const f = fig as Partial<Figure> | null | undefined;
+  if (f === null || typeof f !== "object" || !Array.isArray(f.data) || typeof f.layout !== "object" || f.layout === null) {
+    const got = f === null || f === undefined ? String(f) : Array.isArray(f) ? "an array" : typeof f === "object" ? "an object without data and layout" : typeof f;
+    throw new Error(`${fn}: expected a figure made by heatmap(), barChart(), lineChart(), vectorPlot(), ... (an object with data and layout), got ${got}`);
+  }
 }
 
 /** The HTML view of a figure: a div, and a script that draws it once plotly.js is there. */
@@ -141,6 +133,7 @@ export function loadPlotLibrary(): void {
 
 /** Show a figure under the current cell. Outside a notebook it prints a one-line stand-in. */
 export function show(fig: Figure): void {
+  checkFigure(fig, "show");
   const bundle = figureBundle(fig, { withLibrary: !librarySent });
   if (send(bundle)) librarySent = true;
   else console.log(figureText(fig));

@@ -1,6 +1,8 @@
-// Save and load trained translators: NAME.json (config, vocabularies, parameter shapes, notes) + NAME.bin
-// (the parameters as little-endian float32, in the order of the manifest).
+// Save and load trained translators: NAME.json (format, config, vocabularies, parameter shapes, the .bin's
+// size and SHA-256, notes) + NAME.bin (the parameters as little-endian float32, in the order of the manifest).
+// Loading checks everything before it builds a model, and names the file that is wrong.
 import * as tf from "@tensorflow/tfjs";
+import { createHash } from "crypto";
 import { existsSync, readFileSync, writeFileSync, mkdirSync } from "fs";
 import { dirname } from "path";
 import { Seq2Seq, type Seq2SeqConfig } from "./model";
@@ -12,65 +14,111 @@ export interface Checkpoint {
   notes: Record<string, unknown>;
 }
 
+export const CHECKPOINT_FORMAT = "attention-course-seq2seq/2";
+
 interface Manifest {
-  format: "attention-course-seq2seq/1";
+  format: typeof CHECKPOINT_FORMAT;
   config: Seq2SeqConfig;
   vocabs: { src: string[]; tgt: string[] };
   parameters: { name: string; shape: number[] }[];
+  /** Size in bytes and SHA-256 (hex) of NAME.bin. */
+  bin: { bytes: number; sha256: string };
   notes: Record<string, unknown>;
 }
 
+const sha256 = (bytes: Uint8Array) => createHash("sha256").update(bytes).digest("hex");
+
 /** Write `base`.json and `base`.bin. */
 export function saveCheckpoint(base: string, model: Seq2Seq, vocabs: { src: Vocabulary; tgt: Vocabulary }, notes: Record<string, unknown> = {}): void {
-  mkdirSync(dirname(base), { recursive: true });
   const named = Object.entries(model.namedParameters());
-  const manifest: Manifest = {
-    format: "attention-course-seq2seq/1",
-    config: model.config,
-    vocabs: { src: vocabs.src.tokens, tgt: vocabs.tgt.tokens },
-    parameters: named.map(([name, v]) => ({ name, shape: v.shape })),
-    notes,
-  };
-  const total = named.reduce((n, [, v]) => n + v.size, 0);
-  const data = new Float32Array(total);
+  const data = new Float32Array(named.reduce((n, [, v]) => n + v.size, 0));
   let o = 0;
   for (const [, v] of named) {
     data.set(v.dataSync() as Float32Array, o);
     o += v.size;
   }
+  const bin = new Uint8Array(data.buffer);
+  const manifest: Manifest = {
+    format: CHECKPOINT_FORMAT,
+    config: model.config,
+    vocabs: { src: vocabs.src.tokens, tgt: vocabs.tgt.tokens },
+    parameters: named.map(([name, v]) => ({ name, shape: v.shape })),
+    bin: { bytes: bin.byteLength, sha256: sha256(bin) },
+    notes,
+  };
+  mkdirSync(dirname(base), { recursive: true });
   writeFileSync(`${base}.json`, JSON.stringify(manifest, null, 1) + "\n");
-  writeFileSync(`${base}.bin`, Buffer.from(data.buffer));
+  writeFileSync(`${base}.bin`, bin);
 }
 
-/** Read a checkpoint written by saveCheckpoint. */
+/** Read a checkpoint written by saveCheckpoint. Nothing is built (or leaked) unless every check passes. */
 export function loadCheckpoint(base: string): Checkpoint {
+  if (typeof base !== "string" || base === "") throw new Error(`loadCheckpoint: expected a path such as "../data/checkpoints/rnn", got ${String(base)}`);
+  const restore = "Restore the committed checkpoints with `git checkout -- data/checkpoints`, or retrain them with `npm run length-experiment` (see data/README.md).";
+  const fail = (file: string, what: string): never => {
+    throw new Error(`loadCheckpoint: ${file} ${what}. ${restore}`);
+  };
   for (const f of [`${base}.json`, `${base}.bin`]) {
-    if (!existsSync(f)) throw new Error(`checkpoint file not found: ${f}. Train it with \`npm run length-experiment\` (see data/README.md).`);
+    if (!existsSync(f)) fail(f, "is missing");
   }
-  const manifest = JSON.parse(readFileSync(`${base}.json`, "utf8")) as Manifest;
-  if (manifest.format !== "attention-course-seq2seq/1") throw new Error(`${base}.json: unknown checkpoint format ${manifest.format}`);
-  const buf = readFileSync(`${base}.bin`);
-  const data = new Float32Array(buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength));
-  const model = new Seq2Seq(manifest.config);
-  const named = model.namedParameters();
-  let o = 0;
-  for (const { name, shape } of manifest.parameters) {
-    const v = named[name];
-    const size = shape.reduce((a, b) => a * b, 1);
-    if (!v || v.shape.join() !== shape.join()) {
-      model.dispose();
-      throw new Error(`${base}: parameter ${name} ${JSON.stringify(shape)} does not fit the model (${v ? JSON.stringify(v.shape) : "missing"})`);
-    }
-    if (o + size > data.length) {
-      model.dispose();
-      throw new Error(`${base}.bin is too short: ${data.length} numbers, the manifest needs more`);
-    }
-    tf.tidy(() => v.assign(tf.tensor(data.subarray(o, o + size), shape)));
-    o += size;
+  const json = `${base}.json`;
+  const binFile = `${base}.bin`;
+  let manifest: Manifest;
+  try {
+    manifest = JSON.parse(readFileSync(json, "utf8")) as Manifest;
+  } catch (e) {
+    return fail(json, `is not valid JSON (${(e as Error).message})`);
   }
-  if (o !== data.length) {
+  if (manifest === null || typeof manifest !== "object") fail(json, "does not hold a checkpoint manifest");
+  if (manifest.format !== CHECKPOINT_FORMAT) fail(json, `has format ${JSON.stringify(manifest.format)}; this course reads ${CHECKPOINT_FORMAT}`);
+  const { config, vocabs, parameters, bin } = manifest;
+  if (!config || !vocabs || !Array.isArray(vocabs.src) || !Array.isArray(vocabs.tgt) || !Array.isArray(parameters) || !bin) {
+    fail(json, "lacks one of config, vocabs, parameters, bin");
+  }
+  let src: Vocabulary;
+  let tgt: Vocabulary;
+  try {
+    src = new Vocabulary(vocabs.src);
+    tgt = new Vocabulary(vocabs.tgt);
+  } catch (e) {
+    return fail(json, `holds a broken vocabulary (${(e as Error).message})`);
+  }
+  if (src.size !== config.srcVocab || tgt.size !== config.tgtVocab) {
+    fail(json, `has vocabularies of ${src.size} and ${tgt.size} words, but its config says ${config.srcVocab} and ${config.tgtVocab}`);
+  }
+  const bytes = readFileSync(binFile);
+  if (bytes.byteLength !== bin.bytes) fail(binFile, `has ${bytes.byteLength} bytes; its manifest says ${bin.bytes} (a truncated or replaced file)`);
+  if (sha256(bytes) !== bin.sha256) fail(binFile, "does not match the SHA-256 in its manifest (the file was changed or damaged)");
+  const data = new Float32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
+  if (!data.every(Number.isFinite)) fail(binFile, "holds NaN or Infinity among its weights");
+
+  let model: Seq2Seq;
+  try {
+    model = new Seq2Seq(config);
+  } catch (e) {
+    return fail(json, `has a config this course cannot build (${(e as Error).message})`);
+  }
+  try {
+    const named = model.namedParameters();
+    const expected = Object.keys(named).sort().join(", ");
+    const listed = parameters.map((p) => p?.name).sort().join(", ");
+    if (listed !== expected) fail(json, `lists the parameters [${listed}]; a '${config.kind}' model has [${expected}]`);
+    let o = 0;
+    for (const { name, shape } of parameters) {
+      const v = named[name];
+      if (!Array.isArray(shape) || v.shape.join() !== shape.join()) fail(json, `gives ${name} the shape ${JSON.stringify(shape)}; the model's is ${JSON.stringify(v.shape)}`);
+      o += v.size;
+    }
+    if (o !== data.length) fail(binFile, `holds ${data.length} numbers; the manifest describes ${o}`);
+    o = 0;
+    for (const { name } of parameters) {
+      const v = named[name];
+      tf.tidy(() => v.assign(tf.tensor(data.subarray(o, o + v.size), v.shape)));
+      o += v.size;
+    }
+  } catch (e) {
     model.dispose();
-    throw new Error(`${base}.bin holds ${data.length} numbers, the manifest describes ${o}`);
+    throw e;
   }
-  return { model, vocabs: { src: new Vocabulary(manifest.vocabs.src), tgt: new Vocabulary(manifest.vocabs.tgt) }, notes: manifest.notes };
+  return { model, vocabs: { src, tgt }, notes: manifest.notes ?? {} };
 }

@@ -4,7 +4,8 @@ import * as tf from "@tensorflow/tfjs";
 import { makeBatch, toTensors } from "./batch";
 import { corpusBleu, tokenAccuracy } from "./metrics";
 import type { Seq2Seq } from "./model";
-import type { Vocabulary } from "./vocab";
+import { checkAlive } from "../core/module";
+import { Vocabulary } from "./vocab";
 import type { SentencePair } from "./grammar";
 import { tanh } from "./fast/fastmath";
 import { withFastKernels } from "./fast/wasmkernels";
@@ -17,8 +18,21 @@ export interface Translation {
   attention: number[][] | null;
 }
 
+/** The vocabularies must be the ones the model was built with (at least in size). */
+function checkVocabularies(model: Seq2Seq, vocabs: { src: Vocabulary; tgt: Vocabulary }, fn: string): void {
+  if (!vocabs || !(vocabs.src instanceof Vocabulary) || !(vocabs.tgt instanceof Vocabulary)) {
+    throw new Error(`${fn}: vocabs must be { src, tgt } vocabularies (from buildVocabularies, or a checkpoint's .vocabs)`);
+  }
+  if (vocabs.src.size !== model.config.srcVocab || vocabs.tgt.size !== model.config.tgtVocab) {
+    throw new Error(`${fn}: the vocabularies have ${vocabs.src.size} and ${vocabs.tgt.size} words, but the model was built for ${model.config.srcVocab} and ${model.config.tgtVocab}; use the vocabularies that came with the model`);
+  }
+}
+
 /** Greedy translations of sentence pairs, in batches. */
 export function translatePairs(model: Seq2Seq, vocabs: { src: Vocabulary; tgt: Vocabulary }, pairs: SentencePair[], batchSize = 100): Translation[] {
+  checkAlive(model, "translatePairs");
+  if (!Array.isArray(pairs)) throw new Error("translatePairs: pairs must be an array of { en, fr }, e.g. corpus.test");
+  checkVocabularies(model, vocabs, "translatePairs");
   const out: Translation[] = [];
   for (let i = 0; i < pairs.length; i += batchSize) {
     const chunk = pairs.slice(i, i + batchSize);
@@ -51,6 +65,8 @@ export function translatePairs(model: Seq2Seq, vocabs: { src: Vocabulary; tgt: V
  * (teacher forcing): the rows are the reference's words plus <eos>, the columns the source's plus <eos>.
  */
 export function teacherForcedAttention(model: Seq2Seq, vocabs: { src: Vocabulary; tgt: Vocabulary }, pair: SentencePair): number[][] {
+  checkAlive(model, "teacherForcedAttention");
+  checkVocabularies(model, vocabs, "teacherForcedAttention");
   if (!model.Wq) throw new Error("teacherForcedAttention: this model has no attention (kind 'plain')");
   const b = makeBatch([{ src: [...vocabs.src.encode(pair.en), vocabs.src.eos], tgt: [...vocabs.tgt.encode(pair.fr), vocabs.tgt.eos] }]);
   const t = toTensors(b);

@@ -7,7 +7,7 @@
 import * as tf from "@tensorflow/tfjs";
 import { checkPositiveInt } from "../core/checks";
 import { Generator } from "../core/random";
-import type { Module } from "../core/module";
+import { checkAlive, type Module } from "../core/module";
 import { Embedding, GRU, uniformVariable } from "./layers";
 import type { BatchTensors } from "./batch";
 import { BOS_ID, EOS_ID } from "./vocab";
@@ -109,6 +109,7 @@ export class Seq2Seq implements Module {
 
   /** Encode, and compute once per sentence what every decoder step reads. */
   remember(src: tf.Tensor, srcMask: tf.Tensor): EncoderMemory {
+    checkAlive(this, "Seq2Seq");
     return tf.tidy(() => {
       const { states, final } = this.encode(src, srcMask);
       const [B, S, H] = states.shape;

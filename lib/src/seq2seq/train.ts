@@ -3,6 +3,9 @@ import * as tf from "@tensorflow/tfjs";
 import { Generator } from "../core/random";
 import { makeBatches, toTensors, type Batch, type BatchTensors, type EncodedPair } from "./batch";
 import type { Seq2Seq } from "./model";
+import { checkPositive, checkPositiveInt } from "../core/checks";
+import { checkAlive } from "../core/module";
+import { inKernel } from "../core/kernel";
 import { fastLoss, fastPathAvailable, withFastKernels } from "./fast";
 
 /** Scale the gradients down so that their global L2 norm is at most maxNorm (as torch's clip_grad_norm_). */
@@ -42,44 +45,100 @@ export interface TrainOptions {
   steps: number;
   /** ... or after this many seconds, whichever comes first. */
   maxSeconds?: number;
+  /** Sentence pairs per step (default 64). */
   batchSize?: number;
+  /** Adam's learning rate (default 2e-3). */
   learningRate?: number;
+  /** Largest global norm of the gradients (default 1). */
   clipNorm?: number;
+  /** Seed of the batch order (default 1). */
   seed?: number;
-  /** Called every `reportEvery` steps with the mean loss since the last report. */
+  /** Called every `reportEvery` steps (default 10) with the mean loss since the last report. */
   onReport?: (step: number, loss: number) => void;
   reportEvery?: number;
 }
 
+/** The options, checked: a wrong one would loop forever, train on NaN or run zero steps without a word. */
+function checkOptions(o: TrainOptions): void {
+  if (o === null || typeof o !== "object") throw new Error("Trainer: options must be an object such as { steps: 300 }");
+  checkPositiveInt(o.steps, "Trainer", "steps (how many training steps to run)");
+  if (o.maxSeconds !== undefined) checkPositive(o.maxSeconds, "Trainer", "maxSeconds");
+  if (o.batchSize !== undefined) checkPositiveInt(o.batchSize, "Trainer", "batchSize");
+  if (o.learningRate !== undefined) checkPositive(o.learningRate, "Trainer", "learningRate");
+  if (o.clipNorm !== undefined) checkPositive(o.clipNorm, "Trainer", "clipNorm");
+  if (o.reportEvery !== undefined) checkPositiveInt(o.reportEvery, "Trainer", "reportEvery");
+  if (o.seed !== undefined && !(Number.isSafeInteger(o.seed) && o.seed >= 0)) throw new Error(`Trainer: seed must be a non-negative integer, got ${o.seed}`);
+  if (o.onReport !== undefined && typeof o.onReport !== "function") throw new Error("Trainer: onReport must be a function (step, loss) => ...");
+}
+
+/** Every token id must be a word of the model's vocabularies, and every pair must end in <eos>. */
+function checkPairs(model: Seq2Seq, pairs: EncodedPair[]): void {
+  if (!Array.isArray(pairs) || pairs.length === 0) throw new Error("Trainer: no training pairs; expected encodeAll(corpus.train, vocabs)");
+  const { srcVocab, tgtVocab } = model.config;
+  pairs.forEach((p, i) => {
+    for (const [side, ids, size] of [["source", p?.src, srcVocab], ["target", p?.tgt, tgtVocab]] as const) {
+      if (!Array.isArray(ids) || ids.length === 0) throw new Error(`Trainer: pair ${i} has no ${side} ids; expected { src: number[], tgt: number[] } from encodeAll`);
+      const bad = ids.find((id) => !(Number.isInteger(id) && id >= 0 && id < size));
+      if (bad !== undefined) {
+        throw new Error(`Trainer: pair ${i} has ${side} id ${bad}, but the model's ${side} vocabulary has ${size} words (ids 0-${size - 1}); build the model with the vocabularies the pairs were encoded with`);
+      }
+    }
+  });
+}
+
+/** What a run did. */
+export interface RunResult {
+  steps: number;
+  seconds: number;
+  /** Ended before `steps`: by its time limit, stop() or Interrupt. */
+  stoppedEarly: boolean;
+  /** Ended by the kernel's Interrupt. */
+  interrupted: boolean;
+}
+
 /**
- * Trains a translator with Adam on shuffled, length-bucketed batches. `stop()` ends it after the current
- * step: interrupting a notebook cell that awaits `run()` does not stop the loop itself, so call
- * `trainer.stop()` from another cell.
+ * Trains a translator with Adam on shuffled, length-bucketed batches. In a notebook, Kernel > Interrupt
+ * stops it after the current step (the model keeps what it learned); `stop()` does the same from code.
  */
 export class Trainer {
   private stopped = false;
+  private running = false;
   private readonly optimizer: tf.AdamOptimizer;
   step = 0;
   readonly losses: { step: number; loss: number }[] = [];
 
   constructor(readonly model: Seq2Seq, readonly pairs: EncodedPair[], private readonly options: TrainOptions) {
-    if (pairs.length === 0) throw new Error("Trainer: no training pairs");
+    checkOptions(options);
+    checkAlive(model, "Trainer");
+    checkPairs(model, pairs);
     this.optimizer = tf.train.adam(options.learningRate ?? 2e-3);
   }
 
+  /** End a run after its current step. */
   stop(): void {
     this.stopped = true;
   }
 
-  /** Run until `steps`, `maxSeconds` or stop(). Yields to the event loop between steps. */
-  async run(): Promise<{ steps: number; seconds: number; stoppedEarly: boolean }> {
+  /** Run until `steps`, `maxSeconds`, stop() or Interrupt. Yields to the event loop after every step. */
+  async run(): Promise<RunResult> {
+    if (this.running) throw new Error("Trainer.run: this trainer is already running; wait for it, or call stop()");
+    checkAlive(this.model, "Trainer.run");
     const o = this.options;
     const gen = new Generator(o.seed ?? 1);
     const every = o.reportEvery ?? 10;
     const start = Date.now();
     let batches: Batch[] = [];
     let acc: tf.Scalar[] = [];
+    let interrupted = false;
+    // Jupyter's Interrupt is a SIGINT to the kernel. tslab ends the cell on it; this ends the loop too.
+    const onInterrupt = () => {
+      interrupted = true;
+      this.stopped = true;
+    };
+    const kernel = inKernel();
+    if (kernel) process.on("SIGINT", onInterrupt);
     this.stopped = false;
+    this.running = true;
     const report = () => {
       if (acc.length === 0) return;
       const mean = tf.tidy(() => tf.mean(tf.stack(acc)).dataSync()[0]);
@@ -87,24 +146,35 @@ export class Trainer {
       acc = [];
       this.losses.push({ step: this.step, loss: mean });
       o.onReport?.(this.step, mean);
-    };
-    while (this.step < o.steps && !this.stopped && (o.maxSeconds === undefined || (Date.now() - start) / 1000 < o.maxSeconds)) {
-      if (batches.length === 0) batches = makeBatches(this.pairs, o.batchSize ?? 64, gen);
-      const t = toTensors(batches.pop()!);
-      acc.push(trainStep(this.model, this.optimizer, t, { clipNorm: o.clipNorm }));
-      tf.dispose(t);
-      this.step++;
-      if (this.step % every === 0) {
-        report();
-        await new Promise((r) => setImmediate(r)); // let live plots and stop() through
+      if (!Number.isFinite(mean)) {
+        throw new Error(`Trainer: the loss became ${mean} by step ${this.step}: training diverged; try a smaller learningRate (now ${o.learningRate ?? 2e-3}) or clipNorm`);
       }
+    };
+    try {
+      while (this.step < o.steps && !this.stopped && (o.maxSeconds === undefined || (Date.now() - start) / 1000 < o.maxSeconds)) {
+        if (batches.length === 0) batches = makeBatches(this.pairs, o.batchSize ?? 64, gen);
+        const t = toTensors(batches.pop()!);
+        try {
+          acc.push(trainStep(this.model, this.optimizer, t, { clipNorm: o.clipNorm }));
+        } finally {
+          tf.dispose(t);
+        }
+        this.step++;
+        if (this.step % every === 0) report();
+        await new Promise((r) => setImmediate(r)); // let Interrupt, stop() and live plots through
+      }
+      report();
+    } finally {
+      tf.dispose(acc);
+      this.running = false;
+      if (kernel) process.removeListener("SIGINT", onInterrupt);
     }
-    report();
-    return { steps: this.step, seconds: (Date.now() - start) / 1000, stoppedEarly: this.step < o.steps };
+    const seconds = (Date.now() - start) / 1000;
+    if (interrupted) console.log(`Interrupted after ${this.step} steps (${seconds.toFixed(1)} s); the model keeps what it learned.`);
+    return { steps: this.step, seconds, stoppedEarly: this.step < o.steps, interrupted };
   }
 
   dispose(): void {
     this.optimizer.dispose();
   }
 }
-

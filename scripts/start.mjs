@@ -3,6 +3,7 @@
 // JupyterLab when it is installed, else classic Notebook; extra arguments go to Jupyter
 // (`npm start -- --no-browser --port=8899`). Ctrl-C stops the server and its kernels.
 import { spawn, spawnSync } from "node:child_process";
+import { readFileSync } from "node:fs";
 import { join, delimiter } from "node:path";
 import { install, ROOT, LOCAL_JUPYTER_PATH, DISPLAY_NAME } from "./kernel.mjs";
 
@@ -96,6 +97,13 @@ function main() {
     }, 10000).unref();
   };
   for (const s of ["SIGINT", "SIGTERM", "SIGHUP"]) process.on(s, () => stop(s));
+  // `npm start` runs us as npm -> sh -c -> node: when npm is killed (SIGTERM) or its terminal goes away,
+  // neither npm nor the shell passes the signal on, and we would serve on, orphaned. So we watch our
+  // parent and grandparent, and stop with them.
+  const watched = ancestors(2);
+  setInterval(() => {
+    if (ancestors(2).join() !== watched.join()) stop("npm start's process is gone");
+  }, 500).unref();
   child.on("exit", (code, signal) => {
     if (stopping) {
       console.log("Jupyter stopped.");
@@ -103,6 +111,22 @@ function main() {
     }
     process.exit(code ?? (signal ? 1 : 0));
   });
+}
+
+/** Our nearest `n` ancestors' pids, parent first (from /proc on Linux; elsewhere only the parent). */
+function ancestors(n) {
+  const chain = [];
+  let pid = process.ppid;
+  while (chain.length < n && pid > 1) {
+    chain.push(pid);
+    try {
+      // /proc/PID/stat: "pid (command) state ppid ..."; the command may hold spaces, so split after ")".
+      pid = Number(readFileSync(`/proc/${pid}/stat`, "utf8").split(") ").pop().split(" ")[1]);
+    } catch {
+      break;
+    }
+  }
+  return chain;
 }
 
 main();

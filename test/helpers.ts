@@ -1,6 +1,7 @@
 // Shared test helpers: the reference values, closeness checks and a tensor-leak guard.
 import * as assert from "assert";
 import { readFileSync, existsSync } from "fs";
+import { spawnSync } from "child_process";
 import { join } from "path";
 import * as tf from "@tensorflow/tfjs";
 
@@ -14,6 +15,19 @@ export function referenceValues(): Record<string, { shape: number[]; data: numbe
   const file = join(ROOT, "test", "fixtures", "ch03-public-values.json");
   if (!existsSync(file)) throw new Error(`reference values not found at ${file}`);
   return (JSON.parse(readFileSync(file, "utf8")) as { values: Record<string, { shape: number[]; data: number[] }> }).values;
+}
+
+/** A Python that has nbclient, nbconvert and jupyter_client: $ATTENTION_PYTHON, Debian's, or the one on PATH. */
+export function findPython(): string {
+  const candidates = [process.env.ATTENTION_PYTHON, "/usr/bin/python3", "python3"].filter((p): p is string => Boolean(p));
+  for (const py of candidates) {
+    const r = spawnSync(py, ["-c", "import nbclient, nbconvert, nbformat, jupyter_client"], { stdio: "ignore" });
+    if (r.status === 0) return py;
+  }
+  throw new Error(
+    `No Python with nbclient, nbconvert and jupyter_client (tried ${candidates.join(", ")}). ` +
+      "On Debian/Ubuntu: sudo npm run jupyter:debian -- --tests; elsewhere: pip install nbclient nbconvert jupyter_client",
+  );
 }
 
 /** Debian's Chromium (or $CHROMIUM_PATH), for the browser checks. */

@@ -7,7 +7,7 @@ import { readdirSync, readFileSync, mkdirSync } from "fs";
 import { join, delimiter, basename } from "path";
 import { chromium, type Browser } from "playwright-core";
 import { FIGURE_CLASS } from "attention-lib/internal";
-import { ROOT, findChromium } from "../helpers";
+import { ROOT, findChromium, findPython } from "../helpers";
 
 const NOTEBOOKS = join(ROOT, "notebooks");
 const ARTIFACTS = join(ROOT, "test-artifacts");
@@ -18,20 +18,6 @@ interface Summary {
   problems: { run: number; cell: number | string; kind: string; text: string }[];
   figures: number;
 }
-
-/** A Python that has nbclient and nbconvert: $ATTENTION_PYTHON, Debian's, or the one on PATH. */
-function findPython(): string {
-  const candidates = [process.env.ATTENTION_PYTHON, "/usr/bin/python3", "python3"].filter((p): p is string => Boolean(p));
-  for (const py of candidates) {
-    const r = spawnSync(py, ["-c", "import nbclient, nbconvert, nbformat"], { stdio: "ignore" });
-    if (r.status === 0) return py;
-  }
-  throw new Error(
-    `No Python with nbclient and nbconvert (tried ${candidates.join(", ")}). ` +
-      "On Debian/Ubuntu: sudo npm run jupyter:debian -- --tests; elsewhere: pip install nbclient nbconvert",
-  );
-}
-
 
 const notebooks = readdirSync(NOTEBOOKS).filter((f) => f.endsWith(".ipynb")).sort();
 

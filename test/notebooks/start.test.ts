@@ -2,7 +2,7 @@
 // browser (classic Notebook or JupyterLab UI, live and trusted), its figures draw, and Ctrl-C stops it.
 import * as assert from "assert";
 import { spawn, type ChildProcess } from "child_process";
-import { cpSync, mkdirSync, rmSync, readFileSync } from "fs";
+import { cpSync, mkdirSync, rmSync, readFileSync, readdirSync } from "fs";
 import { join } from "path";
 import { chromium } from "playwright-core";
 import { FIGURE_CLASS } from "attention-lib/internal";
@@ -106,4 +106,37 @@ describe("npm start", function () {
     assert.match(seen.out, /Jupyter stopped\./);
     await assert.rejects(fetch(`${base.origin}/api/status?token=${token}`), "the server is down");
   });
+
+  /** Processes whose command line mentions `needle` (from /proc). */
+  function processesWith(needle: string): string[] {
+    return readdirSync("/proc").filter((d) => /^\d+$/.test(d)).flatMap((pid) => {
+      try {
+        const cmd = readFileSync(`/proc/${pid}/cmdline`, "utf8").replace(/\0/g, " ");
+        return cmd.includes(needle) ? [cmd.trim()] : [];
+      } catch {
+        return [];
+      }
+    });
+  }
+
+  for (const [how, signal] of [["SIGTERM to `npm start` itself", "SIGTERM"], ["SIGHUP (the terminal closing) to `npm start`", "SIGHUP"]] as const) {
+    it(`stops start.mjs and Jupyter together on ${how}`, async () => {
+      const port = 20000 + Math.floor(Math.random() * 20000);
+      const npm = spawn("npm", ["start", "--", "--no-browser", `--port=${port}`], { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] });
+      const out = { out: "" };
+      npm.stdout!.on("data", (d) => (out.out += d));
+      npm.stderr!.on("data", (d) => (out.out += d));
+      try {
+        const [, url] = await waitFor(npm, /Open the course at: (\S+)/, 60000, out);
+        assert.ok(processesWith(`--port=${port}`).length >= 2, "start.mjs and Jupyter are running");
+        npm.kill(signal);
+        const deadline = Date.now() + 15000;
+        while (processesWith(`--port=${port}`).length > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 250));
+        assert.deepStrictEqual(processesWith(`--port=${port}`), [], "nothing of the course is left running");
+        await assert.rejects(fetch(`${new URL(url).origin}/api/status`), "the server is down");
+      } finally {
+        if (npm.exitCode === null) npm.kill("SIGKILL");
+      }
+    });
+  }
 });

@@ -136,7 +136,6 @@ export class Trainer {
       this.stopped = true;
     };
     const kernel = inKernel();
-    if (kernel) process.on("SIGINT", onInterrupt);
     this.stopped = false;
     this.running = true;
     const report = () => {
@@ -151,6 +150,10 @@ export class Trainer {
       }
     };
     try {
+      // First let the cell's synchronous part end: tslab runs it with vm's breakOnSigint, and a SIGINT
+      // listener added while that is active is left without an OS handler (Node then dies on Interrupt).
+      await new Promise((r) => setImmediate(r));
+      if (kernel) process.on("SIGINT", onInterrupt);
       while (this.step < o.steps && !this.stopped && (o.maxSeconds === undefined || (Date.now() - start) / 1000 < o.maxSeconds)) {
         if (batches.length === 0) batches = makeBatches(this.pairs, o.batchSize ?? 64, gen);
         const t = toTensors(batches.pop()!);

@@ -54,3 +54,7 @@ export { MultiHeadAttention, multiHeadFromWrapper } from "./attention/multihead"
 export { headDim, splitHeads, mergeHeads } from "./attention/heads";
 export { headHeatmaps, headView } from "./plots/attention";
 export { checkTwoDimensionalWrapper } from "./attention/exercises";
+
+// 07 Efficient attention (bonus): the same multi-head attention, fused, and without the T x T matrix.
+export { FusedMultiHeadAttention, type AttentionImplementation } from "./attention/fast/fused";
+export { MemoryEfficientAttention, onlineSoftmaxSteps, type MemoryEfficientOptions } from "./attention/fast/memoryefficient";

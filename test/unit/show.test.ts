@@ -15,6 +15,13 @@ function fakeKernel(): { sent: { msg: Msg; update: boolean }[]; remove: () => vo
 
 const fig = () => heatmap([[1, 2], [3, 4]], { x: ["a", "b"], y: ["c", "d"], title: "t" });
 
+/** The figure spec a figure's HTML draws (the JSON in its script). */
+function specOf(html: string): any {
+  const m = /var fig = (.*);\n/.exec(html);
+  assert.ok(m, "the HTML holds the figure's spec");
+  return JSON.parse(m[1]);
+}
+
 describe("show: figures in every Jupyter front end, offline", () => {
   before(() => setup({ backend: "wasm", verbose: false }));
 
@@ -28,15 +35,16 @@ describe("show: figures in every Jupyter front end, offline", () => {
     assert.strictEqual((html.match(/<\/script>/gi) ?? []).length, 1, "no early </script> inside the library");
   });
 
-  it("sends one bundle with HTML, the plotly JSON for richer renderers, and a text stand-in", () => {
+  it("sends one bundle with HTML and a text stand-in (no plotly JSON for a renderer to take over)", () => {
     const b = figureBundle(fig(), { id: "fig-x" });
     const html = b["text/html"] as string;
     assert.ok(html.startsWith(`<div id="fig-x" class="${FIGURE_CLASS}"`));
     assert.match(html, /"ticktext":\["a","b"\]/);
     assert.doesNotMatch(html, /cdn|https?:/i, "no CDN");
-    const json = b["application/vnd.plotly.v1+json"] as any;
-    assert.deepStrictEqual(json.data[0].z, [[1, 2], [3, 4]]);
+    assert.deepStrictEqual(specOf(html).data[0].z, [[1, 2], [3, 4]]);
     assert.strictEqual(b["text/plain"], "<Figure 't': 1 trace(s) (heatmap)>");
+    assert.deepStrictEqual(Object.keys(b).sort(), ["text/html", "text/plain"]);
+    assert.ok(html.includes(`<p class="${FIGURE_CLASS}-note"`) && html.includes("run the notebook (or trust it)"), "a note for where the script cannot run");
   });
 
   it("escapes labels that could close the script", () => {
@@ -90,7 +98,7 @@ describe("show: figures in every Jupyter front end, offline", () => {
       assert.ok(first.msg.transient.display_id);
       assert.strictEqual(second.msg.transient.display_id, first.msg.transient.display_id);
       assert.deepStrictEqual([first.update, second.update], [false, true]);
-      assert.deepStrictEqual((second.msg.data["application/vnd.plotly.v1+json"] as any).data[0].y, [1, 0.5]);
+      assert.deepStrictEqual(specOf(second.msg.data["text/html"] as string).data[0].y, [1, 0.5]);
       assert.strictEqual(live.draws, 2);
     });
 
@@ -101,7 +109,7 @@ describe("show: figures in every Jupyter front end, offline", () => {
       chart.push("valid", 1, 1.5);
       chart.done();
       assert.deepStrictEqual(chart.points.train, { x: [0, 1], y: [2, 1] });
-      const last = k.sent[k.sent.length - 1].msg.data["application/vnd.plotly.v1+json"] as any;
+      const last = specOf(k.sent[k.sent.length - 1].msg.data["text/html"] as string);
       assert.deepStrictEqual(last.data.map((d: any) => d.y), [[2, 1], [1.5]]);
       assert.strictEqual(chart.draws, 2);
       assert.throws(() => chart.push("test", 0, 1), /no line named 'test'; the lines are train, valid/);

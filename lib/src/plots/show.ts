@@ -4,8 +4,8 @@
 //  - text/html: a <div> plus a small script that draws it with plotly.js. plotly.js itself is inlined
 //    once per notebook (by `setup()`, or by the first figure when setup was skipped), so classic
 //    Notebook, VS Code, JupyterLab without extensions and nbconvert's HTML all draw it without a CDN.
-//  - application/vnd.plotly.v1+json: the figure as data, for front ends with a plotly renderer
-//    (JupyterLab with the jupyterlab-plotly extension, VS Code's Jupyter renderers).
+//  - text/plain: a one-line stand-in.
+// (No application/vnd.plotly.v1+json, see figureBundle.)
 // A live figure (`LivePlot`) re-sends its display with update_display_data, replacing itself in place.
 import { readFileSync } from "fs";
 import { randomBytes } from "crypto";
@@ -62,6 +62,9 @@ function scriptJson(v: unknown): string {
 
 const CONFIG = { responsive: true, displaylogo: false };
 
+/** What a figure's box says where its script cannot run. */
+export const UNTRUSTED_NOTE = "This figure is drawn by a script, which Jupyter runs only in trusted output: run the notebook (or trust it) to see it.";
+
 /** A short text stand-in for a figure, for front ends that show no HTML. */
 export function figureText(fig: Figure): string {
   const title = (fig.layout.title as { text?: string } | undefined)?.text ?? "untitled";
@@ -83,7 +86,10 @@ export function figureHtml(fig: Figure, id: string = `fig-${randomBytes(6).toStr
   const height = Number(fig.layout.height ?? 420);
   const spec = { data: fig.data, layout: fig.layout, frames: fig.frames, config: CONFIG };
   return (
-    `<div id="${id}" class="${FIGURE_CLASS}" style="width:100%;min-height:${height}px"></div>\n` +
+    // The note shows where scripts do not run: JupyterLab and Notebook strip them from untrusted outputs
+    // (a notebook saved elsewhere and opened again). The script removes it before drawing.
+    `<div id="${id}" class="${FIGURE_CLASS}" style="width:100%;min-height:${height}px">` +
+    `<p class="${FIGURE_CLASS}-note" style="color:#777;padding:1em;border:1px dashed #bbb">${escapeHtml(UNTRUSTED_NOTE)}</p></div>\n` +
     `<script type="text/javascript">(function () {\n` +
     `  var div = document.getElementById(${JSON.stringify(id)});\n` +
     `  var fig = ${scriptJson(spec)};\n` +
@@ -95,6 +101,8 @@ export function figureHtml(fig: Figure, id: string = `fig-${randomBytes(6).toStr
     `      div.textContent = "This figure needs plotly.js, which is loaded by the notebook's first cell (setup()). Run the notebook from the top.";\n` +
     `      return;\n` +
     `    }\n` +
+    `    var note = div.querySelector(".${FIGURE_CLASS}-note");\n` +
+    `    if (note) note.remove();\n` +
     `    window.Plotly.newPlot(div, fig).then(function () { div.setAttribute("data-drawn", "true"); });\n` +
     `  }\n` +
     `  draw();\n` +
@@ -102,14 +110,14 @@ export function figureHtml(fig: Figure, id: string = `fig-${randomBytes(6).toStr
   );
 }
 
-/** Both views of a figure, as one display bundle. */
+/**
+ * A figure as one display bundle: HTML (a div and the script that draws it) and a text stand-in. No
+ * application/vnd.plotly.v1+json: JupyterLab's plotly extension would take it over, freeze live charts on
+ * their first frame (it ignores update_display_data) and store a PNG of every figure in the notebook.
+ */
 export function figureBundle(fig: Figure, options: { withLibrary?: boolean; id?: string } = {}): Bundle {
   const html = (options.withLibrary ? plotlyScriptHtml() : "") + figureHtml(fig, options.id);
-  return {
-    "text/html": html,
-    "application/vnd.plotly.v1+json": { data: fig.data, layout: fig.layout, frames: fig.frames, config: CONFIG },
-    "text/plain": figureText(fig),
-  };
+  return { "text/html": html, "text/plain": figureText(fig) };
 }
 
 // Whether this kernel already sent plotly.js to the page. Reset by `setup()`, which sends it again

@@ -1,0 +1,145 @@
+// Fused multi-head attention (notebook 07): what MultiHeadAttention (../multihead.ts) computes, with fewer,
+// larger operations. Tested equal to it (outputs and gradients) in test/unit/efficient.test.ts.
+//   - one projection produces queries, keys and values together: x W_qkv^T, W_qkv [3 d_out, d_in]
+//   - the 1/sqrt(head_dim) scale is applied to the queries [T, head_dim], not to the scores [T, T]
+//   - keys are transposed once, explicitly: tfjs's wasm matMul with a transposed operand is many times slower
+//   - the causal mask is built once, for the context length, as state of the module, and sliced per call
+import * as tf from "@tensorflow/tfjs";
+import { Generator, defaultGenerator } from "../../core/random";
+import { Linear } from "../../core/linear";
+import { checkAlive, type Module } from "../../core/module";
+import { checkAttentionFits, checkFits, checkInputs, checkPositiveInt, FEWER_TOKENS, shapeStr } from "../../core/checks";
+import { dropout } from "../dropout";
+import { headDim, mergeHeads } from "../heads";
+import type { CausalOptions } from "../causalattention";
+import type { MultiHeadAttention } from "../multihead";
+
+/** What every implementation of notebook 07 offers: the module's forward pass, and the usual module parts. */
+export interface AttentionImplementation extends Module {
+  readonly dIn: number;
+  readonly dOut: number;
+  readonly numHeads: number;
+  readonly contextLength: number;
+  training: boolean;
+  /** inputs [b, T, d_in] (or [T, d_in]) -> context vectors [b, T, d_out] (or [T, d_out]) */
+  forward(inputs: tf.Tensor): tf.Tensor;
+}
+
+/** The shared part of the fused and memory-efficient modules: sizes, one qkv projection, the output projection. */
+export abstract class FusedProjections implements AttentionImplementation {
+  readonly headDim: number;
+  /** [3 d_out, d_in]: the rows of W_query, then W_key, then W_value. */
+  readonly W_qkv: Linear;
+  readonly out_proj: Linear;
+  training = true;
+  protected readonly generator: Generator;
+
+  constructor(
+    readonly dIn: number,
+    readonly dOut: number,
+    readonly contextLength: number,
+    readonly dropoutP: number,
+    readonly numHeads: number,
+    options: CausalOptions = {},
+  ) {
+    const fn = this.constructor.name;
+    checkPositiveInt(dIn, fn, "d_in");
+    checkPositiveInt(contextLength, fn, "context_length");
+    if (!(dropoutP >= 0 && dropoutP < 1)) throw new Error(`${fn}: dropout must be in [0, 1), got ${dropoutP}`);
+    this.headDim = headDim(dOut, numHeads, fn);
+    this.generator = options.generator ?? defaultGenerator;
+    this.W_qkv = new Linear(dIn, 3 * dOut, { bias: options.qkvBias ?? false, generator: this.generator });
+    this.out_proj = new Linear(dOut, dOut, { bias: true, generator: this.generator });
+  }
+
+  /** Take over a MultiHeadAttention's weights, so that both compute the same outputs. */
+  copyWeightsFrom(mha: MultiHeadAttention): this {
+    const fn = `${this.constructor.name}.copyWeightsFrom`;
+    if (mha.dIn !== this.dIn || mha.dOut !== this.dOut || mha.numHeads !== this.numHeads) {
+      throw new Error(`${fn}: the modules differ in size (d_in ${mha.dIn} vs ${this.dIn}, d_out ${mha.dOut} vs ${this.dOut}, num_heads ${mha.numHeads} vs ${this.numHeads})`);
+    }
+    if ((mha.W_query.bias === null) !== (this.W_qkv.bias === null)) throw new Error(`${fn}: one module has qkv biases and the other has not`);
+    tf.tidy(() => {
+      this.W_qkv.weight.assign(tf.concat([mha.W_query.weight, mha.W_key.weight, mha.W_value.weight], 0));
+      if (this.W_qkv.bias) this.W_qkv.bias.assign(tf.concat([mha.W_query.bias!, mha.W_key.bias!, mha.W_value.bias!], 0));
+      this.out_proj.weight.assign(mha.out_proj.weight);
+      this.out_proj.bias!.assign(mha.out_proj.bias!);
+    });
+    this.training = mha.training;
+    return this;
+  }
+
+  train(): this {
+    this.training = true;
+    return this;
+  }
+
+  eval(): this {
+    this.training = false;
+    return this;
+  }
+
+  parameters(): tf.Variable[] {
+    return [...this.W_qkv.parameters(), ...this.out_proj.parameters()];
+  }
+
+  dispose(): void {
+    for (const p of this.parameters()) p.dispose();
+  }
+
+  /** inputs [b, T, d_in] (or [T, d_in]) -> [b, T, d_out] (or [T, d_out]), checked like the other modules. */
+  forward(inputs: tf.Tensor): tf.Tensor {
+    const fn = this.constructor.name;
+    checkAlive(this, fn);
+    checkInputs(inputs, this.dIn, fn);
+    const T = inputs.shape[inputs.rank - 2];
+    if (T > this.contextLength) {
+      throw new Error(`${fn}: inputs have ${T} tokens (shape ${shapeStr(inputs.shape)}), more than the context length ${this.contextLength}`);
+    }
+    return tf.tidy(() => {
+      const x = (inputs.rank === 2 ? inputs.expandDims(0) : inputs) as tf.Tensor3D;
+      const out = this.out_proj.forward(mergeHeads(this.attendHeads(...this.queriesKeysValues(x)))); // [b, T, d_out]
+      return inputs.rank === 2 ? out.squeeze([0]) : out;
+    });
+  }
+
+  /** x [b, T, d_in] -> queries (already scaled by 1/sqrt(head_dim)), keys, values, each [b, heads, T, head_dim]. */
+  protected queriesKeysValues(x: tf.Tensor3D): [tf.Tensor4D, tf.Tensor4D, tf.Tensor4D] {
+    const [b, T] = x.shape;
+    const qkv = this.W_qkv.forward(x).reshape([b, T, 3, this.numHeads, this.headDim]);
+    const [q, k, v] = tf.unstack(tf.transpose(qkv, [2, 0, 3, 1, 4])) as tf.Tensor4D[]; // 3 x [b, heads, T, head_dim]
+    return [tf.mul(q, 1 / Math.sqrt(this.headDim)), k, v];
+  }
+
+  /** The heads' causal attention: scaled queries, keys, values [b, heads, T, head_dim] -> [b, heads, T, head_dim]. */
+  protected abstract attendHeads(q: tf.Tensor4D, k: tf.Tensor4D, v: tf.Tensor4D): tf.Tensor4D;
+}
+
+/** Multi-head causal attention with one fused projection, one batched product for the scores, and a mask built once. */
+export class FusedMultiHeadAttention extends FusedProjections {
+  /** [context_length, context_length]: 0 where a query may look, -Infinity in its future. Built at the first call. */
+  private mask: tf.Tensor2D | null = null;
+
+  private maskFor(T: number): tf.Tensor2D {
+    if (!this.mask) {
+      const L = this.contextLength;
+      checkFits([L, L], "FusedMultiHeadAttention", "the causal mask", FEWER_TOKENS);
+      this.mask = tf.tidy(() => tf.keep(tf.mul(tf.sub(1, tf.linalg.bandPart(tf.ones([L, L]), -1, 0)), -1e30) as tf.Tensor2D));
+    }
+    return T === this.contextLength ? this.mask : this.mask.slice([0, 0], [T, T]);
+  }
+
+  protected attendHeads(q: tf.Tensor4D, k: tf.Tensor4D, v: tf.Tensor4D): tf.Tensor4D {
+    const [b, heads, T] = q.shape;
+    checkAttentionFits([b, heads], T, T, "FusedMultiHeadAttention");
+    const scores = tf.add(tf.matMul(q, tf.transpose(k, [0, 1, 3, 2])), this.maskFor(T)); // [b, heads, T, T]
+    const weights = dropout(tf.softmax(scores), this.dropoutP, { training: this.training, generator: this.generator });
+    return tf.matMul(weights, v) as tf.Tensor4D;
+  }
+
+  override dispose(): void {
+    super.dispose();
+    this.mask?.dispose();
+    this.mask = null;
+  }
+}

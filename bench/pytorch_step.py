@@ -1,6 +1,10 @@
-"""The train-step/* cases of `npm run bench`, in PyTorch, for comparison (CPU, one thread).
+"""The train-step/* and mha-forward/* cases of `npm run bench`, in PyTorch, for comparison (CPU, one thread).
 
     python3 bench/pytorch_step.py [--runs 20] [--json FILE]
+
+mha-forward/*: batch 2, 256 tokens, width 768, 12 heads, causal, float32, no gradients: PyTorch's own
+nn.MultiheadAttention, its fused F.scaled_dot_product_attention (PyTorch 2.0 and later), and the same
+one-product matmul floor as the tfjs bench.
 
 Same models and sizes as lib/src/seq2seq/model.ts: source and target vocabulary 64, embedding 64, GRU hidden
 128, batch 64, source and target length 24, additive attention of size 128; Adam; one step = forward,
@@ -86,15 +90,55 @@ def case(name, attention, runs):
     return {"name": name, "backend": "pytorch-cpu-1thread", "ms_median": round(statistics.median(times), 1), "ms_min": round(min(times), 1), "runs": runs}
 
 
+MB, MT, MD, MH = 2, 256, 768, 12
+
+
+def timed(name, fn, runs):
+    fn()
+    fn()
+    times = []
+    for _ in range(runs):
+        t0 = time.perf_counter()
+        fn()
+        times.append((time.perf_counter() - t0) * 1000)
+    return {"name": name, "backend": "pytorch-cpu-1thread", "ms_median": round(statistics.median(times), 1), "ms_min": round(min(times), 1), "runs": runs}
+
+
+def mha_cases(runs):
+    torch.manual_seed(0)
+    x = torch.randn(MB, MT, MD)
+    causal = torch.triu(torch.ones(MT, MT, dtype=torch.bool), diagonal=1)
+    module = nn.MultiheadAttention(MD, MH, bias=True, batch_first=True).eval()
+    out = []
+    with torch.no_grad():
+        out.append(timed("mha-forward/torch-MultiheadAttention", lambda: module(x, x, x, attn_mask=causal, need_weights=False), runs))
+        if hasattr(F, "scaled_dot_product_attention"):
+            qkv = nn.Linear(MD, 3 * MD, bias=False)
+            proj = nn.Linear(MD, MD)
+
+            def sdpa():
+                q, k, v = qkv(x).view(MB, MT, 3, MH, MD // MH).permute(2, 0, 3, 1, 4)
+                y = F.scaled_dot_product_attention(q, k, v, is_causal=True)
+                return proj(y.transpose(1, 2).reshape(MB, MT, MD))
+
+            out.append(timed("mha-forward/torch-scaled_dot_product_attention", sdpa, runs))
+        else:
+            print(f"mha-forward/torch-scaled_dot_product_attention: not in torch {torch.__version__} (PyTorch 2.0 added it)")
+        n = 4 * MD + 2 * MT  # the multiply-adds of the whole forward as one [b T, d] x [d, n] product
+        a, w = torch.randn(MB * MT, MD), torch.randn(MD, n)
+        out.append(timed("mha-forward/matmul-floor", lambda: a @ w, runs))
+    return out
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--runs", type=int, default=20)
     ap.add_argument("--json")
     args = ap.parse_args()
     torch.set_num_threads(1)
-    cases = [case("train-step/gru-encdec", False, args.runs), case("train-step/bahdanau", True, args.runs)]
+    cases = [case("train-step/gru-encdec", False, args.runs), case("train-step/bahdanau", True, args.runs), *mha_cases(args.runs)]
     for c in cases:
-        print(f"{c['name']:<24} {c['backend']} torch {torch.__version__}  median {c['ms_median']:8.1f} ms   min {c['ms_min']:8.1f} ms   ({c['runs']} runs)")
+        print(f"{c['name']:<48} {c['backend']} torch {torch.__version__}  median {c['ms_median']:8.1f} ms   min {c['ms_min']:8.1f} ms   ({c['runs']} runs)")
     if args.json:
         with open(args.json, "w") as f:
             json.dump({"cases": cases}, f, indent=2)

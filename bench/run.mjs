@@ -5,7 +5,7 @@
 // Each case times one thing end to end and reports the median and minimum over `runs` repetitions,
 // after two warm-up runs. Numbers, not assertions: tests never time anything.
 //
-// train-step/gru-encdec, train-step/bahdanau: one training step (forward + backward + Adam update) of the
+// mha-forward/*, attention-scaling/*: see below (notebook 07). train-step/gru-encdec, train-step/bahdanau: one training step (forward + backward + Adam update) of the
 // translators of notebooks 01-02 at fixed sizes, the same as bench/pytorch_step.py runs in PyTorch:
 // source and target vocabulary 64, embedding 64, hidden 128, batch 64, source and target length 24.
 import { createRequire } from "node:module";
@@ -59,7 +59,73 @@ function trainStepCase(kind, readable = false) {
   };
 }
 
+// mha-forward/*: one causal multi-head attention forward pass at GPT-2 small's width (batch 2, T 256, d 768,
+// 12 heads, float32, evaluation mode), by each implementation of notebooks 06-07.
+export const MHA = { batch: 2, tokens: 256, d: 768, heads: 12 };
+const IMPLEMENTATIONS = {
+  wrapper: (d, heads, T, gen) => new lib.MultiHeadAttentionWrapper(d, d / heads, T, 0, heads, { generator: gen }),
+  MultiHeadAttention: (d, heads, T, gen) => new lib.MultiHeadAttention(d, d, T, 0, heads, { generator: gen }),
+  fused: (d, heads, T, gen) => new lib.FusedMultiHeadAttention(d, d, T, 0, heads, { generator: gen }),
+  "memory-efficient": (d, heads, T, gen) => new lib.MemoryEfficientAttention(d, d, T, 0, heads, { generator: gen, blockSize: 128 }),
+};
+
+function attentionCase(impl, batch, tokens, d, heads) {
+  return () => {
+    const m = IMPLEMENTATIONS[impl](d, heads, tokens, new lib.Generator(1)).eval();
+    const x = tf.randomNormal([batch, tokens, d], 0, 1, "float32", 1);
+    return {
+      run: () => {
+        const y = m.forward(x);
+        y.dataSync();
+        y.dispose();
+      },
+      /** Peak tensor bytes while one call runs, above what was allocated before it (tf.profile). */
+      peakBytes: async () => {
+        const before = tf.memory().numBytes;
+        const p = await tf.profile(() => m.forward(x));
+        tf.dispose(p.result);
+        return p.peakBytes - before;
+      },
+      dispose: () => {
+        x.dispose();
+        m.dispose();
+      },
+    };
+  };
+}
+
+/**
+ * The multiply-adds of the whole multi-head forward (projections 4 b T d^2, scores and weighted values
+ * 2 b T^2 d) as ONE plain 2-D product [b T, d] x [d, N]: what the backend does with that much arithmetic
+ * when nothing else is in the way. An implementation's overhead is its ratio to this.
+ */
+function matmulFloorCase() {
+  return () => {
+    const { batch: b, tokens: T, d } = MHA;
+    const N = (4 * b * T * d * d + 2 * b * T * T * d) / (b * T * d); // = 4d + 2T
+    const a = tf.randomNormal([b * T, d], 0, 1, "float32", 1);
+    const w = tf.randomNormal([d, N], 0, 1, "float32", 2);
+    return {
+      run: () => {
+        const y = tf.matMul(a, w);
+        y.dataSync();
+        y.dispose();
+      },
+      dispose: () => tf.dispose([a, w]),
+    };
+  };
+}
+
+// attention-scaling/<implementation>/T=<n>: one head of width 64, batch 1, T from 128 to 8192 (cpu: to
+// 2048, it is ~20x slower); median time and peak tensor bytes.
+export const SCALING_T = [128, 256, 512, 1024, 2048, 4096, 8192];
+
 export const CASES = {
+  "mha-forward/matmul-floor": matmulFloorCase(),
+  ...Object.fromEntries(Object.keys(IMPLEMENTATIONS).map((impl) => [`mha-forward/${impl}`, attentionCase(impl, MHA.batch, MHA.tokens, MHA.d, MHA.heads)])),
+  ...Object.fromEntries(
+    ["MultiHeadAttention", "fused", "memory-efficient"].flatMap((impl) => SCALING_T.map((T) => [`attention-scaling/${impl}/T=${T}`, attentionCase(impl, 1, T, 64, 1)])),
+  ),
   "train-step/gru-encdec": trainStepCase("plain"),
   "train-step/bahdanau": trainStepCase("bahdanau"),
   // The same steps through the readable model, one op at a time (what the fast path replaces); with --reference.
@@ -90,11 +156,14 @@ async function main() {
   const reference = process.argv.includes("--reference");
   const baseline = JSON.parse(readFileSync(join(HERE, "baseline.json"), "utf8"));
   for (const [name, make] of Object.entries(CASES)) {
-    if (only && name !== only) continue;
+    if (only && !name.startsWith(only)) continue;
     if (name.endsWith("/step-by-step") && !reference) continue;
     for (const backend of backends) {
+      const T = Number(/T=(\d+)$/.exec(name)?.[1] ?? 0);
+      if (backend === "cpu" && T > 2048) continue;
       await lib.setup({ backend, verbose: false });
-      const runs = Number(option("runs", backend === "cpu" ? "5" : "15"));
+      const slow = T >= 2048 || (backend === "cpu" && name.startsWith("mha-forward/"));
+      const runs = Number(option("runs", slow ? "3" : backend === "cpu" ? "5" : "15"));
       const c = make();
       c.run();
       c.run();
@@ -104,21 +173,30 @@ async function main() {
         c.run();
         times.push(Number(process.hrtime.bigint() - t0) / 1e6);
       }
+      const peak = c.peakBytes ? await c.peakBytes() : undefined;
       c.dispose();
       times.sort((a, b) => a - b);
       const median = times.length % 2 ? times[(times.length - 1) / 2] : (times[times.length / 2 - 1] + times[times.length / 2]) / 2;
-      const row = { name, backend, ms_median: Math.round(median * 10) / 10, ms_min: Math.round(times[0] * 10) / 10, runs };
+      const row = { name, backend, ms_median: Math.round(median * 10) / 10, ms_min: Math.round(times[0] * 10) / 10, runs, ...(peak !== undefined ? { peak_bytes: peak } : {}) };
       results.push(row);
       const before = baseline[backend]?.[name];
-      const ratio = before ? `   ${(before / row.ms_median).toFixed(1)}x faster than the first implementation (${before} ms)` : "";
-      console.log(`${name.padEnd(36)} ${backend.padEnd(5)} median ${row.ms_median.toFixed(1).padStart(8)} ms   min ${row.ms_min.toFixed(1).padStart(8)} ms   (${runs} runs)${ratio}`);
+      const floor = results.find((r) => r.name === "mha-forward/matmul-floor" && r.backend === backend);
+      const ratio = before
+        ? `   ${(before / row.ms_median).toFixed(1)}x faster than the first implementation (${before} ms)`
+        : name.startsWith("mha-forward/") && floor && floor !== row
+          ? `   ${(row.ms_median / floor.ms_median).toFixed(2)}x the matmul floor`
+          : "";
+      const mem = peak !== undefined ? `   peak ${(peak / 2 ** 20).toFixed(1)} MiB` : "";
+      console.log(`${name.padEnd(40)} ${backend.padEnd(5)} median ${row.ms_median.toFixed(1).padStart(8)} ms   min ${row.ms_min.toFixed(1).padStart(8)} ms   (${runs} runs)${mem}${ratio}`);
     }
   }
   if (process.argv.includes("--pytorch")) {
     for (const p of pytorchCases()) {
       results.push(p);
-      for (const r of results.filter((x) => x.name === p.name && x.backend !== p.backend)) {
-        console.log(`${r.name.padEnd(36)} ${r.backend.padEnd(5)} is ${(r.ms_median / p.ms_median).toFixed(2)}x PyTorch's time (${p.ms_median} ms)`);
+      // Same case name: the same work. PyTorch's own multi-head modules are compared with each of ours.
+      const same = p.name.startsWith("mha-forward/torch") ? (x) => x.name.startsWith("mha-forward/") && x.name !== "mha-forward/matmul-floor" : (x) => x.name === p.name;
+      for (const r of results.filter((x) => same(x) && !x.backend.startsWith("pytorch"))) {
+        console.log(`${r.name.padEnd(40)} ${r.backend.padEnd(5)} is ${(r.ms_median / p.ms_median).toFixed(2)}x the time of PyTorch's ${p.name} (${p.ms_median} ms)`);
       }
     }
   }

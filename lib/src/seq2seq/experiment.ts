@@ -8,7 +8,7 @@ import { checkAlive } from "../core/module";
 import { Vocabulary } from "./vocab";
 import type { SentencePair } from "./grammar";
 import { tanh } from "./fast/fastmath";
-import { withFastKernels } from "./fast/wasmkernels";
+import { withFastKernels } from "../core/wasmkernels";
 
 export interface Translation {
   source: string;

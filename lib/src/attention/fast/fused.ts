@@ -3,6 +3,9 @@
 //   - one projection produces queries, keys and values together: x W_qkv^T, W_qkv [3 d_out, d_in]
 //   - the 1/sqrt(head_dim) scale is applied to the queries [T, head_dim], not to the scores [T, T]
 //   - keys are transposed once, explicitly: tfjs's wasm matMul with a transposed operand is many times slower
+//   - each head's products are 2-D matMuls: tfjs's wasm BatchMatMul runs a batch of them at ~1-2 GFLOP/s, but a
+//     single 2-D product at ~20 (measured: [24, 256, 64] x [24, 64, 256] batched 120-190 ms, as 24 products
+//     ~19 ms). The heads are cut apart with the fast wasm kernels of core/wasmkernels.ts.
 //   - the causal mask is built once, for the context length, as state of the module, and sliced per call
 import * as tf from "@tensorflow/tfjs";
 import { Generator, defaultGenerator } from "../../core/random";
@@ -10,7 +13,8 @@ import { Linear } from "../../core/linear";
 import { checkAlive, type Module } from "../../core/module";
 import { checkAttentionFits, checkFits, checkInputs, checkPositiveInt, FEWER_TOKENS, shapeStr } from "../../core/checks";
 import { dropout } from "../dropout";
-import { headDim, mergeHeads } from "../heads";
+import { withFastKernels } from "../../core/wasmkernels";
+import { headDim, mergeHeads, splitHeads } from "../heads";
 import type { CausalOptions } from "../causalattention";
 import type { MultiHeadAttention } from "../multihead";
 
@@ -96,19 +100,21 @@ export abstract class FusedProjections implements AttentionImplementation {
     if (T > this.contextLength) {
       throw new Error(`${fn}: inputs have ${T} tokens (shape ${shapeStr(inputs.shape)}), more than the context length ${this.contextLength}`);
     }
-    return tf.tidy(() => {
-      const x = (inputs.rank === 2 ? inputs.expandDims(0) : inputs) as tf.Tensor3D;
-      const out = this.out_proj.forward(mergeHeads(this.attendHeads(...this.queriesKeysValues(x)))); // [b, T, d_out]
-      return inputs.rank === 2 ? out.squeeze([0]) : out;
-    });
+    // The fast wasm kernels (transposed products, slices without copies) for the whole pass.
+    return withFastKernels(() =>
+      tf.tidy(() => {
+        const x = (inputs.rank === 2 ? inputs.expandDims(0) : inputs) as tf.Tensor3D;
+        const out = this.out_proj.forward(mergeHeads(this.attendHeads(...this.queriesKeysValues(x)))); // [b, T, d_out]
+        return inputs.rank === 2 ? out.squeeze([0]) : out;
+      }),
+    );
   }
 
   /** x [b, T, d_in] -> queries (already scaled by 1/sqrt(head_dim)), keys, values, each [b, heads, T, head_dim]. */
   protected queriesKeysValues(x: tf.Tensor3D): [tf.Tensor4D, tf.Tensor4D, tf.Tensor4D] {
-    const [b, T] = x.shape;
-    const qkv = this.W_qkv.forward(x).reshape([b, T, 3, this.numHeads, this.headDim]);
-    const [q, k, v] = tf.unstack(tf.transpose(qkv, [2, 0, 3, 1, 4])) as tf.Tensor4D[]; // 3 x [b, heads, T, head_dim]
-    return [tf.mul(q, 1 / Math.sqrt(this.headDim)), k, v];
+    // One product for all three, then split (a 5-D transpose would be ~25x slower on wasm than three 4-D ones).
+    const [q, k, v] = tf.split(this.W_qkv.forward(x), 3, 2).map((t) => splitHeads(t, this.numHeads));
+    return [tf.mul(q, 1 / Math.sqrt(this.headDim)) as tf.Tensor4D, k, v];
   }
 
   /** The heads' causal attention: scaled queries, keys, values [b, heads, T, head_dim] -> [b, heads, T, head_dim]. */
@@ -130,11 +136,21 @@ export class FusedMultiHeadAttention extends FusedProjections {
   }
 
   protected attendHeads(q: tf.Tensor4D, k: tf.Tensor4D, v: tf.Tensor4D): tf.Tensor4D {
-    const [b, heads, T] = q.shape;
+    const [b, heads, T, hd] = q.shape;
     checkAttentionFits([b, heads], T, T, "FusedMultiHeadAttention");
-    const scores = tf.add(tf.matMul(q, tf.transpose(k, [0, 1, 3, 2])), this.maskFor(T)); // [b, heads, T, T]
-    const weights = dropout(tf.softmax(scores), this.dropoutP, { training: this.training, generator: this.generator });
-    return tf.matMul(weights, v) as tf.Tensor4D;
+    const mask = this.maskFor(T);
+    return tf.tidy(() => {
+      const flat = (t: tf.Tensor, rows: number, cols: number) => tf.unstack(t.reshape([b * heads, rows, cols]));
+      const qs = flat(q, T, hd);
+      const kTs = flat(tf.transpose(k, [0, 1, 3, 2]), hd, T);
+      const vs = flat(v, T, hd);
+      const outs = qs.map((qh, i) => {
+        const weights = tf.softmax(tf.add(tf.matMul(qh, kTs[i]), mask)); // [T, T], one head of one sequence
+        const dropped = dropout(weights, this.dropoutP, { training: this.training, generator: this.generator });
+        return tf.matMul(dropped, vs[i]); // [T, head_dim]
+      });
+      return tf.stack(outs).reshape([b, heads, T, hd]) as tf.Tensor4D;
+    });
   }
 
   override dispose(): void {

@@ -5,24 +5,21 @@
 //   index.ts         fastForward: the forward pass built from the pieces below
 //   recurrences.ts   whole GRU sequences and the Bahdanau decoder loop as single ops, backward by hand
 //   grukernels.ts    one GRU step (and its gradient) as one fused kernel, for wasm and cpu
-//   wasmkernels.ts   faster Slice/Split/Unstack/Gather/Sum/transposed MatMul, and the missing
-//                    UnsortedSegmentSum, registered for wasm only while the fast path runs
+//   (../../core/wasmkernels.ts: faster Slice/Split/Unstack/Gather/Sum/transposed MatMul and the missing
+//    UnsortedSegmentSum, registered for wasm only while a fast path runs)
 //   fastmath.ts      tanh through sigmoid (wasm's Tanh is ~20x slower than its Sigmoid)
 //
-// Tested against @tensorflow/tfjs TESTED_TFJS (below): the kernels read tensors through the wasm and cpu
-// backends' own methods (makeOutput, typedArrayFromHeap, data), which a tfjs upgrade may change. A test
-// fails when the installed tfjs differs, so an upgrade re-runs the equality tests before anything trains.
+// Tested against @tensorflow/tfjs TESTED_TFJS (core/wasmkernels.ts): the kernels read tensors through the
+// wasm and cpu backends' own methods (makeOutput, typedArrayFromHeap, data), which a tfjs upgrade may change.
+// A test fails when the installed tfjs differs, so an upgrade re-runs the equality tests before anything trains.
 import * as tf from "@tensorflow/tfjs";
 import type { BatchTensors } from "../batch";
 import { maskedCrossEntropy, paddingBias, type DecoderOutput, type Seq2Seq } from "../model";
 import { registerGruKernels } from "./grukernels";
 import { bahdanauDecoder, gruSequence } from "./recurrences";
-import { withFastKernels } from "./wasmkernels";
+import { withFastKernels } from "../../core/wasmkernels";
 
-export { withFastKernels };
-
-/** The tfjs version the wing's kernels were written and tested against. */
-export const TESTED_TFJS = "4.22.0";
+export { withFastKernels, TESTED_TFJS } from "../../core/wasmkernels";
 
 /** The fast path runs on the backends that have its fused kernels (wasm, cpu); others train the readable model. */
 export function fastPathAvailable(): boolean {

@@ -1,5 +1,6 @@
-// Faster and missing kernels for tfjs's wasm backend, in place only while a translator trains
-// (`withFastKernels`): notebooks 03-06 and a learner's own tfjs code always run on the stock kernels.
+// Faster and missing kernels for tfjs's wasm backend, in place only while a speed wing runs
+// (`withFastKernels`: the translators' training and translation, notebook 07's fused attention);
+// notebooks 03-06 and a learner's own tfjs code always run on the stock kernels.
 //
 // Measured here (batch 64, hidden 128), each of these dominated a seq2seq training step:
 // - Slice copied its WHOLE input out of wasm memory (readSync) before taking the slice: ~4 ms to cut one
@@ -11,6 +12,12 @@
 // - Gather of whole rows took ~26 ms for 1536 rows of 384; ours copies rows.
 // The results are the same numbers; the tests compare them with the cpu backend.
 import * as tf from "@tensorflow/tfjs";
+
+/**
+ * The tfjs version the speed wings' kernels (these, and seq2seq/fast/grukernels.ts) were written and tested
+ * against: they reach tensors through the wasm and cpu backends' own methods. A test fails on another version.
+ */
+export const TESTED_TFJS = "4.22.0";
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
 type TensorInfo = { dataId: object; shape: number[]; dtype: tf.DataType };

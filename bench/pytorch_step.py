@@ -62,6 +62,18 @@ class Seq2Seq(nn.Module):
         return self.out(torch.cat([torch.stack(outs, 1), torch.stack(ctxs, 1)], 2))
 
 
+def timed(name, fn, runs):
+    """Median and minimum milliseconds of `runs` calls of fn, after two warm-up calls."""
+    fn()
+    fn()
+    times = []
+    for _ in range(runs):
+        t0 = time.perf_counter()
+        fn()
+        times.append((time.perf_counter() - t0) * 1000)
+    return {"name": name, "backend": "pytorch-cpu-1thread", "ms_median": round(statistics.median(times), 1), "ms_min": round(min(times), 1), "runs": runs}
+
+
 def case(name, attention, runs):
     torch.manual_seed(0)
     model = Seq2Seq(attention)
@@ -80,28 +92,10 @@ def case(name, attention, runs):
         opt.step()
         return loss.item()
 
-    step()
-    step()
-    times = []
-    for _ in range(runs):
-        t0 = time.perf_counter()
-        step()
-        times.append((time.perf_counter() - t0) * 1000)
-    return {"name": name, "backend": "pytorch-cpu-1thread", "ms_median": round(statistics.median(times), 1), "ms_min": round(min(times), 1), "runs": runs}
+    return timed(name, step, runs)
 
 
 MB, MT, MD, MH = 2, 256, 768, 12
-
-
-def timed(name, fn, runs):
-    fn()
-    fn()
-    times = []
-    for _ in range(runs):
-        t0 = time.perf_counter()
-        fn()
-        times.append((time.perf_counter() - t0) * 1000)
-    return {"name": name, "backend": "pytorch-cpu-1thread", "ms_median": round(statistics.median(times), 1), "ms_min": round(min(times), 1), "runs": runs}
 
 
 def mha_cases(runs):

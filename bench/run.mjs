@@ -165,7 +165,13 @@ async function main() {
       const slow = T >= 2048 || (backend === "cpu" && name.startsWith("mha-forward/"));
       const runs = Number(option("runs", slow ? "3" : backend === "cpu" ? "5" : "15"));
       const c = make();
-      c.run();
+      try {
+        c.run();
+      } catch (e) {
+        c.dispose();
+        console.log(`${name.padEnd(40)} ${backend.padEnd(5)} refused: ${e.message.split(";")[0]}`);
+        continue;
+      }
       c.run();
       const times = [];
       for (let i = 0; i < runs; i++) {

@@ -107,6 +107,12 @@ describe("a careless learner gets clear errors, never NaN, a hang or a broken ba
       refuses(() => mha.forward(long), /MultiHeadAttention: the attention scores \[1, 2, 20000, 20000\] would take 3\.0 GiB.*notebook 07/);
       refuses(() => causalMask(20000), /causalMask: a mask \[20000, 20000\] would take 1\.5 GiB/);
       refuses(() => lowerTriangle(20000), /lowerTriangle: a mask \[20000, 20000\] would take 1\.5 GiB/);
+      // The score matrix fits, but the readable path holds about 12 of its size at once: 6 GiB, more than wasm has.
+      const batch2 = tf.zeros([2, 8192, 3]);
+      const ca8k = new CausalAttention(3, 2, 8192);
+      refuses(() => ca8k.forward(batch2), /attentionScores: the attention scores \[2, 8192, 8192\] take 512 MiB, and this computation holds about 12 tensors of that size at once \(6\.0 GiB\), more than the 3\.0 GiB attention may use; use fewer tokens/);
+      tf.dispose(batch2);
+      ca8k.dispose();
       assert.ok(Date.now() - started < 5000, `refused in ${Date.now() - started} ms`);
       tf.dispose(long);
       [sa, ca, mha].forEach((m) => m.dispose());

@@ -6,7 +6,7 @@ import { Generator, defaultGenerator } from "../core/random";
 import { causalSoftmax } from "./causal";
 import { dropout } from "./dropout";
 import { Linear } from "../core/linear";
-import { checkAlive, type Module } from "../core/module";
+import { checkAlive, ModuleBase } from "../core/module";
 import { attentionScores, contextVectors } from "./scores";
 
 export interface CausalOptions {
@@ -23,16 +23,14 @@ export type CausalParts = {
 };
 
 /** What the causal modules share: sizes, train/eval mode, forward, and the masked softmax with dropout. */
-export abstract class CausalBase implements Module {
-  /** Training mode applies dropout to the attention weights; evaluation mode does not. Default: training, like PyTorch. */
-  training = true;
-
+export abstract class CausalBase extends ModuleBase {
   constructor(
     readonly dIn: number,
     readonly dOut: number,
     readonly contextLength: number,
     readonly dropoutP: number,
   ) {
+    super();
     const fn = this.constructor.name;
     checkPositiveInt(dIn, fn, "d_in");
     checkPositiveInt(dOut, fn, "d_out");
@@ -40,17 +38,6 @@ export abstract class CausalBase implements Module {
     if (!(dropoutP >= 0 && dropoutP < 1)) throw new Error(`${fn}: dropout must be in [0, 1), got ${dropoutP}`);
   }
 
-  train(): this {
-    this.training = true;
-    return this;
-  }
-
-  eval(): this {
-    this.training = false;
-    return this;
-  }
-
-  abstract parameters(): tf.Variable[];
   abstract explain(inputs: tf.Tensor): CausalParts;
 
   /**
@@ -74,10 +61,6 @@ export abstract class CausalBase implements Module {
   /** inputs [b, T, d_in] -> context vectors [b, T, d_out] (or [T, d_in] -> [T, d_out]) */
   forward(inputs: tf.Tensor): tf.Tensor {
     return tf.tidy(() => this.explain(inputs).context);
-  }
-
-  dispose(): void {
-    for (const p of this.parameters()) p.dispose();
   }
 
   /** The causal softmax of scaled scores, then dropout: [..., T, T] -> [..., T, T]. */

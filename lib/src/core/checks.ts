@@ -81,6 +81,9 @@ export function checkNumbers(x: unknown, fn: string, name: string, allowMinusInf
   checkFinite(x, fn, name, allowMinusInfinity);
 }
 
+/** A size in bytes as people read it: 1.5 GiB, 256 MiB. */
+const sizeStr = (bytes: number) => (bytes >= 2 ** 30 ? `${(bytes / 2 ** 30).toFixed(1)} GiB` : `${(bytes / 2 ** 20).toFixed(0)} MiB`);
+
 /**
  * The largest tensor the course lets one call make: 512 MiB (128 million float32 numbers). tfjs's wasm
  * backend has at most 4 GiB of memory in all and traps (leaving itself broken) when a tensor does not fit;
@@ -92,17 +95,31 @@ export const MAX_TENSOR_BYTES = 512 * 2 ** 20;
 export function checkFits(shape: number[], fn: string, what: string, advice: string): void {
   const bytes = shape.reduce((a, b) => a * b, 1) * 4;
   if (bytes > MAX_TENSOR_BYTES) {
-    const size = bytes >= 2 ** 30 ? `${(bytes / 2 ** 30).toFixed(1)} GiB` : `${(bytes / 2 ** 20).toFixed(0)} MiB`;
-    throw new Error(`${fn}: ${what} ${shapeStr(shape)} would take ${size}, more than the ${MAX_TENSOR_BYTES / 2 ** 20} MiB one call may use; ${advice}`);
+    throw new Error(`${fn}: ${what} ${shapeStr(shape)} would take ${sizeStr(bytes)}, more than the ${MAX_TENSOR_BYTES / 2 ** 20} MiB one call may use; ${advice}`);
   }
 }
 
 /** What to do when an attention matrix is too large. */
 export const FEWER_TOKENS = "use fewer tokens (or a smaller batch); the memory-efficient attention of notebook 07 never builds the whole matrix";
 
-/** The T_q x T_k score matrices of attention over `leading` (batch, heads) axes must fit. */
-export function checkAttentionFits(leading: number[], tq: number, tk: number, fn: string): void {
-  checkFits([...leading, tq, tk], fn, "the attention scores", FEWER_TOKENS);
+/**
+ * What all the score-sized tensors of one attention call may take together: 3 GiB of the wasm backend's 4 GiB
+ * (measured: MultiHeadAttention at T = 8192, one head, peaks at 2.8 GiB and runs; twice that traps).
+ */
+export const MAX_ATTENTION_BYTES = 3 * 2 ** 30;
+
+/**
+ * The T_q x T_k score matrices of attention over `leading` (batch, heads) axes must fit, one by one and
+ * together: the readable path holds about `copies` tensors of that size at once (scores, scaled scores,
+ * the mask and its pieces, exponentials, weights) until its tf.tidy ends.
+ */
+export function checkAttentionFits(leading: number[], tq: number, tk: number, fn: string, copies = 12): void {
+  const shape = [...leading, tq, tk];
+  checkFits(shape, fn, "the attention scores", FEWER_TOKENS);
+  const one = shape.reduce((a, b) => a * b, 1) * 4;
+  if (one * copies > MAX_ATTENTION_BYTES) {
+    throw new Error(`${fn}: the attention scores ${shapeStr(shape)} take ${sizeStr(one)}, and this computation holds about ${copies} tensors of that size at once (${sizeStr(one * copies)}), more than the ${sizeStr(MAX_ATTENTION_BYTES)} attention may use; ${FEWER_TOKENS}`);
+  }
 }
 
 /**

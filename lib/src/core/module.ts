@@ -8,6 +8,28 @@ export interface Module {
   dispose(): void;
 }
 
+/** What the course's modules share: a training flag that eval() and train() set, and dispose(). */
+export abstract class ModuleBase implements Module {
+  /** Training mode applies dropout; evaluation mode does not. Default: training, like PyTorch. */
+  training = true;
+
+  abstract parameters(): tf.Variable[];
+
+  train(): this {
+    this.training = true;
+    return this;
+  }
+
+  eval(): this {
+    this.training = false;
+    return this;
+  }
+
+  dispose(): void {
+    for (const p of this.parameters()) p.dispose();
+  }
+}
+
 /** A module whose weights were freed cannot compute: say so instead of tfjs's "Tensor is disposed". */
 export function checkAlive(module: Module, fn: string): void {
   if (module.parameters().some((p) => p.isDisposed)) {

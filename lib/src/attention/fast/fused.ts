@@ -10,7 +10,7 @@
 import * as tf from "@tensorflow/tfjs";
 import { Generator, defaultGenerator } from "../../core/random";
 import { Linear } from "../../core/linear";
-import { checkAlive, type Module } from "../../core/module";
+import { checkAlive, ModuleBase, type Module } from "../../core/module";
 import { checkAttentionFits, checkFits, checkInputs, checkPositiveInt, FEWER_TOKENS, shapeStr } from "../../core/checks";
 import { dropout } from "../dropout";
 import { withFastKernels } from "../../core/wasmkernels";
@@ -30,12 +30,11 @@ export interface AttentionImplementation extends Module {
 }
 
 /** The shared part of the fused and memory-efficient modules: sizes, one qkv projection, the output projection. */
-export abstract class FusedProjections implements AttentionImplementation {
+export abstract class FusedProjections extends ModuleBase implements AttentionImplementation {
   readonly headDim: number;
   /** [3 d_out, d_in]: the rows of W_query, then W_key, then W_value. */
   readonly W_qkv: Linear;
   readonly out_proj: Linear;
-  training = true;
   protected readonly generator: Generator;
 
   constructor(
@@ -46,6 +45,7 @@ export abstract class FusedProjections implements AttentionImplementation {
     readonly numHeads: number,
     options: CausalOptions = {},
   ) {
+    super();
     const fn = this.constructor.name;
     checkPositiveInt(dIn, fn, "d_in");
     checkPositiveInt(contextLength, fn, "context_length");
@@ -73,22 +73,8 @@ export abstract class FusedProjections implements AttentionImplementation {
     return this;
   }
 
-  train(): this {
-    this.training = true;
-    return this;
-  }
-
-  eval(): this {
-    this.training = false;
-    return this;
-  }
-
   parameters(): tf.Variable[] {
     return [...this.W_qkv.parameters(), ...this.out_proj.parameters()];
-  }
-
-  dispose(): void {
-    for (const p of this.parameters()) p.dispose();
   }
 
   /** inputs [b, T, d_in] (or [T, d_in]) -> [b, T, d_out] (or [T, d_out]), checked like the other modules. */
@@ -137,7 +123,7 @@ export class FusedMultiHeadAttention extends FusedProjections {
 
   protected attendHeads(q: tf.Tensor4D, k: tf.Tensor4D, v: tf.Tensor4D): tf.Tensor4D {
     const [b, heads, T, hd] = q.shape;
-    checkAttentionFits([b, heads], T, T, "FusedMultiHeadAttention");
+    checkAttentionFits([b, heads], T, T, "FusedMultiHeadAttention", 5); // the mask, and per head scores, weights and softmax's two
     const mask = this.maskFor(T);
     return tf.tidy(() => {
       const flat = (t: tf.Tensor, rows: number, cols: number) => tf.unstack(t.reshape([b * heads, rows, cols]));

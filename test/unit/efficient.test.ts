@@ -8,11 +8,11 @@ import { assertThrowsMessage, noLeak } from "../helpers";
 const maxDiff = (a: tf.Tensor, b: tf.Tensor) => tf.tidy(() => tf.max(tf.abs(tf.sub(a, b))).dataSync()[0]);
 
 /** A MultiHeadAttention and the two efficient modules holding its weights. */
-function trio(dIn: number, dOut: number, heads: number, context: number, blockSize = 4, qkvBias = false) {
+function trio(dIn: number, dOut: number, heads: number, context: number, blockSize = 4, qkvBias = false, causal = true) {
   const gen = new Generator(11);
-  const mha = new MultiHeadAttention(dIn, dOut, context, 0, heads, { generator: gen, qkvBias });
-  const fused = new FusedMultiHeadAttention(dIn, dOut, context, 0, heads, { generator: gen, qkvBias }).copyWeightsFrom(mha);
-  const memEff = new MemoryEfficientAttention(dIn, dOut, context, 0, heads, { generator: gen, qkvBias, blockSize }).copyWeightsFrom(mha);
+  const mha = new MultiHeadAttention(dIn, dOut, context, 0, heads, { generator: gen, qkvBias, causal });
+  const fused = new FusedMultiHeadAttention(dIn, dOut, context, 0, heads, { generator: gen, qkvBias, causal }).copyWeightsFrom(mha);
+  const memEff = new MemoryEfficientAttention(dIn, dOut, context, 0, heads, { generator: gen, qkvBias, blockSize, causal }).copyWeightsFrom(mha);
   return { mha, fused, memEff, dispose: () => [mha, fused, memEff].forEach((m) => m.dispose()) };
 }
 
@@ -20,9 +20,9 @@ describe("efficient attention (notebook 07) equals MultiHeadAttention", function
   this.timeout(60000);
   before(() => setup({ backend: "wasm", verbose: false }));
 
-  for (const [T, block, bias] of [[13, 4, false], [16, 16, true], [1, 4, false], [20, 7, false], [9, 32, true]] as const) {
-    it(`outputs within 1e-5: T = ${T}, block ${block}${bias ? ", qkv bias" : ""}`, () => {
-      const { mha, fused, memEff, dispose } = trio(8, 12, 3, 24, block, bias);
+  for (const [T, block, bias, causal] of [[13, 4, false, true], [16, 16, true, true], [1, 4, false, true], [20, 7, false, true], [9, 32, true, true], [13, 4, false, false], [20, 7, true, false]] as const) {
+    it(`outputs within 1e-5: T = ${T}, block ${block}${bias ? ", qkv bias" : ""}, ${causal ? "causal" : "unmasked"}`, () => {
+      const { mha, fused, memEff, dispose } = trio(8, 12, 3, 24, block, bias, causal);
       const x = tf.randomNormal([2, T, 8], 0, 1, "float32", T);
       const ref = mha.forward(x);
       for (const m of [fused, memEff]) {
@@ -38,8 +38,8 @@ describe("efficient attention (notebook 07) equals MultiHeadAttention", function
     });
   }
 
-  it("gradients with respect to inputs and weights within 1e-5", () => {
-    const { mha, fused, memEff, dispose } = trio(6, 8, 2, 16, 5);
+  for (const causal of [true, false]) it(`gradients with respect to inputs and weights within 1e-5 (${causal ? "causal" : "unmasked"})`, () => {
+    const { mha, fused, memEff, dispose } = trio(6, 8, 2, 16, 5, false, causal);
     const x = tf.randomNormal([2, 11, 6], 0, 1, "float32", 4);
     const r = tf.randomNormal([2, 11, 8], 0, 1, "float32", 5);
     const grads = (m: MultiHeadAttention | FusedMultiHeadAttention | MemoryEfficientAttention) => {
@@ -67,8 +67,13 @@ describe("efficient attention (notebook 07) equals MultiHeadAttention", function
     const [a, b] = [memEff.forward(x), memEff.forward(changed)];
     assert.strictEqual(maxDiff(a.slice([0, 0, 0], [1, 7, 4]), b.slice([0, 0, 0], [1, 7, 4])), 0);
     assert.ok(maxDiff(a, b) > 0.01, "the later outputs do change");
-    tf.dispose([x, changed, a, b]);
+    // Unmasked (causal: false), every token sees the later ones: the earlier outputs change too.
+    const open = trio(4, 4, 2, 16, 3, false, false);
+    const [c, d] = [open.memEff.forward(x), open.memEff.forward(changed)];
+    assert.ok(maxDiff(c.slice([0, 0, 0], [1, 7, 4]), d.slice([0, 0, 0], [1, 7, 4])) > 1e-3, "unmasked attention looks ahead");
+    tf.dispose([x, changed, a, b, c, d]);
     dispose();
+    open.dispose();
   });
 
   it("the memory-efficient module's peak memory grows linearly in T, the fused one's quadratically", () => {

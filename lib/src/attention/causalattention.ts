@@ -4,6 +4,7 @@ import * as tf from "@tensorflow/tfjs";
 import { checkInputs, checkPositiveInt, shapeStr } from "../core/checks";
 import { Generator, defaultGenerator } from "../core/random";
 import { causalSoftmax } from "./causal";
+import { softmax } from "./softmax";
 import { dropout } from "./dropout";
 import { Linear } from "../core/linear";
 import { checkAlive, ModuleBase } from "../core/module";
@@ -13,6 +14,8 @@ export interface CausalOptions {
   /** Bias in the query/key/value projections (default false, as in GPT-2 from the book). */
   qkvBias?: boolean;
   generator?: Generator;
+  /** Mask the future (default true). false: every token attends to every token, as in an encoder. */
+  causal?: boolean;
 }
 
 /** What a causal attention module computed, for printing and plotting. Free with tf.dispose(parts). */
@@ -29,6 +32,8 @@ export abstract class CausalBase extends ModuleBase {
     readonly dOut: number,
     readonly contextLength: number,
     readonly dropoutP: number,
+    /** Whether a token may only attend to itself and earlier tokens (the default). */
+    readonly causal = true,
   ) {
     super();
     const fn = this.constructor.name;
@@ -65,7 +70,8 @@ export abstract class CausalBase extends ModuleBase {
 
   /** The causal softmax of scaled scores, then dropout: [..., T, T] -> [..., T, T]. */
   protected attend(scores: tf.Tensor, dK: number, generator: Generator): tf.Tensor {
-    const weights = causalSoftmax(tf.div(scores, Math.sqrt(dK)));
+    const scaled = tf.div(scores, Math.sqrt(dK));
+    const weights = this.causal ? causalSoftmax(scaled) : softmax(scaled);
     return dropout(weights, this.dropoutP, { training: this.training, generator });
   }
 }
@@ -78,7 +84,7 @@ export class CausalAttention extends CausalBase {
   private readonly generator: Generator;
 
   constructor(dIn: number, dOut: number, contextLength: number, dropoutP = 0, options: CausalOptions = {}) {
-    super(dIn, dOut, contextLength, dropoutP);
+    super(dIn, dOut, contextLength, dropoutP, options.causal ?? true);
     this.generator = options.generator ?? defaultGenerator;
     const opts = { bias: options.qkvBias ?? false, generator: this.generator };
     this.W_query = new Linear(dIn, dOut, opts);
@@ -108,7 +114,7 @@ export class MultiHeadAttentionWrapper extends CausalBase {
   readonly heads: CausalAttention[];
 
   constructor(dIn: number, dOut: number, contextLength: number, dropoutP: number, numHeads: number, options: CausalOptions = {}) {
-    super(dIn, dOut, contextLength, dropoutP);
+    super(dIn, dOut, contextLength, dropoutP, options.causal ?? true);
     checkPositiveInt(numHeads, "MultiHeadAttentionWrapper", "num_heads");
     this.heads = Array.from({ length: numHeads }, () => new CausalAttention(dIn, dOut, contextLength, dropoutP, options));
   }

@@ -22,7 +22,7 @@ export class MultiHeadAttention extends CausalBase {
   private readonly generator: Generator;
 
   constructor(dIn: number, dOut: number, contextLength: number, dropoutP: number, numHeads: number, options: CausalOptions = {}) {
-    super(dIn, dOut, contextLength, dropoutP);
+    super(dIn, dOut, contextLength, dropoutP, options.causal ?? true);
     this.numHeads = numHeads;
     this.headDim = headDim(dOut, numHeads, "MultiHeadAttention");
     this.generator = options.generator ?? defaultGenerator;
@@ -65,6 +65,7 @@ export function multiHeadFromWrapper(wrapper: MultiHeadAttentionWrapper): MultiH
   const mha = new MultiHeadAttention(wrapper.dIn, width, wrapper.contextLength, wrapper.dropoutP, heads, {
     qkvBias: wrapper.heads[0].W_query.bias !== null,
     generator: new Generator(0),
+    causal: wrapper.causal,
   });
   tf.tidy(() => {
     for (const name of ["W_query", "W_key", "W_value"] as const) {

@@ -35,6 +35,8 @@ export abstract class FusedProjections extends ModuleBase implements AttentionIm
   /** [3 d_out, d_in]: the rows of W_query, then W_key, then W_value. */
   readonly W_qkv: Linear;
   readonly out_proj: Linear;
+  /** Mask the future (default true), as MultiHeadAttention does. */
+  readonly causal: boolean;
   protected readonly generator: Generator;
 
   constructor(
@@ -52,6 +54,7 @@ export abstract class FusedProjections extends ModuleBase implements AttentionIm
     if (!(dropoutP >= 0 && dropoutP < 1)) throw new Error(`${fn}: dropout must be in [0, 1), got ${dropoutP}`);
     this.headDim = headDim(dOut, numHeads, fn);
     this.generator = options.generator ?? defaultGenerator;
+    this.causal = options.causal ?? true;
     this.W_qkv = new Linear(dIn, 3 * dOut, { bias: options.qkvBias ?? false, generator: this.generator });
     this.out_proj = new Linear(dOut, dOut, { bias: true, generator: this.generator });
   }
@@ -63,6 +66,7 @@ export abstract class FusedProjections extends ModuleBase implements AttentionIm
       throw new Error(`${fn}: the modules differ in size (d_in ${mha.dIn} vs ${this.dIn}, d_out ${mha.dOut} vs ${this.dOut}, num_heads ${mha.numHeads} vs ${this.numHeads})`);
     }
     if ((mha.W_query.bias === null) !== (this.W_qkv.bias === null)) throw new Error(`${fn}: one module has qkv biases and the other has not`);
+    if (mha.causal !== this.causal) throw new Error(`${fn}: one module is causal and the other is not`);
     tf.tidy(() => {
       this.W_qkv.weight.assign(tf.concat([mha.W_query.weight, mha.W_key.weight, mha.W_value.weight], 0));
       if (this.W_qkv.bias) this.W_qkv.bias.assign(tf.concat([mha.W_query.bias!, mha.W_key.bias!, mha.W_value.bias!], 0));
@@ -124,14 +128,15 @@ export class FusedMultiHeadAttention extends FusedProjections {
   protected attendHeads(q: tf.Tensor4D, k: tf.Tensor4D, v: tf.Tensor4D): tf.Tensor4D {
     const [b, heads, T, hd] = q.shape;
     checkAttentionFits([b, heads], T, T, "FusedMultiHeadAttention", 5); // the mask, and per head scores, weights and softmax's two
-    const mask = this.maskFor(T);
+    const mask = this.causal ? this.maskFor(T) : null;
     return tf.tidy(() => {
       const flat = (t: tf.Tensor, rows: number, cols: number) => tf.unstack(t.reshape([b * heads, rows, cols]));
       const qs = flat(q, T, hd);
       const kTs = flat(tf.transpose(k, [0, 1, 3, 2]), hd, T);
       const vs = flat(v, T, hd);
       const outs = qs.map((qh, i) => {
-        const weights = tf.softmax(tf.add(tf.matMul(qh, kTs[i]), mask)); // [T, T], one head of one sequence
+        const scores = tf.matMul(qh, kTs[i]); // [T, T], one head of one sequence
+        const weights = tf.softmax(mask ? tf.add(scores, mask) : scores);
         const dropped = dropout(weights, this.dropoutP, { training: this.training, generator: this.generator });
         return tf.matMul(dropped, vs[i]); // [T, head_dim]
       });

@@ -58,13 +58,14 @@ export class MemoryEfficientAttention extends FusedProjections {
       let m: tf.Tensor = tf.fill([b, heads, rows, 1], -1e30); // running maximum
       let l: tf.Tensor = tf.zeros([b, heads, rows, 1]); // running sum of e^(s - m)
       let acc: tf.Tensor = tf.zeros([b, heads, rows, hd]); // running weighted sum of the values
-      for (let ks = 0; ks < qs + rows; ks += B) {
+      const keysEnd = this.causal ? qs + rows : T; // causal: no key block after the query block's last query
+      for (let ks = 0; ks < keysEnd; ks += B) {
         const cols = Math.min(B, T - ks);
         const next = tf.tidy(() => {
           const kBlk = k.slice([0, 0, ks, 0], [b, heads, cols, hd]);
           const vBlk = v.slice([0, 0, ks, 0], [b, heads, cols, hd]);
           let s = tf.matMul(qBlk, tf.transpose(kBlk, [0, 1, 3, 2])); // [b, heads, rows, cols]
-          if (ks + cols - 1 > qs) s = tf.add(s, this.tileMask(rows, cols, qs, ks)); // a diagonal tile
+          if (this.causal && ks + cols - 1 > qs) s = tf.add(s, this.tileMask(rows, cols, qs, ks)); // a diagonal tile
           const mNew = tf.maximum(m, tf.max(s, -1, true));
           const p = tf.exp(tf.sub(s, mNew));
           const c = tf.exp(tf.sub(m, mNew));

@@ -84,7 +84,7 @@ export class CausalAttention extends CausalBase {
   private readonly generator: Generator;
 
   constructor(dIn: number, dOut: number, contextLength: number, dropoutP = 0, options: CausalOptions = {}) {
-    super(dIn, dOut, contextLength, dropoutP, options.causal ?? true);
+    super(dIn, dOut, contextLength, dropoutP, options.causal);
     this.generator = options.generator ?? defaultGenerator;
     const opts = { bias: options.qkvBias ?? false, generator: this.generator };
     this.W_query = new Linear(dIn, dOut, opts);
@@ -114,7 +114,7 @@ export class MultiHeadAttentionWrapper extends CausalBase {
   readonly heads: CausalAttention[];
 
   constructor(dIn: number, dOut: number, contextLength: number, dropoutP: number, numHeads: number, options: CausalOptions = {}) {
-    super(dIn, dOut, contextLength, dropoutP, options.causal ?? true);
+    super(dIn, dOut, contextLength, dropoutP, options.causal);
     checkPositiveInt(numHeads, "MultiHeadAttentionWrapper", "num_heads");
     this.heads = Array.from({ length: numHeads }, () => new CausalAttention(dIn, dOut, contextLength, dropoutP, options));
   }

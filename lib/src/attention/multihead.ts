@@ -22,7 +22,7 @@ export class MultiHeadAttention extends CausalBase {
   private readonly generator: Generator;
 
   constructor(dIn: number, dOut: number, contextLength: number, dropoutP: number, numHeads: number, options: CausalOptions = {}) {
-    super(dIn, dOut, contextLength, dropoutP, options.causal ?? true);
+    super(dIn, dOut, contextLength, dropoutP, options.causal);
     this.numHeads = numHeads;
     this.headDim = headDim(dOut, numHeads, "MultiHeadAttention");
     this.generator = options.generator ?? defaultGenerator;

@@ -39,7 +39,7 @@ export function checkFloat(x: tf.Tensor, fn: string, name: string): void {
 export function checkRank(x: tf.Tensor, ranks: number[], fn: string, name: string, layout: string): void {
   if (!ranks.includes(x.rank)) {
     throw new Error(
-      `${fn}: ${name} must have rank ${ranks.join(" or ")} (${layout}), got shape ${shapeStr(x.shape)}`,
+      `${fn}: ${name} must have rank ${ranks.slice(0, -1).join(", ")}${ranks.length > 1 ? " or " : ""}${ranks[ranks.length - 1]} (${layout}), got shape ${shapeStr(x.shape)}`,
     );
   }
 }

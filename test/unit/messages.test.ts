@@ -183,3 +183,41 @@ describe("the exercises' checks say what is wrong without giving the answer", ()
     w.dispose();
   });
 });
+
+describe("more of what mutation testing found untested", () => {
+  before(() => setup({ backend: "wasm", verbose: false }));
+
+  it("dropout refuses a bad p also in evaluation, where it draws nothing", () => {
+    const x = tf.ones([2, 2]);
+    assertThrowsMessage(() => dropout(x, 1.5, { training: false }), /^dropout: the drop probability p must be in \[0, 1\), got 1.5$/);
+    assertThrowsMessage(() => dropout(x, -1, { training: false }), /^dropout: the drop probability p must be in \[0, 1\), got -1$/);
+    x.dispose();
+  });
+
+  it("checkWeightCopy: a weight of the wrong shape, and square weights copied without the transpose", () => {
+    const v1 = new SelfAttentionV1(3, 2);
+    const v2 = new SelfAttentionV2(3, 2);
+    const x = exampleInputs();
+    const wrong = tf.variable(tf.zeros([2, 3]));
+    const saved = v1.W_query;
+    (v1 as { W_query: tf.Variable }).W_query = wrong;
+    assert.match(checkWeightCopy(v1, v2, x), /^✗ Not yet:\n  - v1.W_query has shape \[2, 3\], but v1 needs \[d_in, d_out\] = \[3, 2\]/);
+    (v1 as { W_query: tf.Variable }).W_query = saved;
+    wrong.dispose();
+    const s1 = new SelfAttentionV1(3, 3);
+    const s2 = new SelfAttentionV2(3, 3);
+    for (const name of ["W_query", "W_key", "W_value"] as const) tf.tidy(() => s1[name].assign(s2[name].weight.transpose()));
+    tf.tidy(() => s1.W_value.assign(s2.W_value.weight)); // not transposed: for a square matrix, not the memory-order hint
+    assert.match(checkWeightCopy(s1, s2, x), /^✗ Not yet:\n  - v1.W_value does not hold v2.W_value's weights \(as v1 uses them\)$/);
+    tf.dispose(x);
+    [v1, v2, s1, s2].forEach((m) => m.dispose());
+  });
+
+  it("multiHeadFromWrapper without qkv biases makes none", () => {
+    const w = new MultiHeadAttentionWrapper(3, 2, 6, 0, 2);
+    const m = multiHeadFromWrapper(w);
+    assert.deepStrictEqual([m.W_query.bias, m.W_key.bias, m.W_value.bias], [null, null, null]);
+    w.dispose();
+    m.dispose();
+  });
+});

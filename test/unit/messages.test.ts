@@ -191,6 +191,7 @@ describe("more of what mutation testing found untested", () => {
     const x = tf.ones([2, 2]);
     assertThrowsMessage(() => dropout(x, 1.5, { training: false }), /^dropout: the drop probability p must be in \[0, 1\), got 1.5$/);
     assertThrowsMessage(() => dropout(x, -1, { training: false }), /^dropout: the drop probability p must be in \[0, 1\), got -1$/);
+    assertThrowsMessage(() => dropout(x, 1, { training: false }), /^dropout: the drop probability p must be in \[0, 1\), got 1$/);
     x.dispose();
   });
 

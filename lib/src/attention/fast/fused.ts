@@ -107,13 +107,13 @@ export abstract class FusedProjections extends ModuleBase implements AttentionIm
     return [tf.mul(q, 1 / Math.sqrt(this.headDim)) as tf.Tensor4D, k, v];
   }
 
-  /** The heads' causal attention: scaled queries, keys, values [b, heads, T, head_dim] -> [b, heads, T, head_dim]. */
+  /** The heads' attention (causal unless causal: false): scaled queries, keys, values [b, heads, T, head_dim] -> [b, heads, T, head_dim]. */
   protected abstract attendHeads(q: tf.Tensor4D, k: tf.Tensor4D, v: tf.Tensor4D): tf.Tensor4D;
 }
 
-/** Multi-head causal attention with one fused projection, one batched product for the scores, and a mask built once. */
+/** Multi-head (causal) attention with one fused projection, per-head 2-D products, and a mask built once. */
 export class FusedMultiHeadAttention extends FusedProjections {
-  /** [context_length, context_length]: 0 where a query may look, -Infinity in its future. Built at the first call. */
+  /** [context_length, context_length]: 0 where a query may look, -1e30 in its future (e^-1e30 is 0). Built at the first call. */
   private mask: tf.Tensor2D | null = null;
 
   private maskFor(T: number): tf.Tensor2D {

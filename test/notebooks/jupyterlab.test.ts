@@ -49,7 +49,6 @@ const drawnCount = (cls: string) =>
 describe("JupyterLab's own renderer (rendermime + outputarea 4.x) draws the course's outputs", function () {
   this.timeout(10 * 60 * 1000);
   let browser: Browser | undefined;
-  const executed = existsSync(ARTIFACTS) ? readdirSync(ARTIFACTS).filter((f) => /^\d\d-.*\.ipynb$/.test(f)).sort() : [];
 
   before(async () => {
     await build({
@@ -73,6 +72,8 @@ describe("JupyterLab's own renderer (rendermime + outputarea 4.x) draws the cour
   after(async () => browser?.close());
 
   it("has the executed notebooks of the notebook test to render", () => {
+    // Read when the test runs: the notebook test, earlier in the same mocha run, writes them.
+    const executed = existsSync(ARTIFACTS) ? readdirSync(ARTIFACTS).filter((f) => /^\d\d-.*\.ipynb$/.test(f)).sort() : [];
     assert.ok(executed.length >= 7, `executed notebooks in test-artifacts/: ${executed.join(", ") || "none (run the notebook test first)"}`);
   });
 

@@ -131,3 +131,71 @@ describe("efficient attention (notebook 07) equals MultiHeadAttention", function
     y.dispose();
   });
 });
+
+describe("efficient attention: checks, options and state", function () {
+  this.timeout(30000);
+  before(() => setup({ backend: "wasm", verbose: false }));
+
+  it("construction and copyWeightsFrom say what does not fit", () => {
+    assertThrowsMessage(() => new FusedMultiHeadAttention(0, 4, 8, 0, 2), /^FusedMultiHeadAttention: d_in must be a positive integer, got 0$/);
+    assertThrowsMessage(() => new FusedMultiHeadAttention(4, 4, 0, 0, 2), /^FusedMultiHeadAttention: context_length must be a positive integer, got 0$/);
+    for (const p of [1, -0.5]) assertThrowsMessage(() => new FusedMultiHeadAttention(4, 4, 8, p, 2), new RegExp(`^FusedMultiHeadAttention: dropout must be in \\[0, 1\\), got ${p}$`));
+    const f = new FusedMultiHeadAttention(4, 4, 8, 0, 2);
+    assert.strictEqual(f.W_qkv.bias, null, "no qkv bias by default");
+    assert.ok(f.out_proj.bias, "out_proj has a bias");
+    assert.strictEqual(f.causal, true, "causal by default");
+    const cases: [MultiHeadAttention, RegExp][] = [
+      [new MultiHeadAttention(3, 4, 8, 0, 2), /^FusedMultiHeadAttention.copyWeightsFrom: the modules differ in size \(d_in 3 vs 4, d_out 4 vs 4, num_heads 2 vs 2\)$/],
+      [new MultiHeadAttention(4, 8, 8, 0, 2), /differ in size \(d_in 4 vs 4, d_out 8 vs 4/],
+      [new MultiHeadAttention(4, 4, 8, 0, 4), /differ in size .* num_heads 4 vs 2\)$/],
+      [new MultiHeadAttention(4, 4, 8, 0, 2, { qkvBias: true }), /^FusedMultiHeadAttention.copyWeightsFrom: one module has qkv biases and the other has not$/],
+      [new MultiHeadAttention(4, 4, 8, 0, 2, { causal: false }), /^FusedMultiHeadAttention.copyWeightsFrom: one module is causal and the other is not$/],
+    ];
+    for (const [m, pattern] of cases) {
+      assertThrowsMessage(() => f.copyWeightsFrom(m), pattern);
+      m.dispose();
+    }
+    const x = tf.ones([9, 4]);
+    assertThrowsMessage(() => f.forward(x), /^FusedMultiHeadAttention: inputs have 9 tokens \(shape \[9, 4\]\), more than the context length 8$/);
+    x.dispose();
+    f.dispose();
+  });
+
+  it("[T, d_in] inputs give [T, d_out]; shorter than the context, and in evaluation with dropout, equal to MultiHeadAttention", () => {
+    const gen = new Generator(4);
+    const mha = new MultiHeadAttention(4, 4, 8, 0.5, 2, { generator: gen }).eval();
+    const f = new FusedMultiHeadAttention(4, 4, 8, 0.5, 2, { generator: gen }).copyWeightsFrom(mha);
+    assert.strictEqual(f.training, false, "the training flag is copied");
+    const x = tf.randomNormal([5, 4], 0, 1, "float32", 2);
+    const [a, b] = [mha.forward(x), f.forward(x)];
+    assert.deepStrictEqual(b.shape, [5, 4]);
+    assert.ok(maxDiff(a, b) < 1e-5, "equal in evaluation (no dropout), on 5 of 8 tokens");
+    const full = tf.randomNormal([1, 8, 4], 0, 1, "float32", 3);
+    const [c, d] = [mha.forward(full), f.forward(full)];
+    assert.ok(maxDiff(c, d) < 1e-5, "and on all 8");
+    tf.dispose([x, a, b, full, c, d]);
+    mha.dispose();
+    f.dispose();
+  });
+
+  it("dispose frees the memory-efficient module's tile masks; tiles of each offset are built once", () => {
+    const before = tf.memory().numTensors;
+    const m = new MemoryEfficientAttention(4, 4, 16, 0, 2, { blockSize: 3 });
+    const x = tf.randomNormal([1, 10, 4], 0, 1, "float32", 1);
+    m.forward(x).dispose();
+    const kept = tf.memory().numTensors;
+    m.forward(x).dispose();
+    assert.strictEqual(tf.memory().numTensors, kept, "the second call builds no new masks");
+    x.dispose();
+    m.dispose();
+    assert.strictEqual(tf.memory().numTensors, before);
+  });
+
+  it("onlineSoftmaxSteps refuses what it cannot use, and reports every block", () => {
+    assertThrowsMessage(() => onlineSoftmaxSteps([1, 2], 0), /^onlineSoftmaxSteps: blockSize must be a positive integer, got 0$/);
+    assertThrowsMessage(() => onlineSoftmaxSteps([1, NaN], 1), /^onlineSoftmaxSteps: scores must be a non-empty array of finite numbers$/);
+    const steps = onlineSoftmaxSteps([0, 0, 0, 0], 2);
+    assert.deepStrictEqual(steps.map((s) => [s.seen, s.weights.length]), [[2, 2], [4, 4]]);
+    assert.deepStrictEqual(steps[1].weights, [0.25, 0.25, 0.25, 0.25]);
+  });
+});

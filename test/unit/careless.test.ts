@@ -101,10 +101,13 @@ describe("a careless learner gets clear errors, never NaN, a hang or a broken ba
       const started = Date.now();
       const sa = new SelfAttentionV2(3, 2);
       refuses(() => sa.forward(long), /attentionScores: the attention scores \[20000, 20000\] would take 1\.5 GiB, more than the 512 MiB one call may use; use fewer tokens/);
-      const ca = new CausalAttention(3, 2, 30000);
-      refuses(() => ca.forward(long), /the attention scores \[1, 20000, 20000\] would take 1\.5 GiB/);
-      const mha = new MultiHeadAttention(3, 4, 30000, 0, 2);
-      refuses(() => mha.forward(long), /MultiHeadAttention: the attention scores \[1, 2, 20000, 20000\] would take 3\.0 GiB.*notebook 07/);
+      // The causal modules build their mask once, for the context length: too long a context is refused up front.
+      refuses(() => new CausalAttention(3, 2, 30000), /CausalAttention: the causal mask for context_length \[30000, 30000\] would take 3\.4 GiB.*shorter context_length.*notebook 07/);
+      refuses(() => new MultiHeadAttention(3, 4, 30000, 0, 2), /MultiHeadAttention: the causal mask for context_length \[30000, 30000\]/);
+      const mha = new MultiHeadAttention(3, 4, 8192, 0, 2);
+      const twoLong = tf.zeros([2, 8192, 3]);
+      refuses(() => mha.forward(twoLong), /MultiHeadAttention: the attention scores \[2, 2, 8192, 8192\] would take 1\.0 GiB.*notebook 07/);
+      tf.dispose(twoLong);
       refuses(() => causalMask(20000), /causalMask: a mask \[20000, 20000\] would take 1\.5 GiB/);
       refuses(() => lowerTriangle(20000), /lowerTriangle: a mask \[20000, 20000\] would take 1\.5 GiB/);
       // The score matrix fits, but the readable path holds about 12 of its size at once: 6 GiB, more than wasm has.
@@ -115,7 +118,7 @@ describe("a careless learner gets clear errors, never NaN, a hang or a broken ba
       ca8k.dispose();
       assert.ok(Date.now() - started < 5000, `refused in ${Date.now() - started} ms`);
       tf.dispose(long);
-      [sa, ca, mha].forEach((m) => m.dispose());
+      [sa, mha].forEach((m) => m.dispose());
     });
   });
 

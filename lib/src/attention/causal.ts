@@ -14,7 +14,9 @@ export function lowerTriangle(tokens: number): tf.Tensor2D {
 export function causalMask(tokens: number): tf.Tensor2D {
   checkPositiveInt(tokens, "causalMask", "tokens");
   checkFits([tokens, tokens], "causalMask", "a mask", FEWER_TOKENS);
-  return tf.tidy(() => tf.equal(lowerTriangle(tokens), 0) as tf.Tensor2D);
+  const future = new Uint8Array(tokens * tokens); // row by row: keys i+1 .. T-1 of query i
+  for (let i = 0; i < tokens; i++) future.fill(1, i * tokens + i + 1, (i + 1) * tokens);
+  return tf.tensor2d(future, [tokens, tokens], "bool");
 }
 
 function squareScores(x: tf.Tensor, fn: string, allowMinusInfinity = false): number {

@@ -1,9 +1,9 @@
 // Causal self-attention, and the multi-head wrapper that stacks several of its heads (notebooks 05-06).
 // Both take inputs [batch, tokens, d_in] (or [tokens, d_in]) with tokens <= the context length.
 import * as tf from "@tensorflow/tfjs";
-import { checkInputs, checkPositiveInt, shapeStr } from "../core/checks";
+import { checkFits, checkInputs, checkPositiveInt, shapeStr } from "../core/checks";
 import { Generator, defaultGenerator } from "../core/random";
-import { causalSoftmax } from "./causal";
+import { causalMask } from "./causal";
 import { softmax } from "./softmax";
 import { dropout } from "./dropout";
 import { Linear } from "../core/linear";
@@ -34,6 +34,8 @@ export abstract class CausalBase extends ModuleBase {
     readonly dropoutP: number,
     /** Whether a token may only attend to itself and earlier tokens (the default). */
     readonly causal = true,
+    /** Whether this module attends itself (and so needs a mask); the wrapper leaves it to its heads. */
+    attends = true,
   ) {
     super();
     const fn = this.constructor.name;
@@ -41,6 +43,20 @@ export abstract class CausalBase extends ModuleBase {
     checkPositiveInt(dOut, fn, "d_out");
     checkPositiveInt(contextLength, fn, "context_length");
     if (!(dropoutP >= 0 && dropoutP < 1)) throw new Error(`${fn}: dropout must be in [0, 1), got ${dropoutP}`);
+    // Built once, for the longest input; a call on T tokens uses its top-left [T, T] corner. A plain tensor,
+    // not a tf.Variable: it is not in parameters(), so no optimiser changes it (PyTorch calls it a buffer).
+    if (causal && attends) {
+      checkFits([contextLength, contextLength], fn, "the causal mask for context_length", "build the module with a shorter context_length (the longest input it must take); the memory-efficient attention of notebook 07 never builds a mask");
+    }
+    this.mask = causal && attends ? tf.keep(causalMask(contextLength)) : null;
+  }
+
+  /** [context_length, context_length], true above the diagonal (the future); null if not causal. */
+  readonly mask: tf.Tensor2D | null;
+
+  override dispose(): void {
+    super.dispose();
+    this.mask?.dispose();
   }
 
   abstract explain(inputs: tf.Tensor): CausalParts;
@@ -71,7 +87,9 @@ export abstract class CausalBase extends ModuleBase {
   /** The causal softmax of scaled scores, then dropout: [..., T, T] -> [..., T, T]. */
   protected attend(scores: tf.Tensor, dK: number, generator: Generator): tf.Tensor {
     const scaled = tf.div(scores, Math.sqrt(dK));
-    const weights = this.causal ? causalSoftmax(scaled) : softmax(scaled);
+    const T = scores.shape[scores.rank - 1];
+    const future = this.mask?.slice([0, 0], [T, T]); // [T, T] of the stored mask, broadcast over batch and heads
+    const weights = softmax(future ? tf.where(future, tf.scalar(-Infinity), scaled) : scaled);
     return dropout(weights, this.dropoutP, { training: this.training, generator });
   }
 }
@@ -114,7 +132,7 @@ export class MultiHeadAttentionWrapper extends CausalBase {
   readonly heads: CausalAttention[];
 
   constructor(dIn: number, dOut: number, contextLength: number, dropoutP: number, numHeads: number, options: CausalOptions = {}) {
-    super(dIn, dOut, contextLength, dropoutP, options.causal);
+    super(dIn, dOut, contextLength, dropoutP, options.causal, false);
     checkPositiveInt(numHeads, "MultiHeadAttentionWrapper", "num_heads");
     this.heads = Array.from({ length: numHeads }, () => new CausalAttention(dIn, dOut, contextLength, dropoutP, options));
   }

@@ -175,6 +175,8 @@ export function sentencePair(gen: Generator, maxClauses = 5): SentencePair {
       fr.push(...cf.split(" "));
     }
     const c = clause(gen);
+    // French elides "que" before a vowel: "parce qu' un", "parce qu' une" (tokens, like "l' ").
+    if (fr[fr.length - 1] === "que" && /^[aeiouéèh]/.test(c.fr[0]) && !c.fr[0].endsWith("'")) fr[fr.length - 1] = "qu'";
     en.push(...c.en);
     fr.push(...c.fr);
   }

@@ -26,14 +26,17 @@ export {
   translatePairs, translateSentence, scoreByLength, LENGTH_BUCKETS, type Translation, type LengthBucket,
 } from "./seq2seq/experiment";
 export { principalComponents } from "./plots/pca";
+export { checkBottleneckSize, checkUnigramPrecision } from "./seq2seq/exercises";
 
 // 02 Bahdanau attention: the decoder looks back; alignments as heatmaps.
 export { teacherForcedAttention } from "./seq2seq/experiment";
+export { checkDotProductWeights, checkAttentionContext } from "./seq2seq/exercises";
 
 // 03 Self-attention without weights: scores, softmax, context vectors.
 export { normalizeBySum, softmaxNaive, softmax } from "./attention/softmax";
 export { attentionScores, attentionWeights, contextVectors } from "./attention/scores";
 export { simpleSelfAttention, type SimpleAttention } from "./attention/simple";
+export { checkContextVector, checkSelfAttentionFunction } from "./attention/exercises";
 
 // 04 Self-attention with trainable weights: the seeded generator, queries/keys/values, scaling.
 export { Generator, manualSeed, rand } from "./core/random";
@@ -41,19 +44,20 @@ export { type Module, countParameters } from "./core/module";
 export { Linear } from "./core/linear";
 export { scaledDotProductAttention, scalingExperiment, type ScaledAttention, type ScalingExperiment } from "./attention/scaled";
 export { SelfAttentionV1, SelfAttentionV2, type AttentionParts } from "./attention/selfattention";
-export { checkWeightCopy } from "./attention/exercises";
+export { checkWeightCopy, checkScaledAttentionFunction } from "./attention/exercises";
 
 // 05 Causal attention: masking the future, dropout on the weights.
 export { lowerTriangle, causalMask, maskAndRenormalize, maskFuture, causalSoftmax } from "./attention/causal";
 export { dropout, type DropoutOptions } from "./attention/dropout";
 export { CausalAttention, type CausalOptions, type CausalParts } from "./attention/causalattention";
+export { checkCausalMask, checkRenormalized } from "./attention/exercises";
 
 // 06 Multi-head attention: stacked heads, then the weight-split module.
 export { MultiHeadAttentionWrapper } from "./attention/causalattention";
 export { MultiHeadAttention, multiHeadFromWrapper } from "./attention/multihead";
 export { headDim, splitHeads, mergeHeads } from "./attention/heads";
 export { headHeatmaps, headView } from "./plots/attention";
-export { checkTwoDimensionalWrapper } from "./attention/exercises";
+export { checkTwoDimensionalWrapper, checkSplitHeads, checkGpt2AttentionParameters } from "./attention/exercises";
 
 // 07 Efficient attention (bonus): the same multi-head attention, fused, and without the T x T matrix.
 export { FusedMultiHeadAttention, type AttentionImplementation } from "./attention/fast/fused";

@@ -97,6 +97,28 @@ describe("causal and multi-head attention (notebooks 05 and 06)", function () {
   });
 
   describe("CausalAttention", () => {
+    it("holds its mask as state: built once for the context length, not a parameter, sliced per call, freed by dispose", () => {
+      manualSeed(123);
+      const ca = new CausalAttention(3, 2, 8, 0);
+      assert.deepStrictEqual(ca.mask!.shape, [8, 8]);
+      assert.strictEqual(ca.mask!.dtype, "bool");
+      const m = ca.mask!.arraySync() as unknown as number[][];
+      m.forEach((row, i) => row.forEach((v, j) => assert.strictEqual(Boolean(v), j > i, `mask[${i}][${j}]`)));
+      assert.ok(!ca.parameters().some((p) => (p as tf.Tensor) === ca.mask), "the mask is not trainable");
+      assert.strictEqual(countParameters(ca), 3 * 3 * 2);
+      const x = exampleInputs();
+      const out = noLeak(() => ca.forward(x), 1); // 6 of 8 tokens: no new mask is built
+      const w = ca.explain(x);
+      const weights = w.weights.arraySync() as number[][];
+      weights.forEach((row, i) => row.forEach((v, j) => (j > i ? assert.strictEqual(v, 0) : assert.ok(v > 0))));
+      const mask = ca.mask!;
+      ca.dispose();
+      assert.ok(mask.isDisposed, "dispose frees the mask");
+      assert.strictEqual(new MultiHeadAttentionWrapper(3, 2, 8, 0, 2).mask, null, "the wrapper leaves masks to its heads");
+      assert.strictEqual(new CausalAttention(3, 2, 8, 0, { causal: false }).mask, null);
+      tf.dispose([x, out, w]);
+    });
+
     it("seed 123 on the batch [2, 6, 3]: the book's context vectors [2, 6, 2]", () => {
       manualSeed(123);
       const ca = new CausalAttention(3, 2, 6, 0.0);

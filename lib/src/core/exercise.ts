@@ -1,0 +1,96 @@
+// What every exercise check shares: an unanswered placeholder says so (and Run All goes on), a right answer
+// says "✓", a wrong one says "✗" and what is wrong (shape, which entries, a hint), never the answer itself.
+import * as tf from "@tensorflow/tfjs";
+import { shapeStr } from "./checks";
+
+/** What a check says for a placeholder that is still null/undefined. */
+export const NOT_ANSWERED = "not answered yet: fill in the placeholder above, then run the cell again";
+
+export function isUnanswered(answer: unknown): answer is null | undefined {
+  return answer === null || answer === undefined;
+}
+
+/** "✓ <right>" when there is no problem, else "✗ Not yet:" and one line per problem. */
+export function verdict(problems: string[], right: string): string {
+  if (problems.length === 0) return `✓ ${right}`;
+  if (problems.length === 1) return `✗ Not yet: ${problems[0]}`;
+  return ["✗ Not yet:", ...problems.map((p) => `  - ${p}`)].join("\n");
+}
+
+/** A wrong answer that should be recognised, and the hint to give when it is. */
+export interface Pitfall {
+  value: tf.Tensor;
+  hint: string;
+}
+
+/** Turn a learner's answer (tensor, nested array or number) into a float tensor, or say what is wrong with it. */
+export function answerTensor(answer: unknown, name: string): tf.Tensor | string {
+  if (answer instanceof tf.Tensor) {
+    if (answer.isDisposed) return `${name} was disposed (its memory was freed); compute it again`;
+    return answer.dtype === "float32" ? answer.clone() : answer.toFloat();
+  }
+  if (typeof answer === "number" || Array.isArray(answer)) {
+    try {
+      return tf.tensor(answer as number[]);
+    } catch (e) {
+      return `${name} is not a rectangular array of numbers (${(e as Error).message})`;
+    }
+  }
+  return `${name} should be a tf.Tensor, got ${typeof answer}`;
+}
+
+function closeTo(a: tf.Tensor, b: tf.Tensor, tol: number): boolean {
+  if (a.shape.join() !== b.shape.join()) return false;
+  return tf.tidy(() => tf.max(tf.abs(tf.sub(a, b))).dataSync()[0] <= tol);
+}
+
+/**
+ * Compare an answer with the expected tensor. Returns [] when right; otherwise what is wrong: the shape
+ * (and whether it is the transposed one), a recognised pitfall's hint, NaNs, or how many entries differ and
+ * where the first one is. Frees everything it made (the caller owns `expected` and the pitfalls).
+ */
+export function compareAnswer(answer: unknown, expected: tf.Tensor, name: string, layout: string, pitfalls: Pitfall[] = [], tol = 1e-4): string[] {
+  const got = tf.tidy(() => answerTensor(answer, name));
+  if (typeof got === "string") return [got];
+  try {
+    if (got.shape.join() !== expected.shape.join()) {
+      const transposed = got.rank === 2 && expected.rank === 2 && got.shape[0] === expected.shape[1] && got.shape[1] === expected.shape[0];
+      const hint = pitfalls.find((p) => p.value.shape.join() === got.shape.join() && closeTo(got, p.value, tol))?.hint;
+      return [`${name} has shape ${shapeStr(got.shape)}; expected ${shapeStr(expected.shape)} ${layout}${transposed ? " (yours looks transposed)" : ""}${hint ? `: ${hint}` : ""}`];
+    }
+    if (closeTo(got, expected, tol)) return [];
+    const nan = tf.tidy(() => tf.any(tf.isNaN(got)).dataSync()[0]);
+    if (nan) return [`${name} holds NaN values: look for a division by zero or an exponential that overflowed`];
+    for (const p of pitfalls) if (closeTo(got, p.value, tol)) return [p.hint];
+    const wrong = Array.from(tf.tidy(() => tf.greater(tf.abs(tf.sub(got, expected)), tol).reshape([-1]).dataSync()));
+    const count = wrong.reduce((n, w) => n + w, 0);
+    const first = wrong.indexOf(1);
+    const index: number[] = [];
+    let rest = first;
+    for (let d = got.rank - 1; d >= 0; d--) {
+      index.unshift(rest % got.shape[d]);
+      rest = Math.floor(rest / got.shape[d]);
+    }
+    return [`${count} of ${got.size} entries of ${name} differ from what they should be, the first at index [${index.join(", ")}]`];
+  } finally {
+    got.dispose();
+  }
+}
+
+/** Call a learner's function, turning a throw into a message ("your function threw: ..."). */
+export function callAnswer<T>(fn: () => T): { value: T } | { error: string } {
+  try {
+    return { value: fn() };
+  } catch (e) {
+    return { error: `your function threw: ${(e as Error).message}` };
+  }
+}
+
+/** Check a number the learner predicted or computed; `pitfalls` maps typical wrong values to hints. */
+export function checkNumber(answer: unknown, expected: number, name: string, pitfalls: [number, string][], right: string, tol = 0): string {
+  if (isUnanswered(answer)) return NOT_ANSWERED;
+  if (typeof answer !== "number" || !Number.isFinite(answer)) return verdict([`${name} should be a number, got ${typeof answer === "number" ? answer : typeof answer}`], right);
+  if (Math.abs(answer - expected) <= tol) return verdict([], right);
+  const hint = pitfalls.find(([v]) => Math.abs(answer - v) <= tol)?.[1];
+  return verdict([hint ?? `${answer.toLocaleString("en-US")} is ${answer > expected ? "too large" : "too small"}`], right);
+}

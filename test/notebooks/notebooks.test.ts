@@ -19,7 +19,27 @@ interface Summary {
   figures: number;
 }
 
-const notebooks = readdirSync(NOTEBOOKS).filter((f) => f.endsWith(".ipynb")).sort();
+const SOLUTIONS = join(NOTEBOOKS, "solutions");
+const ipynbs = (dir: string) => readdirSync(dir).filter((f) => f.endsWith(".ipynb")).sort();
+// Every notebook, then every solutions notebook (their artifacts go to test-artifacts/solutions/).
+const notebooks = [
+  ...ipynbs(NOTEBOOKS).map((f) => ({ file: join(NOTEBOOKS, f), artifacts: ARTIFACTS, solutions: false })),
+  ...ipynbs(SOLUTIONS).map((f) => ({ file: join(SOLUTIONS, f), artifacts: join(ARTIFACTS, "solutions"), solutions: true })),
+];
+
+/** The lines the exercise checks printed, in an executed notebook: ✓, ✗ or "not answered yet". */
+function checkLines(executed: string): { right: number; wrong: string[]; unanswered: number; exercises: number } {
+  const nb = JSON.parse(executed) as { cells: { cell_type: string; source: string[] | string; outputs?: { text?: string[] | string }[] }[] };
+  const text = (s: string[] | string | undefined) => (Array.isArray(s) ? s.join("") : s ?? "");
+  const lines = nb.cells.flatMap((c) => (c.outputs ?? []).flatMap((o) => text(o.text).split("\n")));
+  const exercises = nb.cells.filter((c) => c.cell_type === "markdown" && /^#+ Exercise \d+\.\d+/m.test(text(c.source))).length;
+  return {
+    right: lines.filter((l) => l.startsWith("✓")).length,
+    wrong: lines.filter((l) => l.startsWith("✗")),
+    unanswered: lines.filter((l) => l.startsWith("not answered yet")).length,
+    exercises,
+  };
+}
 
 describe("notebooks: executed in Jupyter with the course kernel, drawn in Chromium", function () {
   this.timeout(15 * 60 * 1000);
@@ -28,7 +48,7 @@ describe("notebooks: executed in Jupyter with the course kernel, drawn in Chromi
 
   before(async () => {
     python = findPython();
-    mkdirSync(ARTIFACTS, { recursive: true });
+    mkdirSync(join(ARTIFACTS, "solutions"), { recursive: true });
     const k = spawnSync(process.execPath, [join(ROOT, "scripts", "kernel.mjs"), "install"], { encoding: "utf8" });
     assert.strictEqual(k.status, 0, `registering the kernel failed: ${k.stderr}`);
     browser = await chromium.launch({
@@ -38,18 +58,22 @@ describe("notebooks: executed in Jupyter with the course kernel, drawn in Chromi
   });
   after(async () => browser?.close());
 
-  it("there are notebooks to run", () => assert.ok(notebooks.length > 0));
+  it("there are notebooks to run, and notebooks 01-06 each have a solutions notebook", () => {
+    assert.ok(notebooks.length > 0);
+    const solved = ipynbs(SOLUTIONS);
+    for (const f of ipynbs(NOTEBOOKS).filter((f) => /^0[1-6]-/.test(f))) assert.ok(solved.includes(f), `notebooks/solutions/${f} is missing`);
+  });
 
-  for (const file of notebooks) {
+  for (const { file, artifacts, solutions } of notebooks) {
     const name = basename(file, ".ipynb");
-    describe(name, () => {
+    describe(solutions ? `solutions/${name}` : name, () => {
       let summary: Summary | undefined;
 
       it("runs top to bottom twice in one kernel: no error, no stderr, no tensor growth", () => {
         const env = { ...process.env, JUPYTER_PATH: [join(ROOT, ".jupyter"), process.env.JUPYTER_PATH].filter(Boolean).join(delimiter) };
-        const r = spawnSync(python, [RUNNER, join(NOTEBOOKS, file), ARTIFACTS, "--runs", "2"], { env, encoding: "utf8", maxBuffer: 64 << 20 });
+        const r = spawnSync(python, [RUNNER, file, artifacts, "--runs", "2"], { env, encoding: "utf8", maxBuffer: 64 << 20 });
         assert.strictEqual(r.status, 0, `the notebook runner failed:\n${r.stderr.slice(-3000)}`);
-        summary = JSON.parse(readFileSync(join(ARTIFACTS, `${name}.json`), "utf8")) as Summary;
+        summary = JSON.parse(readFileSync(join(artifacts, `${name}.json`), "utf8")) as Summary;
         const problems = summary.problems.map((p) => `run ${p.run}, cell ${p.cell}, ${p.kind}: ${p.text.slice(0, 1500)}`);
         assert.deepStrictEqual(problems, [], `problems in ${file}`);
         assert.strictEqual(summary.runs.length, 2);
@@ -60,8 +84,22 @@ describe("notebooks: executed in Jupyter with the course kernel, drawn in Chromi
         assert.strictEqual(second.figures, first.figures, "both runs emit the same figures");
       });
 
+      it(solutions ? "every exercise check prints ✓" : "every exercise check answers at once: 'not answered yet' for the placeholders", () => {
+        const lines = checkLines(readFileSync(join(artifacts, `${name}.ipynb`), "utf8"));
+        if (/^0[1-6]-/.test(name)) assert.ok(lines.exercises >= 2, `${name} has ${lines.exercises} exercises; notebooks 01-06 have at least 2`);
+        assert.deepStrictEqual(lines.wrong, [], "checks that said ✗");
+        if (solutions) {
+          assert.ok(lines.exercises > 0, "a solutions notebook with no exercise heading");
+          assert.strictEqual(lines.unanswered, 0, "a solution left a placeholder unanswered");
+          assert.strictEqual(lines.right, lines.exercises, `${lines.right} ✓ for ${lines.exercises} exercises`);
+        } else {
+          assert.strictEqual(lines.right, 0, "a notebook answers its own exercise: the solutions belong in notebooks/solutions/");
+          assert.strictEqual(lines.unanswered, lines.exercises, `${lines.unanswered} 'not answered yet' for ${lines.exercises} exercises`);
+        }
+      });
+
       it("carries plotly.js once (about 1.5 MB), however many figures", () => {
-        const executed = readFileSync(join(ARTIFACTS, `${name}.ipynb`), "utf8");
+        const executed = readFileSync(join(artifacts, `${name}.ipynb`), "utf8");
         const copies = executed.split("data-plotly-version=").length - 1;
         assert.strictEqual(copies, 1, `plotly.js inlined ${copies} times`);
       });
@@ -72,7 +110,7 @@ describe("notebooks: executed in Jupyter with the course kernel, drawn in Chromi
         const errors: string[] = [];
         page.on("pageerror", (e) => errors.push(e.message));
         await page.route(/^(?!file:)/, (route) => route.abort()); // offline: nothing from a CDN
-        await page.goto(`file://${join(ARTIFACTS, `${name}.html`)}`);
+        await page.goto(`file://${join(artifacts, `${name}.html`)}`);
         const expected = summary!.figures;
         const drawn = async () =>
           page.evaluate((cls) => [...document.querySelectorAll(`.${cls}[data-drawn="true"]`)].filter((d) => d.querySelector(".main-svg")).length, FIGURE_CLASS);
@@ -80,7 +118,7 @@ describe("notebooks: executed in Jupyter with the course kernel, drawn in Chromi
         while ((await drawn()) < expected && Date.now() < deadline) await page.waitForTimeout(200);
         const count = await drawn();
         const divs = await page.evaluate((cls) => document.querySelectorAll(`.${cls}`).length, FIGURE_CLASS);
-        await page.screenshot({ path: join(ARTIFACTS, `${name}.png`), fullPage: true });
+        await page.screenshot({ path: join(artifacts, `${name}.png`), fullPage: true });
         await page.close();
         assert.deepStrictEqual(errors, [], "page errors");
         assert.strictEqual(divs, expected, `figure divs in the page vs figures emitted`);

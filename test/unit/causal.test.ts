@@ -207,6 +207,18 @@ describe("causal and multi-head attention (notebooks 05 and 06)", function () {
       w.dispose();
     });
 
+    it("the book's exercise 3.2 (seed 123, d_out = 1, 2 heads) gives PyTorch's numbers", () => {
+      // PyTorch 1.13.0 (Debian's python3-torch, CPU): torch.manual_seed(123), the book's wrapper with d_out=1, 2 heads, on batch.
+      const pytorch = [-0.573988, 0.221605, -0.731986, 0.015525, -0.777365, -0.054602, -0.697865, -0.081738, -0.653845, -0.095701, -0.642381, -0.106454];
+      manualSeed(123);
+      const w = new MultiHeadAttentionWrapper(3, 1, 6, 0.0, 2);
+      const out = w.forward(batch);
+      assert.deepStrictEqual(out.shape, [2, 6, 2]);
+      assertClose(data(out), [...pytorch, ...pytorch], 1e-5);
+      out.dispose();
+      w.dispose();
+    });
+
     it("wrapper equals the efficient module once its weights are copied in", () => {
       manualSeed(123);
       const w = new MultiHeadAttentionWrapper(3, 2, 6, 0.0, 3, { qkvBias: true });
@@ -309,8 +321,8 @@ describe("causal and multi-head attention (notebooks 05 and 06)", function () {
       const w = [[[1, 0], [0.25, 0.75]], [[1, 0], [0.5, 0.5]]];
       const fig = headView(w, ["a", "b"]);
       const legend = fig.data.filter((d) => d.showlegend);
-      assert.deepStrictEqual(legend.map((d) => d.name), ["head 1", "head 2"]);
-      const lines = fig.data.filter((d) => d.mode === "lines" && d.legendgroup === "head 1");
+      assert.deepStrictEqual(legend.map((d) => d.name), ["head 0", "head 1"]);
+      const lines = fig.data.filter((d) => d.mode === "lines" && d.legendgroup === "head 0");
       const opacities = lines.map((d) => d.opacity as number).sort();
       assert.deepStrictEqual(opacities, [0.25, 0.75, 0.95]); // weights 0.25, 0.75 and 1 fall in bins 2, 7 and 9
     });

@@ -179,6 +179,12 @@ describe("exercise checks: ✓, ✗ with a hint, or not answered yet", () => {
       manualSeed(789);
       const v2 = new SelfAttentionV2(3, 2);
       says(() => checkWeightCopy(v1, v2, inputs), /^✗ Not yet/);
+      says(() => checkWeightCopy(() => null, inputs), NOT_ANSWERED);
+      says(() => checkWeightCopy((a: SelfAttentionV1, b: SelfAttentionV2) => { a.W_query.assign(b.W_query.weight.transpose()); }, inputs), /^✗ Not yet:\n  - v1.W_key does not hold/);
+      says(() => checkWeightCopy((a: SelfAttentionV1) => { a.W_query.assign(tf.zeros([2, 2])); }, inputs), /your function threw: .*shape/);
+      says(() => checkWeightCopy((a: SelfAttentionV1, b: SelfAttentionV2) => {
+        for (const n of ["W_query", "W_key", "W_value"] as const) a[n].assign(b[n].weight.transpose());
+      }, inputs), /^✓ Right/);
       manualSeed(123);
       const w = new MultiHeadAttentionWrapper(3, 2, 6, 0, 2);
       says(() => checkTwoDimensionalWrapper(w, inputs), /^✗ Not yet:\s+(- )?its context vectors have 4 dimensions/);

@@ -4,7 +4,7 @@ import { shapeStr } from "../core/checks";
 import { Generator, randValues } from "../core/random";
 import { NOT_ANSWERED, callAnswer, checkNumber, compareAnswer, isUnanswered, verdict, type Pitfall } from "../core/exercise";
 import { normalizeBySum, softmax } from "./softmax";
-import type { SelfAttentionV1, SelfAttentionV2 } from "./selfattention";
+import { SelfAttentionV1, SelfAttentionV2 } from "./selfattention";
 import type { MultiHeadAttentionWrapper } from "./causalattention";
 
 function maxAbsDiff(a: tf.Tensor, b: tf.Tensor): number {
@@ -15,8 +15,29 @@ function maxAbsDiff(a: tf.Tensor, b: tf.Tensor): number {
  * Exercise (notebook 04): copy v2's weights into v1 so that both compute the same context vectors.
  * Returns a message starting with "✓" when v1 and v2 agree, else "✗" and what differs.
  */
-export function checkWeightCopy(v1: SelfAttentionV1, v2: SelfAttentionV2, inputs: tf.Tensor, tol = 1e-6): string {
-  if (isUnanswered(v1) || isUnanswered(v2)) return NOT_ANSWERED;
+export function checkWeightCopy(v1: SelfAttentionV1, v2: SelfAttentionV2, inputs: tf.Tensor, tol?: number): string;
+/**
+ * The same exercise as a function to fill in: `copy(v1, v2)` copies v2's weights into v1. The check calls it on
+ * a fresh v1 (seed 123) and v2 (seed 789) of sizes d_in x d_out of `inputs` [T, d_in] and 2; null = not answered.
+ */
+export function checkWeightCopy(copy: (v1: SelfAttentionV1, v2: SelfAttentionV2) => unknown, inputs: tf.Tensor): string;
+export function checkWeightCopy(v1OrCopy: SelfAttentionV1 | ((v1: SelfAttentionV1, v2: SelfAttentionV2) => unknown), v2OrInputs: SelfAttentionV2 | tf.Tensor, inputs?: tf.Tensor, tol = 1e-6): string {
+  if (isUnanswered(v1OrCopy) || isUnanswered(v2OrInputs)) return NOT_ANSWERED;
+  if (typeof v1OrCopy === "function") {
+    const x = v2OrInputs as tf.Tensor;
+    const v1 = new SelfAttentionV1(x.shape[x.rank - 1], 2, { generator: new Generator(123) });
+    const v2 = new SelfAttentionV2(x.shape[x.rank - 1], 2, { generator: new Generator(789) });
+    try {
+      const call = callAnswer(() => tf.tidy(() => v1OrCopy(v1, v2) as void));
+      if ("error" in call) return verdict([call.error], "");
+      if (call.value === null) return NOT_ANSWERED;
+      return checkWeightCopy(v1, v2, x);
+    } finally {
+      v1.dispose();
+      v2.dispose();
+    }
+  }
+  const [v1, v2, x] = [v1OrCopy, v2OrInputs as SelfAttentionV2, inputs as tf.Tensor];
   const problems: string[] = [];
   for (const name of ["W_query", "W_key", "W_value"] as const) {
     const mine = v1[name];
@@ -40,7 +61,7 @@ export function checkWeightCopy(v1: SelfAttentionV1, v2: SelfAttentionV2, inputs
     }
   }
   if (problems.length === 0) {
-    const diff = tf.tidy(() => maxAbsDiff(v1.forward(inputs), v2.forward(inputs)));
+    const diff = tf.tidy(() => maxAbsDiff(v1.forward(x), v2.forward(x)));
     if (diff <= 1e-5) return "✓ Right: v1 and v2 now compute the same context vectors.";
     problems.push(`the weights match, yet the outputs differ by up to ${diff.toExponential(2)}`);
   }
@@ -51,7 +72,7 @@ export function checkWeightCopy(v1: SelfAttentionV1, v2: SelfAttentionV2, inputs
  * Exercise (notebook 06): a MultiHeadAttentionWrapper with 2 heads whose context vectors are 2-dimensional.
  * Returns "✓ ..." when `wrapper` does it, else "✗ ..." and what differs.
  */
-export function checkTwoDimensionalWrapper(wrapper: MultiHeadAttentionWrapper, batch: tf.Tensor): string {
+export function checkTwoDimensionalWrapper(wrapper: MultiHeadAttentionWrapper | null, batch: tf.Tensor): string {
   if (isUnanswered(wrapper)) return NOT_ANSWERED;
   const heads = wrapper.heads.length;
   const problems: string[] = [];

@@ -37,7 +37,7 @@ export function headHeatmaps(
   const heads = w.length;
   const columns = Math.min(options.columns ?? heads, heads);
   const rows = Math.ceil(heads / columns);
-  const names = options.headNames ?? w.map((_, h) => `head ${h + 1}`);
+  const names = options.headNames ?? w.map((_, h) => `head ${h}`);
   const idx = tokens.map((_, i) => i);
   const layout: Record<string, unknown> = {
     title: options.title ? { text: options.title } : undefined,
@@ -84,7 +84,7 @@ export function headView(
 ): Figure {
   const w = perHead(weights, tokens, "headView");
   const n = tokens.length;
-  const names = options.headNames ?? w.map((_, h) => `head ${h + 1}`);
+  const names = options.headNames ?? w.map((_, h) => `head ${h}`);
   const minWeight = options.minWeight ?? 0.01;
   const bins = 10; // lines are grouped by opacity so a head is a few traces, not T x T
   const data: Record<string, unknown>[] = [];

@@ -3,7 +3,7 @@
 // where every figure must be drawn. Artifacts (executed notebooks, HTML, screenshots) go to test-artifacts/.
 import * as assert from "assert";
 import { spawnSync } from "child_process";
-import { readdirSync, readFileSync, mkdirSync } from "fs";
+import { readdirSync, readFileSync, mkdirSync, cpSync } from "fs";
 import { join, delimiter, basename } from "path";
 import { chromium, type Browser } from "playwright-core";
 import { FIGURE_CLASS } from "attention-lib/internal";
@@ -49,6 +49,7 @@ describe("notebooks: executed in Jupyter with the course kernel, drawn in Chromi
   before(async () => {
     python = findPython();
     mkdirSync(join(ARTIFACTS, "solutions"), { recursive: true });
+    cpSync(join(NOTEBOOKS, "figures"), join(ARTIFACTS, "figures"), { recursive: true }); // the diagrams the HTML links to
     const k = spawnSync(process.execPath, [join(ROOT, "scripts", "kernel.mjs"), "install"], { encoding: "utf8" });
     assert.strictEqual(k.status, 0, `registering the kernel failed: ${k.stderr}`);
     browser = await chromium.launch({

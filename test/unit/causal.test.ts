@@ -37,14 +37,14 @@ describe("causal and multi-head attention (notebooks 05 and 06)", function () {
   after(() => tf.dispose([inputs, batch]));
 
   describe("causal mask", () => {
-    it("renormalising after masking equals -Infinity before softmax (seed-789 weights of v2)", () => {
+    it("renormalizing after masking equals -Infinity before softmax (seed-789 weights of v2)", () => {
       manualSeed(789);
       const sa = new SelfAttentionV2(3, 2);
       const parts = sa.explain(inputs);
       const scaled = tf.div(parts.scores, Math.SQRT2);
       const [a, b] = noLeak(() => [maskAndRenormalize(parts.weights), causalSoftmax(scaled)], 2);
       scaled.dispose();
-      assertClose(data(a), BOOK.causalWeights, 1e-4, "renormalised");
+      assertClose(data(a), BOOK.causalWeights, 1e-4, "renormalized");
       assertClose(data(a), data(b), 1e-6, "-Infinity masking");
       tf.dispose([parts, a, b]);
       sa.dispose();

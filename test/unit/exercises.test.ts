@@ -86,7 +86,7 @@ describe("exercise checks: ✓, ✗ with a hint, or not answered yet", () => {
       says(() => checkSelfAttentionFunction(right, inputs), /^✓/);
       const scores = (x: tf.Tensor) => tf.matMul(x, x, false, true);
       says(() => checkSelfAttentionFunction((x: tf.Tensor) => tf.matMul(scores(x), x), inputs), /raw scores: apply the softmax to each row/);
-      says(() => checkSelfAttentionFunction((x: tf.Tensor) => tf.matMul(tf.softmax(scores(x).transpose()).transpose(), x), inputs), /normalised each column/);
+      says(() => checkSelfAttentionFunction((x: tf.Tensor) => tf.matMul(tf.softmax(scores(x).transpose()).transpose(), x), inputs), /normalized each column/);
       says(() => checkSelfAttentionFunction((x: tf.Tensor) => tf.softmax(scores(x)), inputs), /attention weights; multiply them by the inputs/);
       const fixed = simpleSelfAttention(inputs);
       says(() => checkSelfAttentionFunction(() => fixed.context.clone(), inputs), /on a second input \[4, 4\].*shape \[6, 3\]; expected \[4, 4\]/);
@@ -107,12 +107,12 @@ describe("exercise checks: ✓, ✗ with a hint, or not answered yet", () => {
     says(() => checkScaledAttentionFunction(sdpa((s) => s)), /no scaling: divide the scores by √d_k/);
     says(() => checkScaledAttentionFunction(sdpa((s) => tf.div(s, dk))), /you divided by d_k; the scale is its square root/);
     says(() => checkScaledAttentionFunction(sdpa((s) => tf.mul(s, Math.sqrt(dk)))), /multiplied by √d_k/);
-    says(() => checkScaledAttentionFunction(sdpa((s) => tf.div(s, 4), false)), /normalised each column/);
+    says(() => checkScaledAttentionFunction(sdpa((s) => tf.div(s, 4), false)), /normalized each column/);
     says(() => checkScaledAttentionFunction((q: tf.Tensor, k: tf.Tensor) => tf.softmax(tf.div(tf.matMul(q, k, false, true), 4))), /shape \[5, 5\]; expected \[5, 3\].*attention weights; multiply them by the values/);
     says(() => checkScaledAttentionFunction((q: tf.Tensor, k: tf.Tensor, v: tf.Tensor) => tf.matMul(q, k)), /your function threw: .*/);
   });
 
-  describe("05: the causal mask and renormalisation", () => {
+  describe("05: the causal mask and renormalization", () => {
     it("checkCausalMask: right (numbers or booleans); transposed, no diagonal, inverted, all ones, wrong size", () => {
       const allowed = tf.linalg.bandPart(tf.ones([6, 6]), -1, 0);
       says(() => checkCausalMask(allowed, 6), /^✓/);
@@ -130,7 +130,7 @@ describe("exercise checks: ✓, ✗ with a hint, or not answered yet", () => {
       tf.dispose([allowed, ...cases.map((c) => c[0])]);
     });
 
-    it("checkRenormalized: right; not renormalised, columns, unmasked, softmax again", () => {
+    it("checkRenormalized: right; not renormalized, columns, unmasked, softmax again", () => {
       manualSeed(789);
       const sa = new SelfAttentionV2(3, 2);
       const { weights, ...rest } = sa.explain(inputs);

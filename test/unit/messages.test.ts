@@ -28,7 +28,7 @@ describe("argument checks name the function, the argument and what was expected"
     tf.dispose([wide, withMinusInf, masked]);
   });
 
-  it("maskAndRenormalize renormalises each row of each matrix in a batch", () => {
+  it("maskAndRenormalize renormalizes each row of each matrix in a batch", () => {
     const w = tf.tensor3d([[[0.5, 0.5], [0.25, 0.75]], [[0.2, 0.8], [0.6, 0.4]]]);
     const r = maskAndRenormalize(w);
     assertClose(data(r), [1, 0, 0.25, 0.75, 1, 0, 0.6, 0.4], 1e-6);

@@ -76,7 +76,7 @@ describe("self-attention (notebooks 03 and 04)", () => {
       const s = tf.tensor([[1, -Infinity, 1]]);
       assertClose(data(softmax(s)), [0.5, 0, 0.5], 1e-6);
       const neg = tf.tensor([[1, -2, 3]]);
-      assert.ok(Array.from(data(normalizeBySum(neg))).some((v) => v < 0), "negative weights from sum-normalising");
+      assert.ok(Array.from(data(normalizeBySum(neg))).some((v) => v < 0), "negative weights from sum-normalizing");
       tf.dispose([s, neg]);
     });
   });

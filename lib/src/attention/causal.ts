@@ -28,7 +28,7 @@ function squareScores(x: tf.Tensor, fn: string, allowMinusInfinity = false): num
 }
 
 /**
- * The simple way: take softmax weights, zero the future, then renormalise each row to sum to 1.
+ * The simple way: take softmax weights, zero the future, then renormalize each row to sum to 1.
  * weights [..., T, T] -> [..., T, T]
  */
 export function maskAndRenormalize(weights: tf.Tensor): tf.Tensor {

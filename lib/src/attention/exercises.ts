@@ -98,11 +98,11 @@ export function checkContextVector(answer: unknown, inputs: tf.Tensor, query: nu
   const right = `Right: the context vector of token ${query} is the softmax-weighted average of all ${inputs.shape[0]} inputs.`;
   const problems = tf.tidy(() => {
     const x = inputs as tf.Tensor2D;
-    const of = (i: number, normalise: (s: tf.Tensor) => tf.Tensor) => tf.matMul(normalise(tf.dot(x, x.gather(i))).expandDims(0), x).squeeze([0]);
+    const of = (i: number, normalize: (s: tf.Tensor) => tf.Tensor) => tf.matMul(normalize(tf.dot(x, x.gather(i))).expandDims(0), x).squeeze([0]);
     const expected = of(query, softmax);
     const pitfalls: Pitfall[] = [
       { value: of(query, normalizeBySum), hint: "you divided the scores by their sum; attention uses the softmax" },
-      { value: of(query, (s) => s), hint: "you summed the inputs weighted by the raw scores: normalise the scores into weights first" },
+      { value: of(query, (s) => s), hint: "you summed the inputs weighted by the raw scores: normalize the scores into weights first" },
       { value: x.gather(query), hint: "that is the query's own embedding; the context vector mixes in every token" },
       { value: softmax(tf.dot(x, x.gather(query))), hint: "those are the attention weights; the context vector is the weighted sum of the inputs" },
     ];
@@ -139,7 +139,7 @@ export function checkSelfAttentionFunction(attend: unknown, inputs: tf.Tensor): 
       return compareAnswer(call.value, expected, `your function's output on ${which}`, "[T, d]", [
         { value: tf.matMul(scores, x), hint: "you weighted the inputs by the raw scores: apply the softmax to each row of scores first" },
         { value: tf.matMul(normalizeBySum(scores), x), hint: "you divided each row of scores by its sum; attention uses the softmax" },
-        { value: tf.matMul(softmax(scores.transpose()).transpose(), x), hint: "your softmax normalised each column; it must normalise each row (axis -1), one row per query" },
+        { value: tf.matMul(softmax(scores.transpose()).transpose(), x), hint: "your softmax normalized each column; it must normalize each row (axis -1), one row per query" },
         { value: softmax(scores), hint: "those are the attention weights; multiply them by the inputs to get the context vectors" },
       ]);
     });
@@ -181,7 +181,7 @@ export function checkScaledAttentionFunction(attention: unknown): string {
         { value: tf.matMul(softmax(scores), v), hint: "no scaling: divide the scores by √d_k before the softmax" },
         { value: tf.matMul(softmax(tf.div(scores, 16)), v), hint: "you divided by d_k; the scale is its square root, √d_k" },
         { value: tf.matMul(softmax(tf.mul(scores, 4)), v), hint: "you multiplied by √d_k; divide instead" },
-        { value: tf.matMul(softmax(tf.div(scores, 4).transpose()).transpose(), v), hint: "your softmax normalised each column; it must normalise each row (one row per query)" },
+        { value: tf.matMul(softmax(tf.div(scores, 4).transpose()).transpose(), v), hint: "your softmax normalized each column; it must normalize each row (one row per query)" },
         { value: softmax(tf.div(scores, 4)), hint: "those are the attention weights; multiply them by the values" },
       ]);
     });
@@ -209,7 +209,7 @@ export function checkCausalMask(answer: unknown, tokens: number): string {
   return verdict(problems, "Right: row i has ones in columns 0..i, a lower triangle with its diagonal.");
 }
 
-/** Exercise 5.2: mask the future of softmax `weights` [T, T] and renormalise each row to sum to 1. */
+/** Exercise 5.2: mask the future of softmax `weights` [T, T] and renormalize each row to sum to 1. */
 export function checkRenormalized(answer: unknown, weights: tf.Tensor): string {
   if (isUnanswered(answer)) return NOT_ANSWERED;
   const problems = tf.tidy(() => {

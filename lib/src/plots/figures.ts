@@ -170,7 +170,7 @@ export interface ChartOptions {
 
 /**
  * A bar chart: one bar per label; several named series become grouped bars
- * (e.g. `{ "sum": w1, "softmax": w2 }` to compare two normalisations).
+ * (e.g. `{ "sum": w1, "softmax": w2 }` to compare two normalizations).
  */
 export function barChart(
   labels: string[],

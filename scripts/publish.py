@@ -53,11 +53,14 @@ body { margin: 0; }
 SLIDES_CSS = """
 .reveal .jp-RenderedMarkdown, .reveal .jp-RenderedHTMLCommon { font-size: 24px; }
 .reveal pre, .reveal .jp-InputArea code { font-size: 17px; line-height: 1.3; }
+.reveal .jp-InputArea pre { white-space: pre-wrap; }
 .reveal .jp-OutputArea-output pre { font-size: 15px; max-height: 420px; overflow: auto; }
 .reveal .jp-InputPrompt, .reveal .jp-OutputPrompt { display: none; }
 .reveal .attention-course-figure { max-width: 1200px; margin: 0 auto; }
 .reveal img { max-height: 520px; }
 .reveal section { text-align: left; }
+/* A slide taller than the screen scrolls rather than spilling off it. */
+.reveal .slides section:not(.stack) { height: 100%; overflow-y: auto; }
 """
 
 
@@ -93,8 +96,16 @@ def executed(path, reuse_dir, index, total):
             if os.path.exists(summary):
                 runs = json.load(open(summary)).get("runs", [])
                 seconds = runs[0]["seconds"] if runs else None
-            say(f"{label}: reusing {os.path.relpath(done, ROOT)}" + (f" (ran in {seconds:.1f} s)" if seconds else ""))
-            return nbformat.read(done, as_version=4), seconds
+            nb = nbformat.read(done, as_version=4)
+            source = nbformat.read(path, as_version=4)
+            if [c.source for c in nb.cells] == [c.source for c in source.cells]:
+                # Slide breaks and course metadata come from the notebook as it is now (outputs from the executed copy).
+                for mine, theirs in zip(nb.cells, source.cells):
+                    mine.metadata = theirs.metadata
+                nb.metadata["course"] = source.metadata.get("course", {})
+                say(f"{label}: reusing {os.path.relpath(done, ROOT)}" + (f" (ran in {seconds:.1f} s)" if seconds else ""))
+                return nb, seconds
+            say(f"{label}: {os.path.relpath(done, ROOT)} was executed from an older version of the notebook")
     nb = nbformat.read(path, as_version=4)
     say(f"{label}: executing ...")
     started = time.time()

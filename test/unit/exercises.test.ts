@@ -54,6 +54,29 @@ describe("exercise checks: ✓, ✗ with a hint, or not answered yet", () => {
     tf.dispose([w, w3, row]);
   });
 
+  it("the shared comparison: transposed shapes, which entries differ and where, no hint for an unrelated answer", () => {
+    const attn = simpleSelfAttention(inputs);
+    // [6, 3] expected: a [3, 6] answer is flagged as transposed; a [3, 3] one is not.
+    says(() => checkSelfAttentionFunction((x: tf.Tensor) => simpleSelfAttention(x).context.transpose(), inputs), /has shape \[3, 6\]; expected \[6, 3\] \[T, d\] \(yours looks transposed\)$/);
+    says(() => checkSelfAttentionFunction((x: tf.Tensor) => tf.zeros([3, 3]), inputs), /has shape \[3, 3\]; expected \[6, 3\] \[T, d\]$/);
+    // Two wrong entries of a [6, 6] answer: counted, and the first one located as [row, column].
+    const w = tf.linalg.bandPart(tf.ones([6, 6]), -1, 0);
+    const twoWrong = tf.add(w, tf.scatterND([[1, 2], [4, 5]], [1, 1], [6, 6]));
+    says(() => checkCausalMask(twoWrong, 6), /^✗ Not yet: 2 of 36 entries of your mask differ from what they should be, the first at index \[1, 2\]$/);
+    // The right shape for the "forgot the transpose" pitfall, but other numbers: no hint about swapping axes.
+    const x = tf.tensor3d(Array.from({ length: 2 * 6 * 4 }, (_, i) => i), [2, 6, 4]);
+    const other = tf.zeros([2, 6, 2, 2]);
+    const m = says(() => checkSplitHeads(other, x, 2), /shape \[2, 6, 2, 2\]; expected \[2, 2, 6, 2\]/);
+    assert.ok(!m.includes("swap"), m);
+    // Off-by-one hints at both ends: token 0 has no token before it, the last no token after it.
+    const [row1, row4] = [attn.context.gather(1), attn.context.gather(4)];
+    says(() => checkContextVector(row1, inputs, 0), /token 1: the course counts tokens from 0/);
+    says(() => checkContextVector(row4, inputs, 5), /token 4: the course counts tokens from 0/);
+    // A number: too large or too small when it matches no pitfall.
+    says(() => checkGpt2AttentionParameters(3e6), /too large/);
+    tf.dispose([attn, w, twoWrong, x, other, row1, row4]);
+  });
+
   describe("03: context vectors", () => {
     it("checkContextVector: right, raw scores, divided by sum, weights, the query itself, 1-based index, wrong shape", () => {
       const attn = simpleSelfAttention(inputs);

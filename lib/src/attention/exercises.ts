@@ -122,35 +122,28 @@ export function checkSelfAttentionFunction(attend: unknown, inputs: tf.Tensor): 
   if (typeof attend !== "function") return verdict([`expected a function (x) => context, got ${typeof attend}`], "");
   const right = "Right: scores x xᵀ, a softmax over each row, then weights x inputs, for every token at once.";
   const other = tf.tidy(() => tf.tensor2d([[0.3, -0.2, 0.9, 0.1], [0.5, 0.4, -0.6, 0.2], [-0.1, 0.8, 0.3, 0.7], [0.6, 0.1, 0.2, -0.4]]));
-  const problems: string[] = [];
-  for (const [x, which] of [[inputs, "the course's inputs"], [other, "a second input [4, 4]"]] as const) {
-    const call = callAnswer(() => tf.tidy(() => (attend as (x: tf.Tensor) => tf.Tensor)(x)));
-    if ("error" in call) {
-      problems.push(`on ${which}, ${call.error}`);
-      break;
+  try {
+    for (const [x, which] of [[inputs, "the course's inputs"], [other, "a second input [4, 4]"]] as const) {
+      const call = callAnswer(() => tf.tidy(() => (attend as (x: tf.Tensor) => tf.Tensor)(x)));
+      if ("error" in call) return verdict([`on ${which}, ${call.error}`], right);
+      if (isUnanswered(call.value)) return NOT_ANSWERED;
+      const found = tf.tidy(() => {
+        const scores = tf.matMul(x, x, false, true); // [T, T]
+        const expected = tf.matMul(softmax(scores), x);
+        return compareAnswer(call.value, expected, `your function's output on ${which}`, "[T, d]", [
+          { value: tf.matMul(scores, x), hint: "you weighted the inputs by the raw scores: apply the softmax to each row of scores first" },
+          { value: tf.matMul(normalizeBySum(scores), x), hint: "you divided each row of scores by its sum; attention uses the softmax" },
+          { value: tf.matMul(softmax(scores.transpose()).transpose(), x), hint: "your softmax normalized each column; it must normalize each row (axis -1), one row per query" },
+          { value: softmax(scores), hint: "those are the attention weights; multiply them by the inputs to get the context vectors" },
+        ]);
+      });
+      if (call.value instanceof tf.Tensor) call.value.dispose();
+      if (found.length) return verdict(found, right);
     }
-    if (isUnanswered(call.value)) {
-      tf.dispose(other);
-      return NOT_ANSWERED;
-    }
-    const found = tf.tidy(() => {
-      const scores = tf.matMul(x, x, false, true); // [T, T]
-      const expected = tf.matMul(softmax(scores), x);
-      return compareAnswer(call.value, expected, `your function's output on ${which}`, "[T, d]", [
-        { value: tf.matMul(scores, x), hint: "you weighted the inputs by the raw scores: apply the softmax to each row of scores first" },
-        { value: tf.matMul(normalizeBySum(scores), x), hint: "you divided each row of scores by its sum; attention uses the softmax" },
-        { value: tf.matMul(softmax(scores.transpose()).transpose(), x), hint: "your softmax normalized each column; it must normalize each row (axis -1), one row per query" },
-        { value: softmax(scores), hint: "those are the attention weights; multiply them by the inputs to get the context vectors" },
-      ]);
-    });
-    if (call.value instanceof tf.Tensor) call.value.dispose();
-    if (found.length) {
-      problems.push(...found);
-      break;
-    }
+    return verdict([], right);
+  } finally {
+    tf.dispose(other);
   }
-  tf.dispose(other);
-  return verdict(problems, right);
 }
 
 // ---- Notebook 04 ----
@@ -169,27 +162,29 @@ export function checkScaledAttentionFunction(attention: unknown): string {
     tf.tensor2d(randValues([5, 16], gen), [5, 16]).sub(0.5).mul(2),
     tf.tensor2d(randValues([5, 3], gen), [5, 3]),
   ]);
-  const call = callAnswer(() => tf.tidy(() => (attention as (q: tf.Tensor, k: tf.Tensor, v: tf.Tensor) => tf.Tensor)(q, k, v)));
-  let problems: string[];
-  if ("error" in call) problems = [call.error];
-  else if (isUnanswered(call.value)) problems = [];
-  else {
-    problems = tf.tidy(() => {
-      const scores = tf.matMul(q, k, false, true); // [5, 5]
-      const expected = tf.matMul(softmax(tf.div(scores, 4)), v);
-      return compareAnswer(call.value, expected, "your context vectors", "[T, d_v] = [5, 3]", [
-        { value: tf.matMul(softmax(scores), v), hint: "no scaling: divide the scores by √d_k before the softmax" },
-        { value: tf.matMul(softmax(tf.div(scores, 16)), v), hint: "you divided by d_k; the scale is its square root, √d_k" },
-        { value: tf.matMul(softmax(tf.mul(scores, 4)), v), hint: "you multiplied by √d_k; divide instead" },
-        { value: tf.matMul(softmax(tf.div(scores, 4).transpose()).transpose(), v), hint: "your softmax normalized each column; it must normalize each row (one row per query)" },
-        { value: softmax(tf.div(scores, 4)), hint: "those are the attention weights; multiply them by the values" },
-      ]);
-    });
+  try {
+    const call = callAnswer(() => tf.tidy(() => (attention as (q: tf.Tensor, k: tf.Tensor, v: tf.Tensor) => tf.Tensor)(q, k, v)));
+    if ("error" in call) return verdict([call.error], right);
+    if (isUnanswered(call.value)) return NOT_ANSWERED;
+    try {
+      const problems = tf.tidy(() => {
+        const scores = tf.matMul(q, k, false, true); // [5, 5]
+        const expected = tf.matMul(softmax(tf.div(scores, 4)), v);
+        return compareAnswer(call.value, expected, "your context vectors", "[T, d_v] = [5, 3]", [
+          { value: tf.matMul(softmax(scores), v), hint: "no scaling: divide the scores by √d_k before the softmax" },
+          { value: tf.matMul(softmax(tf.div(scores, 16)), v), hint: "you divided by d_k; the scale is its square root, √d_k" },
+          { value: tf.matMul(softmax(tf.mul(scores, 4)), v), hint: "you multiplied by √d_k; divide instead" },
+          { value: tf.matMul(softmax(tf.div(scores, 4).transpose()).transpose(), v), hint: "your softmax normalized each column; it must normalize each row (one row per query)" },
+          { value: softmax(tf.div(scores, 4)), hint: "those are the attention weights; multiply them by the values" },
+        ]);
+      });
+      return verdict(problems, right);
+    } finally {
+      if (call.value instanceof tf.Tensor) call.value.dispose();
+    }
+  } finally {
+    tf.dispose([q, k, v]);
   }
-  const unanswered = !("error" in call) && isUnanswered(call.value);
-  if (!("error" in call) && call.value instanceof tf.Tensor) call.value.dispose();
-  tf.dispose([q, k, v]);
-  return unanswered ? NOT_ANSWERED : verdict(problems, right);
 }
 
 // ---- Notebook 05 ----

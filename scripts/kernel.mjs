@@ -4,6 +4,7 @@
 //   node scripts/kernel.mjs install          project-local: .jupyter/kernels/attention-course
 //                                             (used by `npm start` and `npm test` through JUPYTER_PATH;
 //                                             nothing outside the project changes). Run by `npm install`.
+//                                             (`npm install` also registers it in .venv/ when it sets up JupyterLab there)
 //   node scripts/kernel.mjs install --user   user-wide, for VS Code or a JupyterLab you start yourself
 //   node scripts/kernel.mjs uninstall --user
 //   node scripts/kernel.mjs where            print the kernelspec folders
@@ -27,8 +28,11 @@ function userDataDir() {
   return join(process.env.XDG_DATA_HOME ?? join(homedir(), ".local", "share"), "jupyter");
 }
 
-export function kernelDir(user) {
-  return join(user ? userDataDir() : LOCAL_JUPYTER_PATH, "kernels", KERNEL_NAME);
+/** Where the kernelspec goes: the project (default), the user's Jupyter (`user`), or a Python environment (`prefix`). */
+/** @param {{ user?: boolean, prefix?: string }} [where] */
+export function kernelDir({ user = false, prefix = undefined } = {}) {
+  const data = prefix ? join(prefix, "share", "jupyter") : user ? userDataDir() : LOCAL_JUPYTER_PATH;
+  return join(data, "kernels", KERNEL_NAME);
 }
 
 export function kernelSpec() {
@@ -41,12 +45,14 @@ export function kernelSpec() {
     argv: [process.execPath, tslab, "kernel", "--config-path", "{connection_file}"],
     display_name: DISPLAY_NAME,
     language: "typescript",
-    metadata: { course: "attention-course" },
+    // No Jupyter Debug Protocol in tslab: say so, and JupyterLab shows no debugger for this kernel.
+    metadata: { course: "attention-course", debugger: false },
   };
 }
 
-export function install(user = false) {
-  const dir = kernelDir(user);
+/** @param {{ user?: boolean, prefix?: string }} [where] */
+export function install(where = {}) {
+  const dir = kernelDir(where);
   mkdirSync(dir, { recursive: true });
   writeFileSync(join(dir, "kernel.json"), JSON.stringify(kernelSpec(), null, 2) + "\n");
   return dir;
@@ -56,14 +62,14 @@ function main(argv) {
   const [cmd, ...flags] = argv;
   const user = flags.includes("--user");
   if (cmd === "install") {
-    const dir = install(user);
+    const dir = install({ user });
     console.log(`Registered the Jupyter kernel '${DISPLAY_NAME}' in ${dir}`);
     if (!user) console.log("(project-local: `npm start` uses it; for VS Code or your own JupyterLab run `npm run kernel:user`)");
   } else if (cmd === "uninstall") {
-    rmSync(kernelDir(user), { recursive: true, force: true });
-    console.log(`Removed ${kernelDir(user)}`);
+    rmSync(kernelDir({ user }), { recursive: true, force: true });
+    console.log(`Removed ${kernelDir({ user })}`);
   } else if (cmd === "where") {
-    console.log(`project: ${kernelDir(false)}\nuser:    ${kernelDir(true)}`);
+    console.log(`project: ${kernelDir()}\nuser:    ${kernelDir({ user: true })}`);
   } else {
     console.error("usage: node scripts/kernel.mjs install|uninstall|where [--user]");
     process.exit(2);

@@ -7,15 +7,17 @@
 //   npm run site -- --executed test-artifacts   reuse the notebooks `npm test` executed (no re-run)
 import { spawn, spawnSync } from "node:child_process";
 import { join, delimiter } from "node:path";
+import { existsSync } from "node:fs";
 import { install, ROOT, LOCAL_JUPYTER_PATH } from "./kernel.mjs";
+import { venvPython } from "./jupyter-env.mjs";
 
 function findPython() {
-  const candidates = [process.env.ATTENTION_PYTHON, "/usr/bin/python3", "python3"].filter(Boolean);
+  const candidates = [process.env.ATTENTION_PYTHON, existsSync(venvPython) && venvPython, "/usr/bin/python3", "python3"].filter(Boolean);
   for (const py of candidates) {
     if (spawnSync(py, ["-c", "import nbclient, nbconvert, nbformat"], { stdio: "ignore" }).status === 0) return py;
   }
   console.error(`publish: no Python with nbclient and nbconvert (tried ${candidates.join(", ")}).\n` +
-    "On Debian/Ubuntu: sudo npm run jupyter:debian; elsewhere: pip install nbclient nbconvert; or set ATTENTION_PYTHON.");
+    "`npm install` sets them up in .venv/ with JupyterLab (`npm run jupyter:venv` retries); or set ATTENTION_PYTHON.");
   process.exit(2);
 }
 

@@ -25,7 +25,7 @@ try:
     from nbclient import NotebookClient
     from nbconvert import HTMLExporter, SlidesExporter
 except ImportError as e:  # pragma: no cover
-    print(f"publish: missing Python package {e.name}. On Debian/Ubuntu: sudo npm run jupyter:debian", file=sys.stderr)
+    print(f"publish: missing Python package {e.name}. `npm install` sets it up in .venv/ (npm run jupyter:venv retries)", file=sys.stderr)
     sys.exit(2)
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))

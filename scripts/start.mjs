@@ -1,23 +1,17 @@
 #!/usr/bin/env node
 // `npm start`: open the course in Jupyter with the course's kernel.
-// JupyterLab when it is installed, else classic Notebook; extra arguments go to Jupyter
+// JupyterLab (the one `npm install` set up in .venv/, or one on PATH), else Notebook; extra arguments go to Jupyter
 // (`npm start -- --no-browser --port=8899`). Ctrl-C stops the server and its kernels.
 import { spawn, spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { join, delimiter } from "node:path";
 import { install, ROOT, LOCAL_JUPYTER_PATH, DISPLAY_NAME } from "./kernel.mjs";
+import { jupyterCommand, venvPath } from "./jupyter-env.mjs";
 
 const HELP_NO_JUPYTER = `
-No Jupyter was found on this machine. Install one, then run \`npm start\` again:
-
-  JupyterLab (recommended), with pip or conda:
-      python3 -m pip install --user jupyterlab
-      conda install -c conda-forge jupyterlab
-
-  Classic Notebook on Debian/Ubuntu, from the distribution's packages:
-      sudo apt-get install jupyter-notebook
-   or, from this folder:
-      sudo npm run jupyter:debian
+No Jupyter was found: \`npm install\` sets up JupyterLab in .venv/ when it can, and said above
+why it could not (usually Python, or its venv module, is missing). Fix that and run
+\`npm run jupyter:venv\`, or install JupyterLab your own way (see the README's "Getting Jupyter").
 
 VS Code works too: run \`npm run kernel:user\`, open a notebook in notebooks/ and pick
 the kernel '${DISPLAY_NAME}'.
@@ -28,18 +22,23 @@ function works(cmd, args, env) {
   return r.status === 0;
 }
 
-/** Which Jupyter front end to start: JupyterLab if present, else classic Notebook, else null. */
+/**
+ * Which Jupyter front end to start: the project's .venv/ (set up by `npm install`) first, then PATH;
+ * JupyterLab if present, else Notebook (7, or classic 6), else null. ATTENTION_JUPYTER=notebook asks for Notebook.
+ */
 export function findJupyter(env = process.env) {
   const forced = env.ATTENTION_JUPYTER; // "lab" or "notebook", to choose by hand
-  if (forced !== "notebook" && works("jupyter", ["lab", "--version"], env)) return { cmd: "jupyter", sub: "lab" };
-  if (forced !== "lab" && works("jupyter", ["notebook", "--version"], env)) return { cmd: "jupyter", sub: "notebook" };
+  const cmd = jupyterCommand();
+  if (forced !== "notebook" && works(cmd, ["lab", "--version"], env)) return { cmd, sub: "lab" };
+  if (forced !== "lab" && works(cmd, ["notebook", "--version"], env)) return { cmd, sub: "notebook" };
   return null;
 }
 
 function main() {
-  install(false); // (re)write the project-local kernelspec, in case the folder moved
+  install(); // (re)write the project-local kernelspec, in case the folder moved
   const env = {
     ...process.env,
+    ...venvPath(),
     JUPYTER_PATH: [LOCAL_JUPYTER_PATH, process.env.JUPYTER_PATH].filter(Boolean).join(delimiter),
   };
   const jupyter = findJupyter(env);
@@ -52,7 +51,7 @@ function main() {
   if (!extra.some((a) => a.startsWith("--notebook-dir"))) args.push(`--notebook-dir=${join(ROOT, "notebooks")}`);
   if (process.getuid && process.getuid() === 0) args.push("--allow-root"); // containers run as root
   args.push(...extra);
-  const name = jupyter.sub === "lab" ? "JupyterLab" : "classic Jupyter Notebook";
+  const name = jupyter.sub === "lab" ? "JupyterLab" : "Jupyter Notebook";
   console.log(`Starting ${name} on notebooks/ with the kernel '${DISPLAY_NAME}'. Ctrl-C stops it.`);
 
   // Own process group: the terminal's Ctrl-C reaches only us, and we stop Jupyter without its

@@ -17,16 +17,19 @@ export function referenceValues(): Record<string, { shape: number[]; data: numbe
   return (JSON.parse(readFileSync(file, "utf8")) as { values: Record<string, { shape: number[]; data: number[] }> }).values;
 }
 
-/** A Python that has nbclient, nbconvert and jupyter_client: $ATTENTION_PYTHON, Debian's, or the one on PATH. */
+/** The Python of the JupyterLab that `npm install` set up in .venv/ (scripts/jupyter-env.mjs). */
+export const VENV_PYTHON = join(ROOT, ".venv", process.platform === "win32" ? "Scripts/python.exe" : "bin/python");
+
+/** A Python that has nbclient, nbconvert and jupyter_client: $ATTENTION_PYTHON, the project's .venv/, Debian's, or the one on PATH. */
 export function findPython(): string {
-  const candidates = [process.env.ATTENTION_PYTHON, "/usr/bin/python3", "python3"].filter((p): p is string => Boolean(p));
+  const candidates = [process.env.ATTENTION_PYTHON, VENV_PYTHON, "/usr/bin/python3", "python3"].filter((p): p is string => Boolean(p));
   for (const py of candidates) {
     const r = spawnSync(py, ["-c", "import nbclient, nbconvert, nbformat, jupyter_client"], { stdio: "ignore" });
     if (r.status === 0) return py;
   }
   throw new Error(
     `No Python with nbclient, nbconvert and jupyter_client (tried ${candidates.join(", ")}). ` +
-      "On Debian/Ubuntu: sudo npm run jupyter:debian -- --tests; elsewhere: pip install nbclient nbconvert jupyter_client",
+      "`npm install` sets them up in .venv/ (run `npm run jupyter:venv` to retry); or set ATTENTION_PYTHON",
   );
 }
 
@@ -34,7 +37,7 @@ export function findPython(): string {
 export function findChromium(): string {
   const candidates = [process.env.CHROMIUM_PATH, "/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome"];
   const found = candidates.find((p) => p && existsSync(p));
-  if (!found) throw new Error("No Chromium found (set CHROMIUM_PATH). On Debian/Ubuntu: sudo npm run jupyter:debian -- --tests");
+  if (!found) throw new Error("No Chromium found (set CHROMIUM_PATH). On Debian/Ubuntu: sudo npm run deps:debian");
   return found;
 }
 

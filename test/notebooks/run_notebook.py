@@ -21,7 +21,7 @@ try:
     from nbclient.exceptions import CellExecutionError
     from nbconvert import HTMLExporter
 except ImportError as e:  # pragma: no cover - told to the user by the mocha test
-    print(f"missing Python package: {e.name}. On Debian/Ubuntu: sudo npm run jupyter:debian", file=sys.stderr)
+    print(f"missing Python package: {e.name}. `npm install` sets it up in .venv/ (npm run jupyter:venv retries)", file=sys.stderr)
     sys.exit(2)
 
 FIGURE_CLASS = "attention-course-figure"

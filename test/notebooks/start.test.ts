@@ -1,9 +1,11 @@
-// `npm start` for real: the server comes up with the course kernel listed, notebook 00 runs in the
-// browser (classic Notebook or JupyterLab UI, live and trusted), its figures draw, and Ctrl-C stops it.
+// `npm start` for real: the server comes up with the course kernel listed, notebook 00 runs in JupyterLab
+// in a browser (live and trusted), its figures draw, and Ctrl-C stops it; SIGTERM and SIGHUP stop it too.
+// And a fresh clone on a machine with no Jupyter on PATH: `npm install`, then `npm start` serves JupyterLab.
 import * as assert from "assert";
-import { spawn, type ChildProcess } from "child_process";
-import { cpSync, mkdirSync, rmSync, readFileSync, readdirSync } from "fs";
-import { join } from "path";
+import { spawn, spawnSync, type ChildProcess } from "child_process";
+import { copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, rmSync, readFileSync, readdirSync } from "fs";
+import { tmpdir } from "os";
+import { delimiter, dirname, join } from "path";
 import { chromium } from "playwright-core";
 import { FIGURE_CLASS } from "attention-lib/internal";
 import { ROOT, findChromium } from "../helpers";
@@ -47,7 +49,7 @@ describe("npm start", function () {
     mkdirSync(LIVE_DIR, { recursive: true });
     cpSync(join(ROOT, "notebooks", NOTEBOOK), join(LIVE_DIR, NOTEBOOK)); // the browser autosaves outputs
     const port = 20000 + Math.floor(Math.random() * 20000);
-    child = spawn(process.execPath, [join(ROOT, "scripts", "start.mjs"), "--no-browser", `--port=${port}`, `--notebook-dir=${LIVE_DIR}`], {
+    child = spawn(process.execPath, [join(ROOT, "scripts", "start.mjs"), "--no-browser", `--port=${port}`, `--notebook-dir=${LIVE_DIR}`, "--LabApp.expose_app_in_browser=True"], {
       cwd: ROOT,
       stdio: ["ignore", "pipe", "pipe"],
     });
@@ -66,17 +68,11 @@ describe("npm start", function () {
     });
     try {
       const page = await browser.newPage({ viewport: { width: 1200, height: 900 } });
-      const lab = /JupyterLab/.test(seen.out) && !/classic Jupyter Notebook/.test(seen.out);
-      await page.goto(lab ? `${base.origin}/lab/tree/${NOTEBOOK}?token=${token}` : `${base.origin}/notebooks/${NOTEBOOK}?token=${token}`);
-      if (lab) {
-        await page.waitForSelector(".jp-Notebook", { timeout: 60000 });
-        await page.waitForTimeout(3000);
-        await page.keyboard.press("Control+Shift+Enter").catch(() => undefined);
-        await page.evaluate(() => (window as any).jupyterapp?.commands.execute("notebook:run-all-cells"));
-      } else {
-        await page.waitForFunction(() => (window as any).Jupyter?.notebook?.kernel?.is_connected?.(), null, { timeout: 60000 });
-        await page.evaluate(() => (window as any).Jupyter.notebook.execute_all_cells());
-      }
+      assert.match(seen.out, /Starting JupyterLab/, "npm start opens JupyterLab by default");
+      await page.goto(`${base.origin}/lab/tree/${NOTEBOOK}?token=${token}`);
+      await page.waitForSelector(".jp-Notebook", { timeout: 60000 });
+      await page.waitForFunction(() => (window as any).jupyterapp?.shell?.currentWidget?.sessionContext?.session?.kernel?.status === "idle", null, { timeout: 90000 });
+      await page.evaluate(() => void (window as any).jupyterapp.commands.execute("notebook:run-all-cells"));
       const nb = JSON.parse(readFileSync(join(LIVE_DIR, NOTEBOOK), "utf8"));
       const showCalls = nb.cells.filter((c: any) => c.cell_type === "code").map((c: any) => c.source.join(""))
         .reduce((n: number, s: string) => n + (s.match(/show\(|new LiveLineChart\(/g) ?? []).length, 0);
@@ -85,13 +81,6 @@ describe("npm start", function () {
         [showCalls, FIGURE_CLASS] as const,
         { timeout: 120000 },
       );
-      if (!lab) {
-        await page.waitForFunction(
-          () => (window as any).Jupyter.notebook.get_cells().every((c: any) => c.cell_type !== "code" || typeof c.input_prompt_number === "number"),
-          null,
-          { timeout: 120000 },
-        );
-      }
       await page.screenshot({ path: join(ROOT, "test-artifacts", "npm-start-00.png"), fullPage: true });
       const drawn = await page.evaluate((cls) => document.querySelectorAll(`.${cls}[data-drawn="true"]`).length, FIGURE_CLASS);
       assert.strictEqual(drawn, showCalls);
@@ -139,4 +128,68 @@ describe("npm start", function () {
       }
     });
   }
+});
+
+describe("a fresh clone on a machine with no Jupyter on PATH: npm install, then npm start", function () {
+  this.timeout(15 * 60 * 1000);
+  let clone = "";
+  let server: ChildProcess | undefined;
+  after(async () => {
+    if (server && server.exitCode === null) {
+      server.kill("SIGINT");
+      await new Promise((r) => setTimeout(r, 5000));
+      if (server.exitCode === null) server.kill("SIGKILL");
+    }
+    if (clone) rmSync(clone, { recursive: true, force: true });
+  });
+
+  it("npm install sets up JupyterLab in .venv/ with the course's kernel, and npm start serves it", async () => {
+    // The project's files as git sees them (committed or new, never ignored: no node_modules, no .venv).
+    const files = spawnSync("git", ["ls-files", "-z", "--cached", "--others", "--exclude-standard"], { cwd: ROOT, encoding: "utf8" });
+    assert.strictEqual(files.status, 0, files.stderr);
+    clone = mkdtempSync(join(tmpdir(), "attention-fresh-"));
+    for (const f of files.stdout.split("\0").filter((f) => f && existsSync(join(ROOT, f)))) {
+      mkdirSync(dirname(join(clone, f)), { recursive: true });
+      copyFileSync(join(ROOT, f), join(clone, f));
+    }
+    // PATH without any folder that holds a `jupyter` (python3 must stay: it builds the venv).
+    const path = (process.env.PATH ?? "").split(delimiter).filter((d) => !existsSync(join(d, "jupyter")));
+    const env = { ...process.env, PATH: path.join(delimiter), JUPYTER_PATH: "", ATTENTION_SKIP_JUPYTER: "" };
+    assert.notStrictEqual(spawnSync("jupyter", ["--version"], { env }).status, 0, "no jupyter on the test's PATH");
+
+    const install = spawnSync("npm", ["install", "--no-audit", "--prefer-offline"], { cwd: clone, env, encoding: "utf8", timeout: 12 * 60 * 1000 });
+    const said = `${install.stdout}\n${install.stderr}`;
+    assert.strictEqual(install.status, 0, said.slice(-3000));
+    for (const stage of ["[jupyter 1/3]", "[jupyter 2/3]", "[jupyter 3/3]"]) assert.ok(said.includes(stage), `npm install said ${stage}:\n${said.slice(-2000)}`);
+    assert.match(said, /JupyterLab 4\.6\.\d+ is ready in \.venv\//);
+    assert.ok(existsSync(join(clone, ".venv", "share", "jupyter", "kernels", "attention-course", "kernel.json")), "the kernel is registered in .venv/");
+
+    const port = 20000 + Math.floor(Math.random() * 20000);
+    server = spawn("npm", ["start", "--", "--no-browser", `--port=${port}`], { cwd: clone, env, stdio: ["ignore", "pipe", "pipe"] });
+    const seen = { out: "" };
+    server.stdout!.on("data", (d) => (seen.out += d));
+    server.stderr!.on("data", (d) => (seen.out += d));
+    const [, url] = await waitFor(server, /Open the course at: (\S+)/, 90000, seen);
+    assert.match(seen.out, /Starting JupyterLab/);
+    const base = new URL(url);
+    const token = base.searchParams.get("token") ?? "";
+    assert.ok(token.length > 0, "the address carries its token");
+    const specs = (await (await fetch(`${base.origin}/api/kernelspecs?token=${token}`)).json()) as { kernelspecs: Record<string, { resource_dir?: string }> };
+    assert.ok("attention-course" in specs.kernelspecs, `kernelspecs: ${Object.keys(specs.kernelspecs).join(", ")}`);
+    const lab = await fetch(`${base.origin}/lab?token=${token}`);
+    assert.strictEqual(lab.status, 200);
+    assert.match(await lab.text(), /JupyterLab/);
+    const version = spawnSync(join(clone, ".venv", "bin", "jupyter"), ["lab", "--version"], { encoding: "utf8" }).stdout.trim();
+    console.log(`      fresh clone: npm install set up JupyterLab ${version}; npm start served ${base.origin}/lab`);
+    const exited = new Promise((resolve) => server!.on("exit", resolve));
+    server.kill("SIGTERM"); // start.mjs sees npm go and stops Jupyter (tested above)
+    await exited;
+    const deadline = Date.now() + 15000;
+    let up = true;
+    while (up && Date.now() < deadline) {
+      up = await fetch(`${base.origin}/api/status`).then(() => true, () => false);
+      if (up) await new Promise((r) => setTimeout(r, 250));
+    }
+    assert.ok(!up, "the server is down");
+  });
 });

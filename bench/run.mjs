@@ -116,6 +116,33 @@ function matmulFloorCase() {
   };
 }
 
+// module-call/<module>: one forward pass of a readable module at the book's sizes (the six-token running example,
+// batch 2, d_in 3, d_out 2, 2 heads), where the time is per-op overhead and the blocking reads of the input
+// checks, not arithmetic. What notebooks 05-06 and their exercise checks call again and again.
+const BOOK_MODULES = {
+  CausalAttention: (gen) => new lib.CausalAttention(3, 2, 6, 0, { generator: gen }),
+  wrapper: (gen) => new lib.MultiHeadAttentionWrapper(3, 2, 6, 0, 2, { generator: gen }),
+  MultiHeadAttention: (gen) => new lib.MultiHeadAttention(3, 2, 6, 0, 2, { generator: gen }),
+};
+
+function moduleCallCase(name) {
+  return () => {
+    const m = BOOK_MODULES[name](new lib.Generator(123)).eval();
+    const x = tf.tidy(() => tf.stack([lib.exampleInputs(), tf.reverse(lib.exampleInputs(), 0)])); // [2, 6, 3], the book's batch
+    return {
+      run: () => {
+        const y = m.forward(x);
+        y.dataSync();
+        y.dispose();
+      },
+      dispose: () => {
+        x.dispose();
+        m.dispose();
+      },
+    };
+  };
+}
+
 // attention-scaling/<implementation>/T=<n>: one head of width 64, batch 1, T from 128 to 8192 (cpu: to
 // 2048, it is ~20x slower); median time and peak tensor bytes.
 export const SCALING_T = [128, 256, 512, 1024, 2048, 4096, 8192];
@@ -126,6 +153,7 @@ export const CASES = {
   ...Object.fromEntries(
     ["MultiHeadAttention", "fused", "memory-efficient"].flatMap((impl) => SCALING_T.map((T) => [`attention-scaling/${impl}/T=${T}`, attentionCase(impl, 1, T, 64, 1)])),
   ),
+  ...Object.fromEntries(Object.keys(BOOK_MODULES).map((name) => [`module-call/${name}`, moduleCallCase(name)])),
   "train-step/gru-encdec": trainStepCase("plain"),
   "train-step/bahdanau": trainStepCase("bahdanau"),
   // The same steps through the readable model, one op at a time (what the fast path replaces); with --reference.

@@ -55,7 +55,7 @@ export { checkCausalMask, checkRenormalized } from "./attention/exercises";
 // 06 Multi-head attention: stacked heads, then the weight-split module.
 export { MultiHeadAttentionWrapper } from "./attention/causalattention";
 export { MultiHeadAttention, multiHeadFromWrapper } from "./attention/multihead";
-export { headDim, splitHeads, mergeHeads } from "./attention/heads";
+export { headDimOf, splitHeads, mergeHeads } from "./attention/heads";
 export { headHeatmaps, headView } from "./plots/attention";
 export { checkTwoDimensionalWrapper, checkSplitHeads, checkGpt2AttentionParameters } from "./attention/exercises";
 

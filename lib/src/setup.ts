@@ -28,7 +28,7 @@ function loadTfjsNode(): void {
     // Resolved at run time: the course never depends on tfjs-node (its install downloads libtensorflow).
     const name = "@tensorflow/tfjs-node";
     const paths = [process.cwd(), __dirname];
-    require(require.resolve(name, { paths }));
+    require(require.resolve(name, { paths })); // eslint-disable-line @typescript-eslint/no-require-imports -- optional, found at run time
   } catch (e) {
     throw new Error(
       "setup: the 'tensorflow' backend needs @tensorflow/tfjs-node, which is not installed " +

@@ -12,7 +12,8 @@ import {
   attentionScores, attentionWeights, softmax, softmaxNaive, contextVectors, scaledDotProductAttention, dropout, Linear,
   normalizeBySum, simpleSelfAttention, show, formatTensor, print, barChart, lineChart, heatmap, headHeatmaps, headView,
   manualSeed, loadCorpus, Trainer, Seq2Seq, translateSentence, translatePairs, loadCheckpoint, exampleInputs,
-  buildVocabularies, encodeAll, splitHeads,
+  buildVocabularies, encodeAll, splitHeads, mergeHeads, principalComponents, LiveLineChart, FusedMultiHeadAttention,
+  MemoryEfficientAttention,
 } from "attention-lib";
 import { saveCheckpoint, generatePairs } from "attention-lib/internal";
 import { assertThrowsMessage, noLeak, ROOT } from "../helpers";
@@ -324,5 +325,112 @@ describe("a careless learner gets clear errors, never NaN, a hang or a broken ba
         }
       });
     });
+  });
+
+  describe("what still passed silently (issue 19): every refusal names the function, leaks nothing, leaves the backend working", () => {
+    it("NaN and Infinity in the data of every figure builder, the live chart and principalComponents", () => {
+      const nan = [0.1, NaN, 0.3];
+      refuses(() => heatmap([[1, 2], [3, Infinity]]), /^heatmap: values holds Infinity at row 1, column 1; expected finite numbers/);
+      withTensors(() => [tf.tensor2d([[1, NaN]])], (t) => refuses(() => heatmap(t), /^heatmap: values holds NaN at entry 1; expected finite numbers/));
+      refuses(() => barChart(["a", "b", "c"], nan), /^barChart: values holds NaN at entry 1/);
+      refuses(() => lineChart([{ name: "loss", y: [1, -Infinity] }]), /^lineChart: line 'loss' y holds -Infinity at entry 1/);
+      refuses(() => lineChart([{ name: "loss", x: [0, NaN], y: [1, 2] }]), /^lineChart: line 'loss' x holds NaN at entry 1/);
+      refuses(() => headHeatmaps([[[1, 0], [0.5, NaN]]], ["a", "b"]), /^headHeatmaps: the weights of head 0 holds NaN at row 1, column 1/);
+      withTensors(() => [tf.tensor3d([[[1, 0], [Infinity, 0]]])], (t) => refuses(() => headView(t, ["a", "b"]), /^headView: the weights of head 0 holds Infinity at row 1, column 0/));
+      refuses(() => principalComponents([[1, 2], [3, NaN], [0, 1]]), /^principalComponents: x holds NaN at row 1, column 1/);
+      const chart = new LiveLineChart(["loss"]);
+      refuses(() => chart.push("loss", 1, NaN), /^LiveLineChart\.push: the point \(1, NaN\) of line 'loss' is not two finite numbers/);
+      refuses(() => chart.push("loss", "2" as unknown as number, 1), /^LiveLineChart\.push: the point \(2, 1\)/);
+      assert.deepStrictEqual(chart.points, { loss: { x: [], y: [] } }, "a refused point is not kept");
+    });
+
+    it("Seq2Seq: no config, token ids outside the vocabulary, float32 ids, a rank-1 source, a mismatched mask", () => {
+      refuses(() => new (Seq2Seq as unknown as new () => Seq2Seq)(), /^Seq2Seq: expected a config \{ kind: "plain" \| "bahdanau", srcVocab, tgtVocab, embedding, hidden \}, got undefined$/);
+      const m = new Seq2Seq({ kind: "bahdanau", srcVocab: 10, tgtVocab: 12, embedding: 4, hidden: 4 });
+      try {
+        const src = (ids: number[][], dtype: "int32" | "float32" = "int32") => tf.tensor2d(ids, [ids.length, ids[0].length], dtype);
+        const cases: [() => tf.Tensor[], RegExp][] = [
+          [() => [src([[3, 10, 2]]), tf.ones([1, 3])], /^Seq2Seq\.translate: src holds the id 10, outside the vocabulary's ids 0\.\.9; encode the words with the model's vocabulary$/],
+          [() => [src([[3, -1, 2]]), tf.ones([1, 3])], /^Seq2Seq\.translate: src holds the id -1, outside/],
+          [() => [src([[3, 4, 2]], "float32"), tf.ones([1, 3])], /^Seq2Seq\.translate: src holds float32 values; expected int32 token ids/],
+          [() => [tf.tensor1d([3, 4, 2], "int32"), tf.ones([3])], /^Seq2Seq\.translate: src must have rank 2 \(\[batch, tokens\]\), got shape \[3\]$/],
+          [() => [src([[3, 4, 2]]), tf.ones([1, 2])], /^Seq2Seq\.translate: srcMask has shape \[1, 2\], src \[1, 3\]; expected one mask value per source token$/],
+        ];
+        for (const [make, pattern] of cases) withTensors(make, (s, mask) => refuses(() => m.translate(s as tf.Tensor2D, mask as tf.Tensor2D), pattern));
+        withTensors(
+          () => [src([[3, 4, 2]]), tf.ones([1, 3]), src([[1, 12]])],
+          (s, mask, tgtIn) => refuses(() => m.forward({ src: s as tf.Tensor2D, srcMask: mask as tf.Tensor2D, tgtIn: tgtIn as tf.Tensor2D }), /^Seq2Seq\.forward: tgtIn holds the id 12, outside the vocabulary's ids 0\.\.11/),
+        );
+        // In range, it translates.
+        withTensors(() => [src([[3, 9, 2]]), tf.ones([1, 3])], (s, mask) => assert.strictEqual(m.translate(s as tf.Tensor2D, mask as tf.Tensor2D, { maxLen: 3 }).ids.length, 1));
+      } finally {
+        m.dispose();
+      }
+    });
+
+    it("numbers and switches given as strings: dropout rates, sizes, causal and qkvBias", () => {
+      refuses(() => new CausalAttention(3, 2, 6, "0.5" as unknown as number), /^CausalAttention: dropout must be in \[0, 1\), got the string "0\.5"$/);
+      refuses(() => new MultiHeadAttention(3, 2, 6, "0" as unknown as number, 2), /^MultiHeadAttention: dropout must be in \[0, 1\), got the string "0"$/);
+      refuses(() => new MultiHeadAttentionWrapper(3, 2, 6, "0.1" as unknown as number, 2), /^MultiHeadAttentionWrapper: dropout must be in \[0, 1\), got the string "0\.1"$/);
+      refuses(() => new FusedMultiHeadAttention(4, 4, 8, "0.1" as unknown as number, 2), /^FusedMultiHeadAttention: dropout must be in \[0, 1\), got the string "0\.1"$/);
+      refuses(() => new CausalAttention("3" as unknown as number, 2, 6), /^CausalAttention: d_in must be a positive integer, got the string "3"$/);
+      refuses(() => new CausalAttention(3, 2, 6, 0, { causal: "false" as unknown as boolean }), /^CausalAttention: the option causal must be true or false, got the string "false"$/);
+      refuses(() => new MultiHeadAttention(3, 2, 6, 0, 2, { qkvBias: "true" as unknown as boolean }), /^MultiHeadAttention: the option qkvBias must be true or false, got the string "true"$/);
+      refuses(() => new MultiHeadAttention(3, 5, 6, 0, 2), /^MultiHeadAttention: d_out = 5 is not divisible by num_heads = 2/); // no mask left behind
+      refuses(() => new MemoryEfficientAttention(4, 4, 8, 0, 2, { causal: 1 as unknown as boolean }), /^MemoryEfficientAttention: the option causal must be true or false, got 1$/);
+      withTensors(() => [tf.ones([2, 3])], (x) => refuses(() => dropout(x, "0.5" as unknown as number), /^dropout: the drop probability p must be in \[0, 1\), got the string "0\.5"$/));
+    });
+
+    it("empty tensors: splitHeads and mergeHeads of an empty batch, softmax of [0, 3]", () => {
+      withTensors(() => [tf.zeros([0, 6, 4])], (x) => refuses(() => splitHeads(x, 2), /^splitHeads: x is empty \(shape \[0, 6, 4\]\); expected at least one sequence of at least one token$/));
+      withTensors(() => [tf.zeros([2, 0, 4])], (x) => refuses(() => splitHeads(x, 2), /^splitHeads: x is empty/));
+      withTensors(() => [tf.zeros([0, 2, 6, 2])], (x) => refuses(() => mergeHeads(x), /^mergeHeads: x is empty/));
+      for (const f of [softmax, softmaxNaive, normalizeBySum]) {
+        withTensors(() => [tf.zeros([0, 3])], (x) => refuses(() => f(x), new RegExp(`^${f.name}: scores are empty \\(shape \\[0, 3\\]\\); expected at least one row of scores$`)));
+      }
+    });
+  });
+
+  describe("inputs are checked once, where they come in", () => {
+    /** How many times fn reads a tensor back (dataSync, arraySync, dataSync-based checks). */
+    function readsDuring(fn: () => void): number {
+      const proto = tf.Tensor.prototype as unknown as { dataSync: () => unknown };
+      const original = proto.dataSync;
+      let reads = 0;
+      proto.dataSync = function (this: tf.Tensor) {
+        reads++;
+        return original.call(this);
+      };
+      try {
+        fn();
+      } finally {
+        proto.dataSync = original;
+      }
+      return reads;
+    }
+
+    for (const [name, make] of [
+      ["CausalAttention", () => new CausalAttention(3, 2, 6, 0.5)],
+      ["MultiHeadAttentionWrapper", () => new MultiHeadAttentionWrapper(3, 2, 6, 0.5, 2)],
+      ["MultiHeadAttention", () => new MultiHeadAttention(3, 2, 6, 0.5, 2)],
+      ["FusedMultiHeadAttention", () => new FusedMultiHeadAttention(3, 2, 6, 0, 2)],
+      ["MemoryEfficientAttention", () => new MemoryEfficientAttention(3, 2, 6, 0, 2)],
+    ] as const) {
+      it(`${name}.forward reads its input's values once (the finiteness check), however many inner steps check`, () => {
+        const m = make();
+        const x = tf.stack([exampleInputs(), exampleInputs()]);
+        try {
+          let y: tf.Tensor | undefined;
+          assert.strictEqual(readsDuring(() => (y = m.forward(x))), 1);
+          y!.dispose();
+          // The check still refuses a bad input where it comes in, and the inner checks are back on afterwards.
+          withTensors(() => [tf.fill([2, 6, 3], NaN)], (bad) => refuses(() => m.forward(bad), new RegExp(`^${name}: inputs contains NaN or Infinity`)));
+          withTensors(() => [tf.tensor2d([[NaN, 1]])], (bad) => refuses(() => softmax(bad), /^softmax: scores contains NaN/));
+        } finally {
+          x.dispose();
+          m.dispose();
+        }
+      });
+    }
   });
 });

@@ -1,6 +1,6 @@
 import * as assert from "assert";
 import * as tf from "@tensorflow/tfjs";
-import { setup, manualSeed, exampleInputs, SelfAttentionV2, lowerTriangle, causalMask, maskAndRenormalize, maskFuture, causalSoftmax, dropout, splitHeads, mergeHeads, headDim, CausalAttention, MultiHeadAttentionWrapper, MultiHeadAttention, multiHeadFromWrapper, countParameters, checkTwoDimensionalWrapper, headHeatmaps, headView, Generator } from "attention-lib";
+import { setup, manualSeed, exampleInputs, SelfAttentionV2, lowerTriangle, causalMask, maskAndRenormalize, maskFuture, causalSoftmax, dropout, splitHeads, mergeHeads, headDimOf, CausalAttention, MultiHeadAttentionWrapper, MultiHeadAttention, multiHeadFromWrapper, countParameters, checkTwoDimensionalWrapper, headHeatmaps, headView, Generator } from "attention-lib";
 import { referenceValues, assertClose, noLeak, assertThrowsMessage, checkGradients, TOKENS } from "../helpers";
 
 const data = (t: tf.Tensor) => t.dataSync();
@@ -114,7 +114,12 @@ describe("causal and multi-head attention (notebooks 05 and 06)", function () {
       const mask = ca.mask!;
       ca.dispose();
       assert.ok(mask.isDisposed, "dispose frees the mask");
-      assert.strictEqual(new MultiHeadAttentionWrapper(3, 2, 8, 0, 2).mask, null, "the wrapper leaves masks to its heads");
+      const wrapper = new MultiHeadAttentionWrapper(3, 2, 8, 0, 2);
+      assert.ok(!("mask" in wrapper), "the wrapper is a plain module of heads: the masks are its heads'");
+      const masks = wrapper.heads.map((h) => h.mask!);
+      assert.deepStrictEqual(masks.map((m) => m.shape), [[8, 8], [8, 8]]);
+      wrapper.dispose();
+      assert.ok(masks.every((m) => m.isDisposed), "disposing the wrapper frees its heads' masks");
       assert.strictEqual(new CausalAttention(3, 2, 8, 0, { causal: false }).mask, null);
       tf.dispose([x, out, w]);
     });
@@ -196,7 +201,7 @@ describe("causal and multi-head attention (notebooks 05 and 06)", function () {
     it("exercise: the wrapper with d_out = 1 and 2 heads (seed 123) gives 2-d vectors; the check says so", () => {
       manualSeed(123);
       const wrong = new MultiHeadAttentionWrapper(3, 2, 6, 0.0, 2);
-      assert.match(checkTwoDimensionalWrapper(wrong, batch), /^✗ Not yet:\n  - its context vectors have 4 dimensions: the wrapper concatenates its heads, so the width is d_out x heads = 2 x 2/);
+      assert.match(checkTwoDimensionalWrapper(wrong, batch), /^✗ Not yet:\n {2}- its context vectors have 4 dimensions: the wrapper concatenates its heads, so the width is d_out x heads = 2 x 2/);
       wrong.dispose();
       manualSeed(123);
       const w = new MultiHeadAttentionWrapper(3, 1, 6, 0.0, 2);
@@ -288,7 +293,7 @@ describe("causal and multi-head attention (notebooks 05 and 06)", function () {
   describe("clear errors", () => {
     it("d_out not divisible by the number of heads", () => {
       assertThrowsMessage(() => new MultiHeadAttention(3, 5, 6, 0, 2), /MultiHeadAttention: d_out = 5 is not divisible by num_heads = 2/);
-      assertThrowsMessage(() => headDim(4, 0), /num_heads must be a positive integer, got 0/);
+      assertThrowsMessage(() => headDimOf(4, 0), /num_heads must be a positive integer, got 0/);
     });
     it("tokens beyond the context length, d_in mismatch, wrong rank", () => {
       manualSeed(123);

@@ -58,7 +58,7 @@ describe("exercise checks: ✓, ✗ with a hint, or not answered yet", () => {
     const attn = simpleSelfAttention(inputs);
     // [6, 3] expected: a [3, 6] answer is flagged as transposed; a [3, 3] one is not.
     says(() => checkSelfAttentionFunction((x: tf.Tensor) => simpleSelfAttention(x).context.transpose(), inputs), /has shape \[3, 6\]; expected \[6, 3\] \[T, d\] \(yours looks transposed\)$/);
-    says(() => checkSelfAttentionFunction((x: tf.Tensor) => tf.zeros([3, 3]), inputs), /has shape \[3, 3\]; expected \[6, 3\] \[T, d\]$/);
+    says(() => checkSelfAttentionFunction((_x: tf.Tensor) => tf.zeros([3, 3]), inputs), /has shape \[3, 3\]; expected \[6, 3\] \[T, d\]$/);
     // Two wrong entries of a [6, 6] answer: counted, and the first one located as [row, column].
     const w = tf.linalg.bandPart(tf.ones([6, 6]), -1, 0);
     const twoWrong = tf.add(w, tf.scatterND([[1, 2], [4, 5]], [1, 1], [6, 6]));
@@ -132,7 +132,7 @@ describe("exercise checks: ✓, ✗ with a hint, or not answered yet", () => {
     says(() => checkScaledAttentionFunction(sdpa((s) => tf.mul(s, Math.sqrt(dk)))), /multiplied by √d_k/);
     says(() => checkScaledAttentionFunction(sdpa((s) => tf.div(s, 4), false)), /normalized each column/);
     says(() => checkScaledAttentionFunction((q: tf.Tensor, k: tf.Tensor) => tf.softmax(tf.div(tf.matMul(q, k, false, true), 4))), /shape \[5, 5\]; expected \[5, 3\].*attention weights; multiply them by the values/);
-    says(() => checkScaledAttentionFunction((q: tf.Tensor, k: tf.Tensor, v: tf.Tensor) => tf.matMul(q, k)), /your function threw: .*/);
+    says(() => checkScaledAttentionFunction((q: tf.Tensor, k: tf.Tensor, _v: tf.Tensor) => tf.matMul(q, k)), /your function threw: .*/);
   });
 
   describe("05: the causal mask and renormalization", () => {
@@ -203,7 +203,7 @@ describe("exercise checks: ✓, ✗ with a hint, or not answered yet", () => {
       const v2 = new SelfAttentionV2(3, 2);
       says(() => checkWeightCopy(v1, v2, inputs), /^✗ Not yet/);
       says(() => checkWeightCopy(() => null, inputs), NOT_ANSWERED);
-      says(() => checkWeightCopy((a: SelfAttentionV1, b: SelfAttentionV2) => { a.W_query.assign(b.W_query.weight.transpose()); }, inputs), /^✗ Not yet:\n  - v1.W_key does not hold/);
+      says(() => checkWeightCopy((a: SelfAttentionV1, b: SelfAttentionV2) => { a.W_query.assign(b.W_query.weight.transpose()); }, inputs), /^✗ Not yet:\n {2}- v1.W_key does not hold/);
       says(() => checkWeightCopy((a: SelfAttentionV1) => { a.W_query.assign(tf.zeros([2, 2])); }, inputs), /your function threw: .*shape/);
       says(() => checkWeightCopy((a: SelfAttentionV1, b: SelfAttentionV2) => {
         for (const n of ["W_query", "W_key", "W_value"] as const) a[n].assign(b[n].weight.transpose());

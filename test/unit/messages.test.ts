@@ -4,7 +4,7 @@ import * as assert from "assert";
 import * as tf from "@tensorflow/tfjs";
 import {
   setup, lowerTriangle, causalMask, maskAndRenormalize, maskFuture, CausalAttention, MultiHeadAttentionWrapper,
-  MultiHeadAttention, multiHeadFromWrapper, dropout, headDim, splitHeads, mergeHeads, scalingExperiment,
+  MultiHeadAttention, multiHeadFromWrapper, dropout, headDimOf, splitHeads, mergeHeads, scalingExperiment,
   attentionScores, contextVectors, softmax, corpusBleu, checkWeightCopy, checkTwoDimensionalWrapper, SelfAttentionV1,
   SelfAttentionV2, Linear, Generator, exampleInputs, manualSeed,
 } from "attention-lib";
@@ -79,8 +79,8 @@ describe("argument checks name the function, the argument and what was expected"
   });
 
   it("heads: sizes, ranks, divisibility", () => {
-    assertThrowsMessage(() => headDim(4, 0), /^heads: num_heads must be a positive integer, got 0$/);
-    assertThrowsMessage(() => headDim(0, 2), /^heads: d_out must be a positive integer, got 0$/);
+    assertThrowsMessage(() => headDimOf(4, 0), /^headDimOf: num_heads must be a positive integer, got 0$/);
+    assertThrowsMessage(() => headDimOf(0, 2), /^headDimOf: d_out must be a positive integer, got 0$/);
     const x2 = tf.ones([4, 4]);
     const x3 = tf.ones([1, 2, 4]);
     assertThrowsMessage(() => splitHeads(x2, 2), /^splitHeads: x must be \[batch, tokens, d_out\], got shape \[4, 4\]$/);
@@ -164,12 +164,12 @@ describe("the exercises' checks say what is wrong without giving the answer", ()
     for (const name of ["W_query", "W_key", "W_value"] as const) assign(name, v2[name].weight.transpose());
     assert.strictEqual(checkWeightCopy(v1, v2, x), "✓ Right: v1 and v2 now compute the same context vectors.");
     assign("W_key", v2.W_query.weight.transpose());
-    assert.match(checkWeightCopy(v1, v2, x), /^✗ Not yet:\n  - v1.W_key holds the weights of v2.W_query$/);
+    assert.match(checkWeightCopy(v1, v2, x), /^✗ Not yet:\n {2}- v1.W_key holds the weights of v2.W_query$/);
     assign("W_key", v2.W_key.weight.reshape([3, 2]));
     assert.match(checkWeightCopy(v1, v2, x), /v1.W_key holds v2's numbers in v2's memory order, but v1 computes x @ W while nn.Linear computes x @ W\^T/);
     assign("W_key", v2.W_key.weight.transpose());
     v1.W_value.dispose();
-    assert.match(checkWeightCopy(v1, v2, x), /^✗ Not yet:\n  - v1.W_value was disposed$/);
+    assert.match(checkWeightCopy(v1, v2, x), /^✗ Not yet:\n {2}- v1.W_value was disposed$/);
     tf.dispose(x);
     v1.dispose();
     v2.dispose();
@@ -178,7 +178,7 @@ describe("the exercises' checks say what is wrong without giving the answer", ()
   it("checkTwoDimensionalWrapper: the number of heads", () => {
     const w = new MultiHeadAttentionWrapper(3, 1, 6, 0, 3);
     const x = tf.stack([inputs(), inputs()]);
-    assert.match(checkTwoDimensionalWrapper(w, x), /^✗ Not yet:\n  - the wrapper has 3 head\(s\); the exercise asks for 2\n  - its context vectors have 3 dimensions/);
+    assert.match(checkTwoDimensionalWrapper(w, x), /^✗ Not yet:\n {2}- the wrapper has 3 head\(s\); the exercise asks for 2\n {2}- its context vectors have 3 dimensions/);
     tf.dispose(x);
     w.dispose();
   });
@@ -202,14 +202,14 @@ describe("more of what mutation testing found untested", () => {
     const wrong = tf.variable(tf.zeros([2, 3]));
     const saved = v1.W_query;
     (v1 as { W_query: tf.Variable }).W_query = wrong;
-    assert.match(checkWeightCopy(v1, v2, x), /^✗ Not yet:\n  - v1.W_query has shape \[2, 3\], but v1 needs \[d_in, d_out\] = \[3, 2\]/);
+    assert.match(checkWeightCopy(v1, v2, x), /^✗ Not yet:\n {2}- v1.W_query has shape \[2, 3\], but v1 needs \[d_in, d_out\] = \[3, 2\]/);
     (v1 as { W_query: tf.Variable }).W_query = saved;
     wrong.dispose();
     const s1 = new SelfAttentionV1(3, 3);
     const s2 = new SelfAttentionV2(3, 3);
     for (const name of ["W_query", "W_key", "W_value"] as const) tf.tidy(() => s1[name].assign(s2[name].weight.transpose()));
     tf.tidy(() => s1.W_value.assign(s2.W_value.weight)); // not transposed: for a square matrix, not the memory-order hint
-    assert.match(checkWeightCopy(s1, s2, x), /^✗ Not yet:\n  - v1.W_value does not hold v2.W_value's weights \(as v1 uses them\)$/);
+    assert.match(checkWeightCopy(s1, s2, x), /^✗ Not yet:\n {2}- v1.W_value does not hold v2.W_value's weights \(as v1 uses them\)$/);
     tf.dispose(x);
     [v1, v2, s1, s2].forEach((m) => m.dispose());
   });

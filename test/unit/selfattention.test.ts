@@ -121,7 +121,7 @@ describe("self-attention (notebooks 03 and 04)", () => {
       const v1 = new SelfAttentionV1(3, 2);
       manualSeed(789);
       const v2 = new SelfAttentionV2(3, 2);
-      assert.match(noLeak(() => checkWeightCopy(v1, v2, inputs)), /^✗ Not yet:\n  - v1.W_query does not hold v2.W_query's weights/);
+      assert.match(noLeak(() => checkWeightCopy(v1, v2, inputs)), /^✗ Not yet:\n {2}- v1.W_query does not hold v2.W_query's weights/);
       v1.W_query.assign(tf.tidy(() => v2.W_query.weight.reshape([3, 2])));
       assert.match(checkWeightCopy(v1, v2, inputs), /v1.W_query holds v2's numbers in v2's memory order/);
       v1.W_query.assign(tf.tidy(() => v2.W_key.weight.transpose()));

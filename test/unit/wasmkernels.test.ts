@@ -3,22 +3,27 @@ import * as tf from "@tensorflow/tfjs";
 import { setup } from "attention-lib";
 import { withFastKernels } from "attention-lib/internal";
 
-/** Run fn on cpu and on wasm (with the fast path's kernels in place) and compare every output value. */
+/**
+ * Run fn on cpu and on wasm (with the fast path's kernels in place) and compare the outputs: the same number of
+ * tensors, each of the same shape and dtype, every value within 1e-4 (relative above 1).
+ */
 async function sameOnBothBackends(fn: () => tf.Tensor | tf.Tensor[]): Promise<void> {
-  const results: number[][][] = [];
+  const results: { shape: number[]; dtype: string; values: number[] }[][] = [];
   for (const backend of ["cpu", "wasm"] as const) {
     await setup({ backend, verbose: false });
     const out = tf.tidy(() => (backend === "wasm" ? withFastKernels(fn) : fn()));
-    const list = Array.isArray(out) ? out : [out];
-    results.push(list.map((t) => Array.from(t.dataSync())));
-    if (backend === "wasm") assert.deepStrictEqual(list.map((t) => t.shape), (Array.isArray(out) ? out : [out]).map((t) => t.shape));
-    tf.dispose(out);
+    try {
+      results.push((Array.isArray(out) ? out : [out]).map((t) => ({ shape: t.shape, dtype: t.dtype, values: Array.from(t.dataSync()) })));
+    } finally {
+      tf.dispose(out);
+    }
   }
   const [cpu, wasm] = results;
-  assert.strictEqual(wasm.length, cpu.length);
+  assert.strictEqual(wasm.length, cpu.length, "as many outputs on both backends");
   cpu.forEach((c, i) => {
-    assert.strictEqual(wasm[i].length, c.length);
-    c.forEach((v, j) => assert.ok(Math.abs(v - wasm[i][j]) <= 1e-4 * Math.max(1, Math.abs(v)), `output ${i}[${j}]: cpu ${v}, wasm ${wasm[i][j]}`));
+    assert.deepStrictEqual(wasm[i].shape, c.shape, `output ${i}: wasm's shape vs cpu's`);
+    assert.strictEqual(wasm[i].dtype, c.dtype, `output ${i}: dtype`);
+    c.values.forEach((v, j) => assert.ok(Math.abs(v - wasm[i].values[j]) <= 1e-4 * Math.max(1, Math.abs(v)), `output ${i}[${j}]: cpu ${v}, wasm ${wasm[i].values[j]}`));
   });
 }
 
@@ -78,4 +83,14 @@ describe("the fast path's wasm kernels compute what the cpu backend computes", f
       const g = tf.grad((t: tf.Tensor) => tf.sum(tf.mul(tf.gather(t, ids), seq([6, 3]))))(table);
       return [g, tf.unsortedSegmentSum(seq([4, 2]), tf.tensor1d([1, 0, 1, 3], "int32"), 5)];
     }));
+
+  it("tanh (the Bahdanau score's), through tanhApprox: 1-D to 3-D, large and small values", () =>
+    sameOnBothBackends(() => [tf.tanh(seq([7])), tf.tanh(tf.mul(seq([4, 6]), 12)), tf.tanh(tf.mul(seq([2, 3, 5]), 0.01)), tf.tanh(tf.tensor1d([0, -0, 30, -30, 7.9, -7.91]))]));
+
+  it("a kernel with the right numbers in the wrong shape is caught", async () => {
+    await assert.rejects(
+      sameOnBothBackends(() => (tf.getBackend() === "wasm" ? seq([3, 2]) : seq([2, 3]))),
+      /output 0: wasm's shape vs cpu's/,
+    );
+  });
 });

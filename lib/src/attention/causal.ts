@@ -1,22 +1,21 @@
 // Causal masking: a token may attend to itself and to the tokens before it, never to those after it.
 import * as tf from "@tensorflow/tfjs";
 import { FEWER_TOKENS, checkFits, checkNumbers, checkPositiveInt, shapeStr } from "../core/checks";
+import { MASKED, futurePattern } from "../core/mask";
 import { softmax } from "./softmax";
 
 /** [T, T] of 0/1 with 1 on and below the diagonal: row i may see keys 0..i. */
 export function lowerTriangle(tokens: number): tf.Tensor2D {
   checkPositiveInt(tokens, "lowerTriangle", "tokens");
   checkFits([tokens, tokens], "lowerTriangle", "a mask", FEWER_TOKENS);
-  return tf.tidy(() => tf.linalg.bandPart(tf.ones([tokens, tokens]), -1, 0) as tf.Tensor2D);
+  return tf.tensor2d(Float32Array.from(futurePattern(tokens, tokens), (future) => 1 - future), [tokens, tokens]);
 }
 
 /** [T, T] booleans, true above the diagonal: the future each query must not see. */
 export function causalMask(tokens: number): tf.Tensor2D {
   checkPositiveInt(tokens, "causalMask", "tokens");
   checkFits([tokens, tokens], "causalMask", "a mask", FEWER_TOKENS);
-  const future = new Uint8Array(tokens * tokens); // row by row: keys i+1 .. T-1 of query i
-  for (let i = 0; i < tokens; i++) future.fill(1, i * tokens + i + 1, (i + 1) * tokens);
-  return tf.tensor2d(future, [tokens, tokens], "bool");
+  return tf.tensor2d(futurePattern(tokens, tokens), [tokens, tokens], "bool"); // row i: keys i+1 .. T-1
 }
 
 function squareScores(x: tf.Tensor, fn: string, allowMinusInfinity = false): number {
@@ -39,10 +38,10 @@ export function maskAndRenormalize(weights: tf.Tensor): tf.Tensor {
   });
 }
 
-/** Replace the future (above the diagonal) by -Infinity. scores [..., T, T] -> [..., T, T] */
+/** Replace the future (above the diagonal) by -Infinity (MASKED). scores [..., T, T] -> [..., T, T] */
 export function maskFuture(scores: tf.Tensor): tf.Tensor {
   const t = squareScores(scores, "maskFuture", true);
-  return tf.tidy(() => tf.where(causalMask(t), tf.fill(scores.shape, -Infinity), scores));
+  return tf.tidy(() => tf.where(causalMask(t), tf.fill(scores.shape, MASKED), scores));
 }
 
 /**

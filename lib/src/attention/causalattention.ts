@@ -1,13 +1,14 @@
 // Causal self-attention, and the multi-head wrapper that stacks several of its heads (notebooks 05-06).
 // Both take inputs [batch, tokens, d_in] (or [tokens, d_in]) with tokens <= the context length.
 import * as tf from "@tensorflow/tfjs";
-import { checkFits, checkInputs, checkPositiveInt, shapeStr } from "../core/checks";
+import { checkBoolean, checkDropout, checkFits, checkInputs, checkPositiveInt, shapeStr, trusted } from "../core/checks";
 import { Generator, defaultGenerator } from "../core/random";
 import { causalMask } from "./causal";
+import { MASKED } from "../core/mask";
 import { softmax } from "./softmax";
-import { dropout } from "./dropout";
+import { dropout, type DropoutOptions } from "./dropout";
 import { Linear } from "../core/linear";
-import { checkAlive, ModuleBase } from "../core/module";
+import { checkAlive, ModuleBase, type Module } from "../core/module";
 import { attentionScores, contextVectors } from "./scores";
 
 export interface CausalOptions {
@@ -25,7 +26,47 @@ export type CausalParts = {
   context: tf.Tensor; // [b, T, d_out] the module's output
 };
 
-/** What the causal modules share: sizes, train/eval mode, forward, and the masked softmax with dropout. */
+/**
+ * What every attention module of notebooks 05-07 does where the learner's inputs come in: check the module is
+ * alive and the inputs are [b, T, d_in] (or [T, d_in]) with at most context_length tokens, then compute `parts`
+ * of them as a batch [b, T, d_in] inside tf.tidy, with the value checks of the inner steps off (trusted: their
+ * tensors are made from these checked inputs). For [T, d_in] inputs the parts come back without the batch axis.
+ */
+export function explainChecked<P extends Record<string, tf.Tensor>>(
+  module: Module & { readonly dIn: number; readonly contextLength: number },
+  inputs: tf.Tensor,
+  fn: string,
+  parts: (x: tf.Tensor3D) => P,
+): P {
+  checkAlive(module, fn);
+  checkInputs(inputs, module.dIn, fn);
+  const t = inputs.shape[inputs.rank - 2];
+  if (t > module.contextLength) {
+    throw new Error(`${fn}: inputs have ${t} tokens (shape ${shapeStr(inputs.shape)}), more than the context length ${module.contextLength}; pass at most ${module.contextLength} tokens or build the module with a longer context length`);
+  }
+  return trusted(() =>
+    tf.tidy(() => {
+      const out = parts((inputs.rank === 2 ? inputs.expandDims(0) : inputs) as tf.Tensor3D);
+      if (inputs.rank === 3) return out;
+      return Object.fromEntries(Object.entries(out).map(([k, v]) => [k, v.squeeze([0])])) as P;
+    }),
+  );
+}
+
+/**
+ * Scores to attention weights, as every causal module of the course computes them: scale by 1/sqrt(d_k),
+ * put MASKED where `future` is true (broadcast over batch and heads; null: nothing hidden), softmax, then
+ * dropout. scores [..., T, T] -> weights [..., T, T]
+ */
+export function maskedAttentionWeights(scores: tf.Tensor, dK: number, future: tf.Tensor | null, dropoutP: number, options: DropoutOptions): tf.Tensor {
+  return tf.tidy(() => {
+    const scaled = tf.div(scores, Math.sqrt(dK));
+    const weights = softmax(future ? tf.where(future, tf.scalar(MASKED), scaled) : scaled);
+    return dropout(weights, dropoutP, options);
+  });
+}
+
+/** What the causal attention modules share: sizes, train/eval mode, the causal mask held once, forward. */
 export abstract class CausalBase extends ModuleBase {
   constructor(
     readonly dIn: number,
@@ -34,21 +75,20 @@ export abstract class CausalBase extends ModuleBase {
     readonly dropoutP: number,
     /** Whether a token may only attend to itself and earlier tokens (the default). */
     readonly causal = true,
-    /** Whether this module attends itself (and so needs a mask); the wrapper leaves it to its heads. */
-    attends = true,
   ) {
     super();
     const fn = this.constructor.name;
     checkPositiveInt(dIn, fn, "d_in");
     checkPositiveInt(dOut, fn, "d_out");
     checkPositiveInt(contextLength, fn, "context_length");
-    if (!(dropoutP >= 0 && dropoutP < 1)) throw new Error(`${fn}: dropout must be in [0, 1), got ${dropoutP}`);
+    checkDropout(dropoutP, fn);
+    checkBoolean(causal, fn, "causal");
     // Built once, for the longest input; a call on T tokens uses its top-left [T, T] corner. A plain tensor,
     // not a tf.Variable: it is not in parameters(), so no optimiser changes it (PyTorch calls it a buffer).
-    if (causal && attends) {
+    if (causal) {
       checkFits([contextLength, contextLength], fn, "the causal mask for context_length", "build the module with a shorter context_length (the longest input it must take); the memory-efficient attention of notebook 07 never builds a mask");
     }
-    this.mask = causal && attends ? tf.keep(causalMask(contextLength)) : null;
+    this.mask = causal ? tf.keep(causalMask(contextLength)) : null;
   }
 
   /** [context_length, context_length], true above the diagonal (the future); null if not causal. */
@@ -61,36 +101,16 @@ export abstract class CausalBase extends ModuleBase {
 
   abstract explain(inputs: tf.Tensor): CausalParts;
 
-  /**
-   * Check the inputs (d_in, at most context_length tokens), then compute `parts` of them as a batch
-   * [b, T, d_in], inside tf.tidy; for [T, d_in] inputs the parts come back without the batch axis.
-   */
-  protected batched(inputs: tf.Tensor, fn: string, parts: (x: tf.Tensor3D) => CausalParts): CausalParts {
-    checkAlive(this, fn);
-    checkInputs(inputs, this.dIn, fn);
-    const t = inputs.shape[inputs.rank - 2];
-    if (t > this.contextLength) {
-      throw new Error(`${fn}: inputs have ${t} tokens (shape ${shapeStr(inputs.shape)}), more than the context length ${this.contextLength}; pass at most ${this.contextLength} tokens or build the module with a longer context length`);
-    }
-    return tf.tidy(() => {
-      const out = parts((inputs.rank === 2 ? inputs.expandDims(0) : inputs) as tf.Tensor3D);
-      if (inputs.rank === 3) return out;
-      return { scores: out.scores.squeeze([0]), weights: out.weights.squeeze([0]), context: out.context.squeeze([0]) };
-    });
-  }
-
   /** inputs [b, T, d_in] -> context vectors [b, T, d_out] (or [T, d_in] -> [T, d_out]) */
   forward(inputs: tf.Tensor): tf.Tensor {
     return tf.tidy(() => this.explain(inputs).context);
   }
 
-  /** The causal softmax of scaled scores, then dropout: [..., T, T] -> [..., T, T]. */
+  /** The causal softmax of scaled scores, then dropout, with this module's mask: [..., T, T] -> [..., T, T]. */
   protected attend(scores: tf.Tensor, dK: number, generator: Generator): tf.Tensor {
-    const scaled = tf.div(scores, Math.sqrt(dK));
     const T = scores.shape[scores.rank - 1];
-    const future = this.mask?.slice([0, 0], [T, T]); // [T, T] of the stored mask, broadcast over batch and heads
-    const weights = softmax(future ? tf.where(future, tf.scalar(-Infinity), scaled) : scaled);
-    return dropout(weights, this.dropoutP, { training: this.training, generator });
+    const future = this.mask?.slice([0, 0], [T, T]) ?? null; // [T, T] of the stored mask
+    return maskedAttentionWeights(scores, dK, future, this.dropoutP, { training: this.training, generator });
   }
 }
 
@@ -102,6 +122,7 @@ export class CausalAttention extends CausalBase {
   private readonly generator: Generator;
 
   constructor(dIn: number, dOut: number, contextLength: number, dropoutP = 0, options: CausalOptions = {}) {
+    checkBoolean(options.qkvBias ?? false, "CausalAttention", "qkvBias"); // before super() builds the mask
     super(dIn, dOut, contextLength, dropoutP, options.causal);
     this.generator = options.generator ?? defaultGenerator;
     const opts = { bias: options.qkvBias ?? false, generator: this.generator };
@@ -111,7 +132,7 @@ export class CausalAttention extends CausalBase {
   }
 
   explain(inputs: tf.Tensor): CausalParts {
-    return this.batched(inputs, "CausalAttention", (x) => {
+    return explainChecked(this, inputs, "CausalAttention", (x) => {
       const queries = this.W_query.forward(x); // [b, T, d_out]
       const keys = this.W_key.forward(x);
       const values = this.W_value.forward(x);
@@ -127,19 +148,39 @@ export class CausalAttention extends CausalBase {
   }
 }
 
-/** Several CausalAttention heads side by side; their outputs are concatenated: d_out x heads wide. */
-export class MultiHeadAttentionWrapper extends CausalBase {
+/**
+ * Several CausalAttention heads side by side, a plain module: each head attends on its own (with its own
+ * mask), and their outputs are concatenated, d_out x heads wide.
+ */
+export class MultiHeadAttentionWrapper extends ModuleBase {
   readonly heads: CausalAttention[];
 
-  constructor(dIn: number, dOut: number, contextLength: number, dropoutP: number, numHeads: number, options: CausalOptions = {}) {
-    super(dIn, dOut, contextLength, dropoutP, options.causal, false);
-    checkPositiveInt(numHeads, "MultiHeadAttentionWrapper", "num_heads");
+  constructor(
+    readonly dIn: number,
+    readonly dOut: number,
+    readonly contextLength: number,
+    readonly dropoutP: number,
+    numHeads: number,
+    options: CausalOptions = {},
+  ) {
+    super();
+    const fn = "MultiHeadAttentionWrapper";
+    checkPositiveInt(dIn, fn, "d_in");
+    checkPositiveInt(dOut, fn, "d_out");
+    checkPositiveInt(contextLength, fn, "context_length");
+    checkDropout(dropoutP, fn);
+    checkPositiveInt(numHeads, fn, "num_heads");
     this.heads = Array.from({ length: numHeads }, () => new CausalAttention(dIn, dOut, contextLength, dropoutP, options));
+  }
+
+  /** Whether the heads mask the future (the default). */
+  get causal(): boolean {
+    return this.heads[0].causal;
   }
 
   /** weights are stacked per head: [b, heads, T, T]; context is [b, T, d_out * heads]. */
   explain(inputs: tf.Tensor): CausalParts {
-    return this.batched(inputs, "MultiHeadAttentionWrapper", (x) => {
+    return explainChecked(this, inputs, "MultiHeadAttentionWrapper", (x) => {
       const parts = this.heads.map((h) => {
         h.training = this.training;
         return h.explain(x);
@@ -152,7 +193,16 @@ export class MultiHeadAttentionWrapper extends CausalBase {
     });
   }
 
+  /** inputs [b, T, d_in] -> [b, T, d_out * heads] (or [T, d_in] -> [T, d_out * heads]) */
+  forward(inputs: tf.Tensor): tf.Tensor {
+    return tf.tidy(() => this.explain(inputs).context);
+  }
+
   parameters(): tf.Variable[] {
     return this.heads.flatMap((h) => h.parameters());
+  }
+
+  override dispose(): void {
+    for (const h of this.heads) h.dispose();
   }
 }

@@ -1,7 +1,7 @@
 // Dropout: in training, zero each element with probability p and scale the survivors by 1 / (1 - p),
 // so the expected value is unchanged; in evaluation, do nothing. Draws from the course's generator.
 import * as tf from "@tensorflow/tfjs";
-import { FEWER_TOKENS, checkFits, checkNumbers } from "../core/checks";
+import { FEWER_TOKENS, checkDropout, checkFits, checkNumbers } from "../core/checks";
 import { Generator, defaultGenerator, dropoutScaleValues } from "../core/random";
 
 export interface DropoutOptions {
@@ -13,7 +13,7 @@ export interface DropoutOptions {
 /** x [...] -> [...]; like torch.nn.functional.dropout. With p = 0 or in evaluation no random number is drawn. */
 export function dropout(x: tf.Tensor, p: number, options: DropoutOptions = {}): tf.Tensor {
   checkNumbers(x, "dropout", "x");
-  if (!(p >= 0 && p < 1)) throw new Error(`dropout: the drop probability p must be in [0, 1), got ${p}`);
+  checkDropout(p, "dropout", "the drop probability p");
   checkFits(x.shape, "dropout", "x", FEWER_TOKENS);
   if (p === 0 || options.training === false || x.size === 0) return x.clone();
   const scale = dropoutScaleValues(x.shape, p, options.generator ?? defaultGenerator);

@@ -5,6 +5,7 @@ import { Generator, randValues } from "../core/random";
 import { NOT_ANSWERED, callAnswer, checkNumber, compareAnswer, isUnanswered, verdict, type Pitfall } from "../core/exercise";
 import { normalizeBySum, softmax } from "./softmax";
 import { SelfAttentionV1, SelfAttentionV2 } from "./selfattention";
+import { lowerTriangle } from "./causal";
 import type { MultiHeadAttentionWrapper } from "./causalattention";
 
 function maxAbsDiff(a: tf.Tensor, b: tf.Tensor): number {
@@ -193,7 +194,7 @@ export function checkScaledAttentionFunction(attention: unknown): string {
 export function checkCausalMask(answer: unknown, tokens: number): string {
   if (isUnanswered(answer)) return NOT_ANSWERED;
   const problems = tf.tidy(() => {
-    const allowed = tf.linalg.bandPart(tf.ones([tokens, tokens]), -1, 0);
+    const allowed = lowerTriangle(tokens);
     return compareAnswer(answer, allowed, "your mask", `[T, T] = [${tokens}, ${tokens}]`, [
       { value: allowed.transpose(), hint: "your ones are on and above the diagonal: row i must see columns 0..i (the past), not the future" },
       { value: tf.sub(allowed, tf.eye(tokens)), hint: "the diagonal is 0: a token may attend to itself" },
@@ -209,7 +210,7 @@ export function checkRenormalized(answer: unknown, weights: tf.Tensor): string {
   if (isUnanswered(answer)) return NOT_ANSWERED;
   const problems = tf.tidy(() => {
     const t = weights.shape[weights.rank - 1];
-    const masked = tf.mul(weights, tf.linalg.bandPart(tf.ones([t, t]), -1, 0));
+    const masked = tf.mul(weights, lowerTriangle(t));
     const expected = tf.div(masked, tf.sum(masked, -1, true));
     return compareAnswer(answer, expected, "your weights", "[T, T]", [
       { value: masked, hint: "the future is 0, but the rows no longer sum to 1: divide each row by its sum" },

@@ -2,8 +2,8 @@
 import * as tf from "@tensorflow/tfjs";
 import { checkPositiveInt, checkTensor, shapeStr } from "../core/checks";
 
-/** d_out must split evenly into heads: returns head_dim = d_out / heads. */
-export function headDim(dOut: number, heads: number, fn = "heads"): number {
+/** d_out must split evenly into heads: returns head_dim = d_out / heads (a module keeps it as its headDim). */
+export function headDimOf(dOut: number, heads: number, fn = "headDimOf"): number {
   checkPositiveInt(dOut, fn, "d_out");
   checkPositiveInt(heads, fn, "num_heads");
   if (dOut % heads !== 0) {
@@ -17,7 +17,8 @@ export function splitHeads(x: tf.Tensor, heads: number): tf.Tensor4D {
   checkTensor(x, "splitHeads", "x");
   if (x.rank !== 3) throw new Error(`splitHeads: x must be [batch, tokens, d_out], got shape ${shapeStr(x.shape)}`);
   const [b, t, d] = x.shape;
-  const hd = headDim(d, heads, "splitHeads");
+  if (b === 0 || t === 0) throw new Error(`splitHeads: x is empty (shape ${shapeStr(x.shape)}); expected at least one sequence of at least one token`);
+  const hd = headDimOf(d, heads, "splitHeads");
   return tf.tidy(() => tf.transpose(tf.reshape(x, [b, t, heads, hd]), [0, 2, 1, 3]) as tf.Tensor4D);
 }
 
@@ -26,5 +27,6 @@ export function mergeHeads(x: tf.Tensor): tf.Tensor3D {
   checkTensor(x, "mergeHeads", "x");
   if (x.rank !== 4) throw new Error(`mergeHeads: x must be [batch, heads, tokens, head_dim], got shape ${shapeStr(x.shape)}`);
   const [b, h, t, hd] = x.shape;
+  if (x.size === 0) throw new Error(`mergeHeads: x is empty (shape ${shapeStr(x.shape)}); expected at least one sequence, head, token and number`);
   return tf.tidy(() => tf.reshape(tf.transpose(x, [0, 2, 1, 3]), [b, t, h * hd]) as tf.Tensor3D);
 }

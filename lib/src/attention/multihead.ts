@@ -3,9 +3,9 @@
 import * as tf from "@tensorflow/tfjs";
 import { Generator, defaultGenerator } from "../core/random";
 import { Linear } from "../core/linear";
-import { checkAttentionFits } from "../core/checks";
-import { CausalBase, type CausalOptions, type CausalParts, type MultiHeadAttentionWrapper } from "./causalattention";
-import { headDim, mergeHeads, splitHeads } from "./heads";
+import { checkAttentionFits, checkBoolean } from "../core/checks";
+import { CausalBase, explainChecked, type CausalOptions, type CausalParts, type MultiHeadAttentionWrapper } from "./causalattention";
+import { headDimOf, mergeHeads, splitHeads } from "./heads";
 
 /**
  * Efficient multi-head attention: one projection each for queries, keys and values (d_in -> d_out),
@@ -22,9 +22,12 @@ export class MultiHeadAttention extends CausalBase {
   private readonly generator: Generator;
 
   constructor(dIn: number, dOut: number, contextLength: number, dropoutP: number, numHeads: number, options: CausalOptions = {}) {
+    // Checked before super() builds the mask, which a refusal afterwards would leave behind.
+    checkBoolean(options.qkvBias ?? false, "MultiHeadAttention", "qkvBias");
+    const headDim = headDimOf(dOut, numHeads, "MultiHeadAttention");
     super(dIn, dOut, contextLength, dropoutP, options.causal);
     this.numHeads = numHeads;
-    this.headDim = headDim(dOut, numHeads, "MultiHeadAttention");
+    this.headDim = headDim;
     this.generator = options.generator ?? defaultGenerator;
     const opts = { bias: options.qkvBias ?? false, generator: this.generator };
     this.W_query = new Linear(dIn, dOut, opts);
@@ -35,7 +38,7 @@ export class MultiHeadAttention extends CausalBase {
 
   /** scores and weights are [b, heads, T, T]; context is the output [b, T, d_out]. */
   explain(inputs: tf.Tensor): CausalParts {
-    return this.batched(inputs, "MultiHeadAttention", (x) => {
+    return explainChecked(this, inputs, "MultiHeadAttention", (x) => {
       const [b, T] = x.shape;
       checkAttentionFits([b, this.numHeads], T, T, "MultiHeadAttention");
       const queries = splitHeads(this.W_query.forward(x), this.numHeads); // [b, heads, T, head_dim]

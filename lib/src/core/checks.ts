@@ -44,18 +44,54 @@ export function checkRank(x: tf.Tensor, ranks: number[], fn: string, name: strin
   }
 }
 
+/** A value as a message shows it: a string in quotes (so "3" is not mistaken for 3), anything else as it prints. */
+export function describeValue(v: unknown): string {
+  return typeof v === "string" ? `the string ${JSON.stringify(v)}` : String(v);
+}
+
 /** A size given by the learner must be a positive integer. */
 export function checkPositiveInt(v: unknown, fn: string, name: string): asserts v is number {
   if (typeof v !== "number" || !Number.isInteger(v) || v < 1) {
-    throw new Error(`${fn}: ${name} must be a positive integer, got ${String(v)}`);
+    throw new Error(`${fn}: ${name} must be a positive integer, got ${describeValue(v)}`);
   }
 }
 
 /** A setting given by the learner must be a finite number greater than 0 (a learning rate, a time limit). */
 export function checkPositive(v: unknown, fn: string, name: string): asserts v is number {
   if (typeof v !== "number" || !Number.isFinite(v) || v <= 0) {
-    throw new Error(`${fn}: ${name} must be a finite number greater than 0, got ${String(v)}`);
+    throw new Error(`${fn}: ${name} must be a finite number greater than 0, got ${describeValue(v)}`);
   }
+}
+
+/** An on/off option must be true or false (not the string "false", which is truthy). */
+export function checkBoolean(v: unknown, fn: string, name: string): asserts v is boolean {
+  if (typeof v !== "boolean") throw new Error(`${fn}: the option ${name} must be true or false, got ${describeValue(v)}`);
+}
+
+/** A dropout rate: a number in [0, 1) (1 would drop everything and divide by 0). */
+export function checkDropout(p: unknown, fn: string, name = "dropout"): asserts p is number {
+  if (typeof p !== "number" || !(p >= 0 && p < 1)) throw new Error(`${fn}: ${name} must be in [0, 1), got ${describeValue(p)}`);
+}
+
+let trustedDepth = 0;
+
+/**
+ * Run `fn` with the value checks off: checkFinite and the other checks that read a tensor's values back
+ * (a blocking dataSync each) pass at once. For a module's own inner steps, on tensors it made from inputs
+ * it checked where they came in; shape and type checks still run.
+ */
+export function trusted<T>(fn: () => T): T {
+  trustedDepth++;
+  try {
+    return fn();
+  } finally {
+    trustedDepth--;
+  }
+}
+
+/** Whether the values in hand were checked where they came in (inside trusted()). */
+export function valuesTrusted(): boolean {
+  return trustedDepth > 0;
 }
 
 /**
@@ -63,7 +99,7 @@ export function checkPositive(v: unknown, fn: string, name: string): asserts v i
  * -Infinity (a masked score) is allowed. An empty tensor has nothing to check.
  */
 export function checkFinite(x: tf.Tensor, fn: string, name: string, allowMinusInfinity = false): void {
-  if (x.size === 0 || x.dtype === "bool") return;
+  if (x.size === 0 || x.dtype === "bool" || valuesTrusted()) return;
   const bad = tf.tidy(() => {
     const ok = allowMinusInfinity ? tf.logicalOr(tf.isFinite(x), tf.equal(x, -Infinity)) : tf.isFinite(x);
     return tf.logicalNot(tf.all(ok)).dataSync()[0];
@@ -71,6 +107,21 @@ export function checkFinite(x: tf.Tensor, fn: string, name: string, allowMinusIn
   if (bad) {
     const what = allowMinusInfinity ? "NaN or +Infinity; expected numbers (-Infinity marks a masked entry)" : "NaN or Infinity; expected finite numbers";
     throw new Error(`${fn}: ${name} contains ${what}`);
+  }
+}
+
+/**
+ * Token ids for an embedding: a live int32 tensor [batch, tokens], every id in [0, vocab). The range check
+ * reads the ids back (one dataSync), so it is skipped inside trusted().
+ */
+export function checkTokenIds(ids: unknown, vocab: number, fn: string, name: string, ranks = [2]): asserts ids is tf.Tensor {
+  checkTensor(ids, fn, name);
+  checkRank(ids, ranks, fn, name, ranks.length === 1 ? "[batch, tokens]" : "[batch] or [batch, tokens]");
+  if (ids.dtype !== "int32") throw new Error(`${fn}: ${name} holds ${ids.dtype} values; expected int32 token ids (tf.tensor2d(ids, [batch, tokens], "int32"))`);
+  if (ids.size === 0 || valuesTrusted()) return;
+  const [lo, hi] = tf.tidy(() => [tf.min(ids), tf.max(ids)].map((t) => t.dataSync()[0]));
+  if (lo < 0 || hi >= vocab) {
+    throw new Error(`${fn}: ${name} holds the id ${lo < 0 ? lo : hi}, outside the vocabulary's ids 0..${vocab - 1}; encode the words with the model's vocabulary`);
   }
 }
 

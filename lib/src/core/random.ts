@@ -8,7 +8,7 @@
 //   uniformLinear(...)     nn.Linear's default init         uniform in [-1/sqrt(d_in), 1/sqrt(d_in)]
 //   dropoutKeep(...)       nn.Dropout in training mode      one 53-bit double per element
 import * as tf from "@tensorflow/tfjs";
-import { checkShape } from "./checks";
+import { checkDropout, checkShape } from "./checks";
 
 const N = 624;
 const M = 397;
@@ -154,9 +154,7 @@ export function dropoutScaleValues(
   p: number,
   gen: Generator = defaultGenerator,
 ): Float32Array {
-  if (!(p >= 0 && p < 1)) {
-    throw new Error(`dropout: the drop probability p must be in [0, 1), got ${p}`);
-  }
+  checkDropout(p, "dropout", "the drop probability p");
   const out = new Float32Array(sizeOf(shape, "dropout"));
   const keep = 1 - p;
   const scale = 1 / keep;

@@ -10,6 +10,8 @@
 // - UnsortedSegmentSum (the gradient of gather, so of embeddings) is missing; ours adds rows in place.
 // - Sum over leading axes (the gradient of every broadcast bias) transposed its input first; ours adds rows.
 // - Gather of whole rows took ~26 ms for 1536 rows of 384; ours copies rows.
+// - Tanh ran ~20x slower than Sigmoid (4.6 ms against 0.23 ms for a [64, 24, 128] tensor); ours evaluates
+//   tanhApprox below, element by element (the Bahdanau score's tanh).
 // The results are the same numbers; the tests compare them with the cpu backend.
 import * as tf from "@tensorflow/tfjs";
 
@@ -19,7 +21,6 @@ import * as tf from "@tensorflow/tfjs";
  */
 export const TESTED_TFJS = "4.22.0";
 
-/* eslint-disable @typescript-eslint/no-explicit-any */
 type TensorInfo = { dataId: object; shape: number[]; dtype: tf.DataType };
 type WasmBackend = {
   makeOutput(shape: number[], dtype: tf.DataType): TensorInfo;
@@ -168,6 +169,33 @@ function rowGather(original: tf.KernelConfig) {
   };
 }
 
+/**
+ * tanh as a rational function (the odd 13/6 approximation Eigen uses for float32), clamped where it reaches ±1:
+ * at most 3e-7 from Math.tanh, and 3-4x faster than it or Math.exp here. The fused GRU kernels use it too.
+ */
+const CLAMP = 7.90531110763549805;
+export function tanhApprox(v: number): number {
+  const x = v > CLAMP ? CLAMP : v < -CLAMP ? -CLAMP : v;
+  const x2 = x * x;
+  const p = x * (4.89352455891786e-3 + x2 * (6.37261928875436e-4 + x2 * (1.48572235717979e-5 + x2 * (5.12229709037114e-8 + x2 * (-8.60467152213735e-11 + x2 * (2.00018790482477e-13 + x2 * -2.76076847742355e-16))))));
+  const q = 4.89352518554385e-3 + x2 * (2.268434632439e-3 + x2 * (1.18534705686654e-4 + x2 * 1.19825839466702e-6));
+  return p / q;
+}
+
+/** Element-wise tanh through tanhApprox, for float32 tensors (others go to the stock kernel). */
+function approxTanh(stock: tf.KernelConfig) {
+  return (args: { inputs: { x: TensorInfo }; backend: unknown }): TensorInfo => {
+    const { x } = args.inputs;
+    if (x.dtype !== "float32") return stock.kernelFunc(args as any) as TensorInfo;
+    const backend = args.backend as WasmBackend;
+    const out = backend.makeOutput(x.shape, "float32");
+    const xv = backend.typedArrayFromHeap(x);
+    const ov = backend.typedArrayFromHeap(out);
+    for (let i = 0; i < xv.length; i++) ov[i] = tanhApprox(xv[i]);
+    return out;
+  };
+}
+
 /** transposeA/B as an explicit transpose, then the plain product (the wasm kernel is up to 30x slower transposed). */
 function untransposedMatMul(matMul: tf.KernelConfig, transpose: tf.KernelConfig) {
   const swapLast = (x: TensorInfo, backend: unknown): TensorInfo => {
@@ -196,6 +224,7 @@ const REPLACEMENTS: Record<string, (stock: tf.KernelConfig | undefined) => ((arg
   GatherV2: (stock) => stock && rowGather(stock),
   Sum: (stock) => stock && leadingSum(stock),
   UnsortedSegmentSum: (stock) => (stock ? undefined : unsortedSegmentSum),
+  Tanh: (stock) => stock && approxTanh(stock),
   BatchMatMul: (stock) => {
     const transpose = tf.getKernel("Transpose", "wasm");
     return stock && transpose && untransposedMatMul(stock, transpose);

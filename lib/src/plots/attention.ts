@@ -1,7 +1,7 @@
 // Figures of attention weights across heads: a grid of heatmaps, and a head view.
 import * as tf from "@tensorflow/tfjs";
 import { checkTensor, shapeStr } from "../core/checks";
-import type { Figure } from "./figures";
+import { toMatrix, type Figure } from "./figures";
 
 /** Plotly's default trace colours, one per head. */
 const COLOURS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"];
@@ -21,7 +21,7 @@ function perHead(weights: tf.Tensor | number[][][], tokens: string[], fn: string
   if (tokens.length !== shape[1]) {
     throw new Error(`${fn}: ${tokens.length} token labels for ${shape[1]} tokens; expected one label per token`);
   }
-  return w;
+  return w.map((m, h) => toMatrix(m, fn, `the weights of head ${h}`)); // numbers, finite
 }
 
 /**

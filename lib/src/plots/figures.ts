@@ -14,16 +14,29 @@ export interface Figure {
 export type Vector = tf.Tensor | ArrayLike<number>;
 export type Matrix = tf.Tensor | ArrayLike<number>[];
 
-/** A tensor or nested arrays as number[][] (rows), checking it is 2-D. */
+/** NaN or ±Infinity would draw as a gap, or stretch a colour scale to nothing: refuse them, saying where. */
+function checkFiniteValues(rows: number[][], fn: string, name: string): void {
+  rows.forEach((r, i) => {
+    const j = r.findIndex((x) => !Number.isFinite(x));
+    if (j >= 0) {
+      const where = rows.length > 1 ? `row ${i}, column ${j}` : `entry ${j}`;
+      throw new Error(`${fn}: ${name} holds ${r[j]} at ${where}; expected finite numbers (check the computation that made them, or replace masked -Infinity scores by their weights)`);
+    }
+  });
+}
+
+/** A tensor or nested arrays as number[][] (rows), checking it is 2-D and finite. */
 export function toMatrix(m: Matrix, fn: string, name = "values"): number[][] {
   if (m instanceof tf.Tensor) {
     checkTensor(m, fn, name);
     if (m.rank !== 2 || m.size === 0) throw new Error(`${fn}: ${name} must be a non-empty 2-D tensor [rows, columns], got shape ${shapeStr(m.shape)}`);
-    return m.arraySync() as number[][];
+    const rows = m.arraySync() as number[][];
+    checkFiniteValues(rows, fn, name);
+    return rows;
   }
   if (!Array.isArray(m) || m.length === 0) throw new Error(`${fn}: ${name} must be a non-empty 2-D array or tensor [rows, columns], got ${describe(m)}`);
   const rows = m.map((r, i) => {
-    if (!ArrayLike(r)) throw new Error(`${fn}: ${name} must be 2-D [rows, columns], but row ${i} is ${describe(r)} (for one row of numbers, wrap it: [values])`);
+    if (!isNumberList(r)) throw new Error(`${fn}: ${name} must be 2-D [rows, columns], but row ${i} is ${describe(r)} (for one row of numbers, wrap it: [values])`);
     return numbers(r, fn, `${name}, row ${i}`);
   });
   const width = rows[0].length;
@@ -31,6 +44,7 @@ export function toMatrix(m: Matrix, fn: string, name = "values"): number[][] {
     if (r.length !== width) throw new Error(`${fn}: ${name}: row ${i} has ${r.length} values, row 0 has ${width}`);
   });
   if (width === 0) throw new Error(`${fn}: ${name} has no columns`);
+  checkFiniteValues(rows, fn, name);
   return rows;
 }
 
@@ -49,15 +63,19 @@ function numbers(v: ArrayLike<unknown>, fn: string, name: string): number[] {
   return out as number[];
 }
 
-/** A tensor or array as number[], checking it is 1-D. */
+/** A tensor or array as number[], checking it is 1-D and finite. */
 export function toVector(v: Vector, fn: string, name = "values"): number[] {
+  let values: number[];
   if (v instanceof tf.Tensor) {
     checkTensor(v, fn, name);
     if (v.rank !== 1) throw new Error(`${fn}: ${name} must be a 1-D tensor, got shape ${shapeStr(v.shape)}`);
-    return Array.from(v.dataSync());
+    values = Array.from(v.dataSync());
+  } else {
+    if (!isNumberList(v)) throw new Error(`${fn}: ${name} must be a 1-D tensor or an array of numbers, got ${describe(v)}`);
+    values = numbers(v, fn, name);
   }
-  if (!ArrayLike(v)) throw new Error(`${fn}: ${name} must be a 1-D tensor or an array of numbers, got ${describe(v)}`);
-  return numbers(v, fn, name);
+  checkFiniteValues([values], fn, name);
+  return values;
 }
 
 function checkLabels(labels: string[] | undefined, n: number, fn: string, what: string): string[] {
@@ -182,7 +200,7 @@ export function barChart(
     throw new Error(`barChart: expected values (a 1-D tensor or array) or { name: values }, got ${describe(series)}`);
   }
   const named: Record<string, Vector> =
-    series instanceof tf.Tensor || ArrayLike(series) ? { "": series as Vector } : (series as Record<string, Vector>);
+    series instanceof tf.Tensor || isNumberList(series) ? { "": series as Vector } : (series as Record<string, Vector>);
   const entries = Object.entries(named);
   if (entries.length === 0) throw new Error("barChart: no series given; expected values, or { name: values }");
   const data = entries.map(([name, v]) => {
@@ -209,7 +227,7 @@ export function barChart(
   };
 }
 
-function ArrayLike(v: unknown): v is ArrayLike<number> {
+function isNumberList(v: unknown): v is ArrayLike<number> {
   return Array.isArray(v) || ArrayBuffer.isView(v);
 }
 
@@ -293,7 +311,7 @@ export function vectorPlot(vectors: Matrix, labels: string[], options: VectorPlo
   const axisNames = options.axisNames ?? ["x1", "x2", "x3"];
 
   const traceAt = (screen: [number, number][]) =>
-    screen.map(([sx, sy], i) => ({
+    screen.map(([sx, sy]) => ({
       x: arrows ? [0, sx] : [sx],
       y: arrows ? [0, sy] : [sy],
     }));

@@ -19,6 +19,9 @@ export class LiveLineChart {
   push(name: string, x: number, y: number): void {
     const line = this.lines.get(name);
     if (!line) throw new Error(`LiveLineChart: no line named '${name}'; the lines are ${[...this.lines.keys()].join(", ")}`);
+    if (typeof x !== "number" || typeof y !== "number" || !Number.isFinite(x) || !Number.isFinite(y)) {
+      throw new Error(`LiveLineChart.push: the point (${String(x)}, ${String(y)}) of line '${name}' is not two finite numbers (a loss of NaN means the training diverged: lower the learning rate)`);
+    }
     line.x.push(x);
     line.y.push(y);
     this.plot.update(this.figure());

@@ -1,13 +1,14 @@
 // Principal components, to draw high-dimensional states (e.g. an RNN's hidden states) in 2-D.
 import * as tf from "@tensorflow/tfjs";
 import { shapeStr } from "../core/checks";
+import { toMatrix } from "./figures";
 
 /**
  * Project the rows of x [N, D] onto their top k principal components (power iteration with deflation
  * on the covariance matrix). Returns the coordinates [N][k] and each component's share of the variance.
  */
 export function principalComponents(x: tf.Tensor | number[][], k = 2): { points: number[][]; explained: number[] } {
-  const rows = x instanceof tf.Tensor ? (x.rank === 2 ? (x.arraySync() as number[][]) : null) : x;
+  const rows = x instanceof tf.Tensor && x.rank !== 2 ? null : Array.isArray(x) && x.length < 2 ? x : toMatrix(x, "principalComponents", "x"); // numbers, finite
   if (!rows || rows.length < 2) {
     throw new Error(`principalComponents: expected at least 2 rows of a 2-D matrix [N, D], got ${x instanceof tf.Tensor ? shapeStr(x.shape) : `${rows?.length ?? 0} rows`}`);
   }

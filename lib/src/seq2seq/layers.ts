@@ -1,7 +1,7 @@
 // The recurrent pieces of notebooks 01-02: an embedding and a GRU, written the readable way.
 // The training fast path (./fast/) computes the same GRU step in fused kernels, tested against GRU.step.
 import * as tf from "@tensorflow/tfjs";
-import { checkPositiveInt, shapeStr } from "../core/checks";
+import { checkPositiveInt, checkTokenIds, shapeStr } from "../core/checks";
 import { Generator, uniformValues } from "../core/random";
 import { variableFrom } from "../core/linear";
 import type { Module } from "../core/module";
@@ -14,7 +14,7 @@ export function uniformVariable(shape: number[], fanIn: number, gen: Generator):
 
 /**
  * Token ids -> vectors, written as one-hot x matrix: the plainest form, and its gradient needs no kernel
- * that tfjs's wasm backend lacks. (The training fast path looks rows up instead: ./fast/forward.ts.)
+ * that tfjs's wasm backend lacks. (The training fast path looks rows up instead: ./fast/index.ts.)
  */
 export class Embedding implements Module {
   readonly weight: tf.Variable; // [vocab, dim]
@@ -23,8 +23,9 @@ export class Embedding implements Module {
     checkPositiveInt(dim, "Embedding", "dim");
     this.weight = uniformVariable([vocab, dim], 1, gen); // uniform in ±1
   }
-  /** ids [B, T] int32 -> [B, T, dim] */
+  /** ids [B, T] (or [B]) int32 -> [B, T, dim] (or [B, dim]) */
   forward(ids: tf.Tensor): tf.Tensor {
+    checkTokenIds(ids, this.vocab, "Embedding", "ids", [1, 2]);
     return tf.tidy(() => {
       const flat = tf.oneHot(ids.reshape([-1]) as tf.Tensor1D, this.vocab);
       return tf.matMul(flat, this.weight).reshape([...ids.shape, this.dim]);

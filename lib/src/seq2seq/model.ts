@@ -5,7 +5,8 @@
 //   Bahdanau:  c_t = sum_j a_tj h_j, with a_t = softmax_j(v^T tanh(W_q s_(t-1) + W_k h_j)), padding masked
 // Training uses a fast path that computes the same numbers (./fast/, tested equal to `forward`).
 import * as tf from "@tensorflow/tfjs";
-import { checkPositiveInt } from "../core/checks";
+import { checkPositiveInt, checkRank, checkTensor, checkTokenIds, shapeStr, trusted } from "../core/checks";
+import { MASKED_FINITE } from "../core/mask";
 import { Generator } from "../core/random";
 import { checkAlive, type Module } from "../core/module";
 import { Embedding, GRU, uniformVariable } from "./layers";
@@ -36,15 +37,12 @@ export type EncoderMemory = {
   states: tf.Tensor3D; // [B, S, H] the encoder states h_j (the values)
   final: tf.Tensor2D; // [B, H] the state after each sentence's last token
   keys: tf.Tensor3D | undefined; // [B, S, A] W_k h_j, once per sentence (Bahdanau)
-  maskBias: tf.Tensor2D; // [B, S] 0 for tokens, -1e9 for padding
+  maskBias: tf.Tensor2D; // [B, S] 0 for tokens, MASKED_FINITE for padding
 };
 
-/** tanh, or an equal function computed another way (the fast wing's is 10x faster on wasm). */
-export type Tanh = (x: tf.Tensor) => tf.Tensor;
-
-/** Added to the scores of padding: e^(-1e9 - max) is exactly 0 in float32. srcMask [B, S] -> [B, S] */
+/** Added to the scores of padding, so its weight is exactly 0 (finite: 0 * -Infinity would be NaN). srcMask [B, S] -> [B, S] */
 export function paddingBias(srcMask: tf.Tensor): tf.Tensor2D {
-  return tf.tidy(() => tf.mul(tf.sub(1, srcMask), -1e9) as tf.Tensor2D);
+  return tf.tidy(() => tf.mul(tf.sub(1, srcMask), MASKED_FINITE) as tf.Tensor2D);
 }
 
 /**
@@ -52,14 +50,13 @@ export function paddingBias(srcMask: tf.Tensor): tf.Tensor2D {
  *   e_j = tanh(W_q s + W_k h_j),  score_j = v^T e_j (+ padding bias),  a = softmax(scores),  c = sum_j a_j h_j
  * query [B, A] (= s W_q), keys [B, S, A], values [B, S, H], v [A, 1], maskBias [B, S]
  * -> e [B, S, A], weights a [B, S], context c [B, H].
- * `tanh` may be swapped for an equal, faster one (the fast path does).
  */
 export function additiveAttention(
-  query: tf.Tensor, keys: tf.Tensor, values: tf.Tensor, v: tf.Tensor, maskBias: tf.Tensor, tanh: Tanh = tf.tanh,
+  query: tf.Tensor, keys: tf.Tensor, values: tf.Tensor, v: tf.Tensor, maskBias: tf.Tensor,
 ): { e: tf.Tensor; weights: tf.Tensor2D; context: tf.Tensor2D } {
   const [B, S, A] = keys.shape;
   const H = values.shape[2]!;
-  const e = tanh(tf.add(keys, query.reshape([B, 1, A])));
+  const e = tf.tanh(tf.add(keys, query.reshape([B, 1, A])));
   const scores = tf.add(tf.matMul(e.reshape([B * S, A]), v).reshape([B, S]), maskBias);
   const weights = tf.softmax(scores) as tf.Tensor2D;
   const context = tf.matMul(weights.reshape([B, 1, S]), values).reshape([B, H]) as tf.Tensor2D;
@@ -79,6 +76,9 @@ export class Seq2Seq implements Module {
   readonly bo: tf.Variable; // [V]
 
   constructor(config: Seq2SeqConfig) {
+    if (typeof config !== "object" || config === null) {
+      throw new Error(`Seq2Seq: expected a config { kind: "plain" | "bahdanau", srcVocab, tgtVocab, embedding, hidden }, got ${String(config)}`);
+    }
     const c = { attention: config.hidden, seed: 0, ...config };
     if (c.kind !== "plain" && c.kind !== "bahdanau") throw new Error(`Seq2Seq: kind must be 'plain' or 'bahdanau', got '${c.kind}'`);
     for (const k of ["srcVocab", "tgtVocab", "embedding", "hidden", "attention"] as const) checkPositiveInt(c[k], "Seq2Seq", k);
@@ -107,9 +107,20 @@ export class Seq2Seq implements Module {
     });
   }
 
+  /** Where a source comes in: src [B, S] int32 ids of the source vocabulary, srcMask [B, S] of 0/1. */
+  private checkSource(src: unknown, srcMask: unknown, fn: string): void {
+    checkAlive(this, fn);
+    checkTokenIds(src, this.config.srcVocab, fn, "src");
+    checkTensor(srcMask, fn, "srcMask");
+    checkRank(srcMask, [2], fn, "srcMask", "[batch, tokens]");
+    if (srcMask.shape[0] !== src.shape[0] || srcMask.shape[1] !== src.shape[1]) {
+      throw new Error(`${fn}: srcMask has shape ${shapeStr(srcMask.shape)}, src ${shapeStr(src.shape)}; expected one mask value per source token`);
+    }
+  }
+
   /** Encode, and compute once per sentence what every decoder step reads. */
   remember(src: tf.Tensor, srcMask: tf.Tensor): EncoderMemory {
-    checkAlive(this, "Seq2Seq");
+    this.checkSource(src, srcMask, "Seq2Seq");
     return tf.tidy(() => {
       const { states, final } = this.encode(src, srcMask);
       const [B, S, H] = states.shape;
@@ -119,9 +130,9 @@ export class Seq2Seq implements Module {
   }
 
   /** The attention step: decoder state s [B, H] -> weights [B, S] over the source, and context [B, H]. */
-  attend(s: tf.Tensor, memory: EncoderMemory, tanh: Tanh = tf.tanh): { weights: tf.Tensor2D; context: tf.Tensor2D } {
+  attend(s: tf.Tensor, memory: EncoderMemory): { weights: tf.Tensor2D; context: tf.Tensor2D } {
     return tf.tidy(() => {
-      const { weights, context } = additiveAttention(tf.matMul(s, this.Wq!), memory.keys!, memory.states, this.v!, memory.maskBias, tanh);
+      const { weights, context } = additiveAttention(tf.matMul(s, this.Wq!), memory.keys!, memory.states, this.v!, memory.maskBias);
       return { weights, context };
     });
   }
@@ -130,9 +141,9 @@ export class Seq2Seq implements Module {
    * One decoder step: the previous word's embedding [B, E] and the previous state s [B, H] -> the new state
    * [B, H], the context it read [B, H] and, for Bahdanau, the attention weights [B, S].
    */
-  decodeStep(embedding: tf.Tensor, s: tf.Tensor, memory: EncoderMemory, tanh: Tanh = tf.tanh): { next: tf.Tensor2D; context: tf.Tensor2D; weights: tf.Tensor2D | undefined } {
+  decodeStep(embedding: tf.Tensor, s: tf.Tensor, memory: EncoderMemory): { next: tf.Tensor2D; context: tf.Tensor2D; weights: tf.Tensor2D | undefined } {
     return tf.tidy(() => {
-      const { context, weights } = memory.keys ? this.attend(s, memory, tanh) : { context: memory.final, weights: undefined };
+      const { context, weights } = memory.keys ? this.attend(s, memory) : { context: memory.final, weights: undefined };
       const input = tf.concat([embedding, context], 1); // [B, E + H]
       const next = this.decoder.step(this.decoder.projectInputs(input), s);
       return { next, context, weights };
@@ -150,6 +161,13 @@ export class Seq2Seq implements Module {
 
   /** Teacher forcing: the decoder reads the reference tgtIn [B, T]; returns logits [B, T, V] (and attention [B, T, S]). */
   forward(batch: Pick<BatchTensors, "src" | "srcMask" | "tgtIn">): DecoderOutput {
+    if (typeof batch !== "object" || batch === null) throw new Error(`Seq2Seq.forward: expected a batch { src, srcMask, tgtIn }, got ${String(batch)}`);
+    this.checkSource(batch.src, batch.srcMask, "Seq2Seq.forward");
+    checkTokenIds(batch.tgtIn, this.config.tgtVocab, "Seq2Seq.forward", "tgtIn");
+    return trusted(() => this.forwardChecked(batch));
+  }
+
+  private forwardChecked(batch: Pick<BatchTensors, "src" | "srcMask" | "tgtIn">): DecoderOutput {
     return tf.tidy(() => {
       const memory = this.remember(batch.src, batch.srcMask);
       const embeddings = tf.unstack(this.tgtEmb.forward(batch.tgtIn), 1); // T x [B, E]
@@ -174,9 +192,14 @@ export class Seq2Seq implements Module {
   /**
    * Greedy decoding: at each step feed back the most likely word. src [B, S] -> token ids per sentence
    * (up to <eos>), and for Bahdanau the attention weights [outputLen][S] of each sentence. Options: at most
-   * `maxLen` words (default 2S + 10); `tanh` for the attention's tanh (translatePairs passes the fast wing's).
+   * `maxLen` words (default 2S + 10).
    */
-  translate(src: tf.Tensor2D, srcMask: tf.Tensor2D, options: { maxLen?: number; tanh?: Tanh } = {}): { ids: number[][]; attention: number[][][] | null } {
+  translate(src: tf.Tensor2D, srcMask: tf.Tensor2D, options: { maxLen?: number } = {}): { ids: number[][]; attention: number[][][] | null } {
+    this.checkSource(src, srcMask, "Seq2Seq.translate");
+    return trusted(() => this.translateChecked(src, srcMask, options));
+  }
+
+  private translateChecked(src: tf.Tensor2D, srcMask: tf.Tensor2D, options: { maxLen?: number }): { ids: number[][]; attention: number[][][] | null } {
     const B = src.shape[0];
     const limit = options.maxLen ?? 2 * src.shape[1] + 10;
     const ids: number[][] = Array.from({ length: B }, () => []);
@@ -189,7 +212,7 @@ export class Seq2Seq implements Module {
       for (let t = 0; t < limit && !done.every(Boolean); t++) {
         const step = tf.tidy(() => {
           const embedding = this.tgtEmb.forward(prev); // [B, E]
-          const out = this.decodeStep(embedding, s, memory, options.tanh);
+          const out = this.decodeStep(embedding, s, memory);
           const word = tf.argMax(this.output(out.next, out.context), 1).cast("int32");
           return { next: out.next, word, weights: out.weights };
         });

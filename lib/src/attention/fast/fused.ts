@@ -10,12 +10,13 @@
 import * as tf from "@tensorflow/tfjs";
 import { Generator, defaultGenerator } from "../../core/random";
 import { Linear } from "../../core/linear";
-import { checkAlive, ModuleBase, type Module } from "../../core/module";
-import { checkAttentionFits, checkFits, checkInputs, checkPositiveInt, FEWER_TOKENS, shapeStr } from "../../core/checks";
+import { ModuleBase, type Module } from "../../core/module";
+import { checkAttentionFits, checkBoolean, checkDropout, checkFits, checkPositiveInt, FEWER_TOKENS } from "../../core/checks";
 import { dropout } from "../dropout";
 import { withFastKernels } from "../../core/wasmkernels";
-import { headDim, mergeHeads, splitHeads } from "../heads";
-import type { CausalOptions } from "../causalattention";
+import { MASKED_FINITE, futurePattern } from "../../core/mask";
+import { headDimOf, mergeHeads, splitHeads } from "../heads";
+import { explainChecked, type CausalOptions } from "../causalattention";
 import type { MultiHeadAttention } from "../multihead";
 
 /** What every implementation of notebook 07 offers: the module's forward pass, and the usual module parts. */
@@ -51,10 +52,12 @@ export abstract class FusedProjections extends ModuleBase implements AttentionIm
     const fn = this.constructor.name;
     checkPositiveInt(dIn, fn, "d_in");
     checkPositiveInt(contextLength, fn, "context_length");
-    if (!(dropoutP >= 0 && dropoutP < 1)) throw new Error(`${fn}: dropout must be in [0, 1), got ${dropoutP}`);
-    this.headDim = headDim(dOut, numHeads, fn);
+    checkDropout(dropoutP, fn);
+    this.headDim = headDimOf(dOut, numHeads, fn);
     this.generator = options.generator ?? defaultGenerator;
     this.causal = options.causal ?? true;
+    checkBoolean(this.causal, fn, "causal");
+    checkBoolean(options.qkvBias ?? false, fn, "qkvBias");
     this.W_qkv = new Linear(dIn, 3 * dOut, { bias: options.qkvBias ?? false, generator: this.generator });
     this.out_proj = new Linear(dOut, dOut, { bias: true, generator: this.generator });
   }
@@ -83,20 +86,9 @@ export abstract class FusedProjections extends ModuleBase implements AttentionIm
 
   /** inputs [b, T, d_in] (or [T, d_in]) -> [b, T, d_out] (or [T, d_out]), checked like the other modules. */
   forward(inputs: tf.Tensor): tf.Tensor {
-    const fn = this.constructor.name;
-    checkAlive(this, fn);
-    checkInputs(inputs, this.dIn, fn);
-    const T = inputs.shape[inputs.rank - 2];
-    if (T > this.contextLength) {
-      throw new Error(`${fn}: inputs have ${T} tokens (shape ${shapeStr(inputs.shape)}), more than the context length ${this.contextLength}`);
-    }
     // The fast wasm kernels (transposed products, slices without copies) for the whole pass.
-    return withFastKernels(() =>
-      tf.tidy(() => {
-        const x = (inputs.rank === 2 ? inputs.expandDims(0) : inputs) as tf.Tensor3D;
-        const out = this.out_proj.forward(mergeHeads(this.attendHeads(...this.queriesKeysValues(x)))); // [b, T, d_out]
-        return inputs.rank === 2 ? out.squeeze([0]) : out;
-      }),
+    return withFastKernels(
+      () => explainChecked(this, inputs, this.constructor.name, (x) => ({ context: this.out_proj.forward(mergeHeads(this.attendHeads(...this.queriesKeysValues(x)))) })).context, // [b, T, d_out]
     );
   }
 
@@ -113,14 +105,14 @@ export abstract class FusedProjections extends ModuleBase implements AttentionIm
 
 /** Multi-head (causal) attention with one fused projection, per-head 2-D products, and a mask built once. */
 export class FusedMultiHeadAttention extends FusedProjections {
-  /** [context_length, context_length]: 0 where a query may look, -1e30 in its future (e^-1e30 is 0). Built at the first call. */
+  /** [context_length, context_length]: 0 where a query may look, MASKED_FINITE in its future, added to the scores. Built at the first call. */
   private mask: tf.Tensor2D | null = null;
 
   private maskFor(T: number): tf.Tensor2D {
     if (!this.mask) {
       const L = this.contextLength;
       checkFits([L, L], "FusedMultiHeadAttention", "the causal mask", FEWER_TOKENS);
-      this.mask = tf.tidy(() => tf.keep(tf.mul(tf.sub(1, tf.linalg.bandPart(tf.ones([L, L]), -1, 0)), -1e30) as tf.Tensor2D));
+      this.mask = tf.keep(tf.tensor2d(Float32Array.from(futurePattern(L, L), (future) => future * MASKED_FINITE), [L, L]));
     }
     return T === this.contextLength ? this.mask : this.mask.slice([0, 0], [T, T]);
   }

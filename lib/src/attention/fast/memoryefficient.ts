@@ -13,6 +13,7 @@
 // What is alive at once: q, k, v [b, heads, T, head_dim] and one tile of scores [b, heads, block, block].
 import * as tf from "@tensorflow/tfjs";
 import { checkPositiveInt } from "../../core/checks";
+import { MASKED_FINITE, futurePattern } from "../../core/mask";
 import type { CausalOptions } from "../causalattention";
 import { FusedProjections } from "./fused";
 
@@ -35,13 +36,12 @@ export class MemoryEfficientAttention extends FusedProjections {
     }
   }
 
-  /** [rows, cols] of 0 where key (ks + j) <= query (qs + i), else -1e30. */
+  /** [rows, cols] of 0 where key (ks + j) <= query (qs + i), else MASKED_FINITE, added to the tile's scores. */
   private tileMask(rows: number, cols: number, qs: number, ks: number): tf.Tensor2D {
     const key = `${rows},${cols},${qs - ks}`;
     let m = this.tileMasks.get(key);
     if (!m) {
-      const values = new Float32Array(rows * cols);
-      for (let i = 0; i < rows; i++) for (let j = 0; j < cols; j++) values[i * cols + j] = ks + j > qs + i ? -1e30 : 0;
+      const values = Float32Array.from(futurePattern(rows, cols, qs, ks), (future) => future * MASKED_FINITE);
       m = tf.keep(tf.tensor2d(values, [rows, cols]));
       this.tileMasks.set(key, m);
     }
@@ -55,7 +55,7 @@ export class MemoryEfficientAttention extends FusedProjections {
     for (let qs = 0; qs < T; qs += B) {
       const rows = Math.min(B, T - qs);
       const qBlk = q.slice([0, 0, qs, 0], [b, heads, rows, hd]);
-      let m: tf.Tensor = tf.fill([b, heads, rows, 1], -1e30); // running maximum
+      let m: tf.Tensor = tf.fill([b, heads, rows, 1], MASKED_FINITE); // running maximum (finite: m - m of a masked row is 0, not NaN)
       let l: tf.Tensor = tf.zeros([b, heads, rows, 1]); // running sum of e^(s - m)
       let acc: tf.Tensor = tf.zeros([b, heads, rows, hd]); // running weighted sum of the values
       const keysEnd = this.causal ? qs + rows : T; // causal: no key block after the query block's last query

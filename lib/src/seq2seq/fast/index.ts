@@ -5,9 +5,8 @@
 //   index.ts         fastForward: the forward pass built from the pieces below
 //   recurrences.ts   whole GRU sequences and the Bahdanau decoder loop as single ops, backward by hand
 //   grukernels.ts    one GRU step (and its gradient) as one fused kernel, for wasm and cpu
-//   (../../core/wasmkernels.ts: faster Slice/Split/Unstack/Gather/Sum/transposed MatMul and the missing
+//   (../../core/wasmkernels.ts: faster Slice/Split/Unstack/Gather/Sum/Tanh/transposed MatMul and the missing
 //    UnsortedSegmentSum, registered for wasm only while a fast path runs)
-//   fastmath.ts      tanh through sigmoid (wasm's Tanh is ~20x slower than its Sigmoid)
 //
 // Tested against @tensorflow/tfjs TESTED_TFJS (core/wasmkernels.ts): the kernels read tensors through the
 // wasm and cpu backends' own methods (makeOutput, typedArrayFromHeap, data), which a tfjs upgrade may change.

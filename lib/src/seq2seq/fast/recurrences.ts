@@ -10,7 +10,6 @@
 // readable model within 1e-5.
 import * as tf from "@tensorflow/tfjs";
 import { additiveAttention } from "../model";
-import { tanh } from "./fastmath";
 import { gruCellFused, gruCellGradFused } from "./grukernels";
 
 /** Sum over axis 0 of [N, K] as a product with a row of ones (tfjs reduces other axes by transposing first). */
@@ -72,7 +71,7 @@ export interface BahdanauInputs {
   s0: tf.Tensor; // [B, H] the first decoder state (the encoder's final state)
   keys: tf.Tensor; // [B, S, A] W_k h_j, projected once per sentence
   states: tf.Tensor; // [B, S, H] the encoder states h_j (the values)
-  maskBias: tf.Tensor; // [B, S] 0 for tokens, -1e9 for padding
+  maskBias: tf.Tensor; // [B, S] 0 for tokens, MASKED_FINITE for padding
   Wq: tf.Tensor; // [H, A]
   v: tf.Tensor; // [A, 1]
   ctxW: tf.Tensor; // [H, 3H] the context part of the decoder GRU's input projection
@@ -98,8 +97,8 @@ export function bahdanauDecoder(x: BahdanauInputs): tf.Tensor3D {
     const outC: tf.Tensor[] = [];
     const outA: tf.Tensor[] = [];
     for (let t = 0; t < T; t++) {
-      // the readable model's attention step, with the faster tanh
-      const { e, weights: a, context: c } = additiveAttention(tf.matMul(s, Wq), keys, hs, v, maskBias, tanh);
+      // the readable model's attention step (its tanh runs on the fast kernel while the wing's kernels are in place)
+      const { e, weights: a, context: c } = additiveAttention(tf.matMul(s, Wq), keys, hs, v, maskBias);
       // GRU step on [emb; c]: [emb; c] W = emb W_emb (precomputed in embProj) + c W_ctx
       const xg = tf.add(xs[t], tf.matMul(c, ctxW));
       const [next, gates, hnB] = gruCellFused(xg, tf.matMul(s, U), bU, s, ones);

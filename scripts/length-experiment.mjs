@@ -15,7 +15,6 @@ import { fileURLToPath } from "node:url";
 
 const require = createRequire(import.meta.url);
 const lib = { ...require("attention-lib"), ...require("attention-lib/internal") };
-const tf = require("@tensorflow/tfjs");
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 
 function option(name, fallback) {

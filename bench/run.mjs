@@ -149,9 +149,13 @@ export const SCALING_T = [128, 256, 512, 1024, 2048, 4096, 8192];
 
 export const CASES = {
   "mha-forward/matmul-floor": matmulFloorCase(),
-  ...Object.fromEntries(Object.keys(IMPLEMENTATIONS).map((impl) => [`mha-forward/${impl}`, attentionCase(impl, MHA.batch, MHA.tokens, MHA.d, MHA.heads)])),
   ...Object.fromEntries(
-    ["MultiHeadAttention", "fused", "memory-efficient"].flatMap((impl) => SCALING_T.map((T) => [`attention-scaling/${impl}/T=${T}`, attentionCase(impl, 1, T, 64, 1)])),
+    Object.keys(IMPLEMENTATIONS).map((impl) => [`mha-forward/${impl}`, attentionCase(impl, MHA.batch, MHA.tokens, MHA.d, MHA.heads)]),
+  ),
+  ...Object.fromEntries(
+    ["MultiHeadAttention", "fused", "memory-efficient"].flatMap((impl) =>
+      SCALING_T.map((T) => [`attention-scaling/${impl}/T=${T}`, attentionCase(impl, 1, T, 64, 1)]),
+    ),
   ),
   ...Object.fromEntries(Object.keys(BOOK_MODULES).map((name) => [`module-call/${name}`, moduleCallCase(name)])),
   "train-step/gru-encdec": trainStepCase("plain"),
@@ -211,7 +215,14 @@ async function main() {
       c.dispose();
       times.sort((a, b) => a - b);
       const median = times.length % 2 ? times[(times.length - 1) / 2] : (times[times.length / 2 - 1] + times[times.length / 2]) / 2;
-      const row = { name, backend, ms_median: Math.round(median * 10) / 10, ms_min: Math.round(times[0] * 10) / 10, runs, ...(peak !== undefined ? { peak_bytes: peak } : {}) };
+      const row = {
+        name,
+        backend,
+        ms_median: Math.round(median * 10) / 10,
+        ms_min: Math.round(times[0] * 10) / 10,
+        runs,
+        ...(peak !== undefined ? { peak_bytes: peak } : {}),
+      };
       results.push(row);
       const before = baseline[backend]?.[name];
       const floor = results.find((r) => r.name === "mha-forward/matmul-floor" && r.backend === backend);
@@ -221,16 +232,22 @@ async function main() {
           ? `   ${(row.ms_median / floor.ms_median).toFixed(2)}x the matmul floor`
           : "";
       const mem = peak !== undefined ? `   peak ${(peak / 2 ** 20).toFixed(1)} MiB` : "";
-      console.log(`${name.padEnd(40)} ${backend.padEnd(5)} median ${row.ms_median.toFixed(1).padStart(8)} ms   min ${row.ms_min.toFixed(1).padStart(8)} ms   (${runs} runs)${mem}${ratio}`);
+      console.log(
+        `${name.padEnd(40)} ${backend.padEnd(5)} median ${row.ms_median.toFixed(1).padStart(8)} ms   min ${row.ms_min.toFixed(1).padStart(8)} ms   (${runs} runs)${mem}${ratio}`,
+      );
     }
   }
   if (process.argv.includes("--pytorch")) {
     for (const p of pytorchCases()) {
       results.push(p);
       // Same case name: the same work. PyTorch's own multi-head modules are compared with each of ours.
-      const same = p.name.startsWith("mha-forward/torch") ? (x) => x.name.startsWith("mha-forward/") && x.name !== "mha-forward/matmul-floor" : (x) => x.name === p.name;
+      const same = p.name.startsWith("mha-forward/torch")
+        ? (x) => x.name.startsWith("mha-forward/") && x.name !== "mha-forward/matmul-floor"
+        : (x) => x.name === p.name;
       for (const r of results.filter((x) => same(x) && !x.backend.startsWith("pytorch"))) {
-        console.log(`${r.name.padEnd(40)} ${r.backend.padEnd(5)} is ${(r.ms_median / p.ms_median).toFixed(2)}x the time of PyTorch's ${p.name} (${p.ms_median} ms)`);
+        console.log(
+          `${r.name.padEnd(40)} ${r.backend.padEnd(5)} is ${(r.ms_median / p.ms_median).toFixed(2)}x the time of PyTorch's ${p.name} (${p.ms_median} ms)`,
+        );
       }
     }
   }

@@ -39,12 +39,18 @@ async function trainOne(kind, steps, dir, backend) {
   const probe = corpus.test.find((p) => p.en.split(" ").length >= 12 && p.en.split(" ").length <= 16);
   const snapshots = [];
   const snap = (step) => {
-    if (kind === "bahdanau") snapshots.push({ step, attention: lib.teacherForcedAttention(model, vocabs, probe).map((r) => r.map((v) => Math.round(v * 1e4) / 1e4)) });
+    if (kind === "bahdanau")
+      snapshots.push({ step, attention: lib.teacherForcedAttention(model, vocabs, probe).map((r) => r.map((v) => Math.round(v * 1e4) / 1e4)) });
   };
   const SNAP_AT = new Set([50, 100, 200, 400, 800, 1600, 3200, 6400]);
   snap(0);
   const trainer = new lib.Trainer(model, lib.encodeAll(corpus.train, vocabs), {
-    steps, batchSize: 64, learningRate: 2e-3, clipNorm: 1, seed: 11, reportEvery: 50,
+    steps,
+    batchSize: 64,
+    learningRate: 2e-3,
+    clipNorm: 1,
+    seed: 11,
+    reportEvery: 50,
     onReport: (step, loss) => {
       if (step % 100 === 0) console.log(`[${kind}] step ${step}  loss ${loss.toFixed(4)}  ${((Date.now() - t0) / 1000).toFixed(0)} s`);
       if (SNAP_AT.has(step)) snap(step);
@@ -54,9 +60,24 @@ async function trainOne(kind, steps, dir, backend) {
   const run = await trainer.run();
   const base = join(dir, NAMES[kind]);
   lib.saveCheckpoint(base, model, vocabs, {
-    kind, steps: run.steps, seconds: Math.round(run.seconds), batchSize: 64, learningRate: 2e-3, clipNorm: 1,
-    losses: trainer.losses, command: `npm run length-experiment -- --steps ${steps}`,
-    probe: kind === "bahdanau" ? { ...probe, snapshots: [...snapshots, ...(SNAP_AT.has(run.steps) ? [] : [{ step: run.steps, attention: lib.teacherForcedAttention(model, vocabs, probe) }])] } : undefined,
+    kind,
+    steps: run.steps,
+    seconds: Math.round(run.seconds),
+    batchSize: 64,
+    learningRate: 2e-3,
+    clipNorm: 1,
+    losses: trainer.losses,
+    command: `npm run length-experiment -- --steps ${steps}`,
+    probe:
+      kind === "bahdanau"
+        ? {
+            ...probe,
+            snapshots: [
+              ...snapshots,
+              ...(SNAP_AT.has(run.steps) ? [] : [{ step: run.steps, attention: lib.teacherForcedAttention(model, vocabs, probe) }]),
+            ],
+          }
+        : undefined,
   });
   console.log(`[${kind}] saved ${base}.json/.bin after ${run.steps} steps, ${run.seconds.toFixed(0)} s`);
   trainer.dispose();
@@ -65,7 +86,11 @@ async function trainOne(kind, steps, dir, backend) {
 
 function runChild(kind, steps, dir, backend) {
   return new Promise((res, rej) => {
-    const child = spawn(process.execPath, [fileURLToPath(import.meta.url), "--only", kind, "--steps", String(steps), "--checkpoints", dir, "--backend", backend, "--train-only"], { stdio: "inherit" });
+    const child = spawn(
+      process.execPath,
+      [fileURLToPath(import.meta.url), "--only", kind, "--steps", String(steps), "--checkpoints", dir, "--backend", backend, "--train-only"],
+      { stdio: "inherit" },
+    );
     child.on("exit", (code) => (code === 0 ? res() : rej(new Error(`training ${kind} failed (exit ${code})`))));
   });
 }
@@ -80,9 +105,13 @@ export async function score(dir, backend) {
     model.dispose();
   }
   const buckets = results.plain.map((b, i) => ({
-    min_len: b.min_len, max_len: b.max_len, n: b.n,
-    rnn_bleu: b.bleu, attention_bleu: results.bahdanau[i].bleu,
-    rnn_accuracy: b.accuracy, attention_accuracy: results.bahdanau[i].accuracy,
+    min_len: b.min_len,
+    max_len: b.max_len,
+    n: b.n,
+    rnn_bleu: b.bleu,
+    attention_bleu: results.bahdanau[i].bleu,
+    rnn_accuracy: b.accuracy,
+    attention_accuracy: results.bahdanau[i].accuracy,
   }));
   return { split: "test", buckets };
 }
@@ -91,7 +120,9 @@ function printTable(res) {
   console.log("\nsource length | sentences | RNN BLEU | attention BLEU");
   for (const b of res.buckets) {
     const range = b.max_len >= 1000 ? `${b.min_len}+` : `${b.min_len}-${b.max_len}`;
-    console.log(`${range.padStart(13)} | ${String(b.n).padStart(9)} | ${b.rnn_bleu.toFixed(3).padStart(8)} | ${b.attention_bleu.toFixed(3).padStart(14)}`);
+    console.log(
+      `${range.padStart(13)} | ${String(b.n).padStart(9)} | ${b.rnn_bleu.toFixed(3).padStart(8)} | ${b.attention_bleu.toFixed(3).padStart(14)}`,
+    );
   }
   const first = res.buckets[0];
   const last = res.buckets[res.buckets.length - 1];

@@ -16,8 +16,10 @@ function findPython() {
   for (const py of candidates) {
     if (spawnSync(py, ["-c", "import nbclient, nbconvert, nbformat"], { stdio: "ignore" }).status === 0) return py;
   }
-  console.error(`publish: no Python with nbclient and nbconvert (tried ${candidates.join(", ")}).\n` +
-    "`npm install` sets them up in .venv/ with JupyterLab (`npm run jupyter:venv` retries); or set ATTENTION_PYTHON.");
+  console.error(
+    `publish: no Python with nbclient and nbconvert (tried ${candidates.join(", ")}).\n` +
+      "`npm install` sets them up in .venv/ with JupyterLab (`npm run jupyter:venv` retries); or set ATTENTION_PYTHON.",
+  );
   process.exit(2);
 }
 

@@ -8,8 +8,18 @@ export { print, formatTensor, type PrintOptions } from "./core/print";
 export { show, LivePlot } from "./plots/show";
 export { LiveLineChart } from "./plots/live";
 export {
-  heatmap, barChart, lineChart, vectorPlot, heatmapFrames,
-  type Figure, type HeatmapOptions, type ChartOptions, type VectorPlotOptions, type Line, type Matrix, type Vector,
+  heatmap,
+  barChart,
+  lineChart,
+  vectorPlot,
+  heatmapFrames,
+  type Figure,
+  type HeatmapOptions,
+  type ChartOptions,
+  type VectorPlotOptions,
+  type Line,
+  type Matrix,
+  type Vector,
 } from "./plots/figures";
 export { EXAMPLE_TOKENS, EXAMPLE_EMBEDDINGS, exampleInputs } from "./core/example";
 
@@ -22,9 +32,7 @@ export { Seq2Seq, type Seq2SeqConfig, type DecoderKind, type DecoderOutput } fro
 export { Trainer, type TrainOptions } from "./seq2seq/train";
 export { loadCheckpoint, type Checkpoint } from "./seq2seq/checkpoint";
 export { corpusBleu, type BleuDetail } from "./seq2seq/metrics";
-export {
-  translatePairs, translateSentence, scoreByLength, LENGTH_BUCKETS, type Translation, type LengthBucket,
-} from "./seq2seq/experiment";
+export { translatePairs, translateSentence, scoreByLength, LENGTH_BUCKETS, type Translation, type LengthBucket } from "./seq2seq/experiment";
 export { principalComponents } from "./plots/pca";
 export { checkBottleneckSize, checkUnigramPrecision } from "./seq2seq/exercises";
 

@@ -10,7 +10,15 @@ export { variableFrom } from "./core/linear";
 
 // How figures reach each Jupyter front end
 export {
-  inKernel, figureBundle, figureHtml, figureText, plotlyLibrary, plotlyScriptHtml, loadPlotLibrary, FIGURE_CLASS, PLOTLY_PACKAGE,
+  inKernel,
+  figureBundle,
+  figureHtml,
+  figureText,
+  plotlyLibrary,
+  plotlyScriptHtml,
+  loadPlotLibrary,
+  FIGURE_CLASS,
+  PLOTLY_PACKAGE,
 } from "./plots/show";
 export { project3d, toMatrix, toVector } from "./plots/figures";
 

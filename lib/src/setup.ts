@@ -22,7 +22,6 @@ export interface SetupOptions {
   verbose?: boolean;
 }
 
-
 function loadTfjsNode(): void {
   try {
     // Resolved at run time: the course never depends on tfjs-node (its install downloads libtensorflow).

@@ -7,7 +7,9 @@ const dir = join(ROOT, "notebooks");
 
 describe("committed notebooks", () => {
   const files = readdirSync(dir).filter((f) => f.endsWith(".ipynb"));
-  const solutions = readdirSync(join(dir, "solutions")).filter((f) => f.endsWith(".ipynb")).map((f) => join("solutions", f));
+  const solutions = readdirSync(join(dir, "solutions"))
+    .filter((f) => f.endsWith(".ipynb"))
+    .map((f) => join("solutions", f));
 
   it("are numbered NN-name.ipynb", () => {
     assert.ok(files.length > 0);

@@ -38,7 +38,10 @@ describe("backend setup", () => {
   });
 
   it("explains how to get tfjs-node when the 'tensorflow' backend is asked for without it", async () => {
-    await assert.rejects(setup({ backend: "tensorflow", verbose: false }), /needs @tensorflow\/tfjs-node, which is not installed.*npm install @tensorflow\/tfjs-node/s);
+    await assert.rejects(
+      setup({ backend: "tensorflow", verbose: false }),
+      /needs @tensorflow\/tfjs-node, which is not installed.*npm install @tensorflow\/tfjs-node/s,
+    );
   });
 
   it("rejects unknown backend names, naming the choices", () => {

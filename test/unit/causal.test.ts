@@ -1,6 +1,29 @@
 import * as assert from "assert";
 import * as tf from "@tensorflow/tfjs";
-import { setup, manualSeed, exampleInputs, SelfAttentionV2, lowerTriangle, causalMask, maskAndRenormalize, maskFuture, causalSoftmax, dropout, splitHeads, mergeHeads, headDimOf, CausalAttention, MultiHeadAttentionWrapper, MultiHeadAttention, multiHeadFromWrapper, countParameters, checkTwoDimensionalWrapper, headHeatmaps, headView, Generator } from "attention-lib";
+import {
+  setup,
+  manualSeed,
+  exampleInputs,
+  SelfAttentionV2,
+  lowerTriangle,
+  causalMask,
+  maskAndRenormalize,
+  maskFuture,
+  causalSoftmax,
+  dropout,
+  splitHeads,
+  mergeHeads,
+  headDimOf,
+  CausalAttention,
+  MultiHeadAttentionWrapper,
+  MultiHeadAttention,
+  multiHeadFromWrapper,
+  countParameters,
+  checkTwoDimensionalWrapper,
+  headHeatmaps,
+  headView,
+  Generator,
+} from "attention-lib";
 import { referenceValues, assertClose, noLeak, assertThrowsMessage, checkGradients, TOKENS } from "../helpers";
 
 const data = (t: tf.Tensor) => t.dataSync();
@@ -8,17 +31,17 @@ const data = (t: tf.Tensor) => t.dataSync();
 // Tensors printed in the book's companion notebook (4 decimals), one batch item.
 const BOOK = {
   causalWeights: [
-    1, 0, 0, 0, 0, 0, 0.5517, 0.4483, 0, 0, 0, 0, 0.38, 0.3097, 0.3103, 0, 0, 0,
-    0.2758, 0.246, 0.2462, 0.2319, 0, 0, 0.2175, 0.1983, 0.1984, 0.1888, 0.1971, 0, 0.1935, 0.1663, 0.1666, 0.1542, 0.1666, 0.1529,
+    1, 0, 0, 0, 0, 0, 0.5517, 0.4483, 0, 0, 0, 0, 0.38, 0.3097, 0.3103, 0, 0, 0, 0.2758, 0.246, 0.2462, 0.2319, 0, 0, 0.2175, 0.1983, 0.1984, 0.1888,
+    0.1971, 0, 0.1935, 0.1663, 0.1666, 0.1542, 0.1666, 0.1529,
   ],
   droppedWeights: [
-    2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0.7599, 0.6194, 0.6206, 0, 0, 0,
-    0, 0.4921, 0.4925, 0, 0, 0, 0, 0.3966, 0, 0.3775, 0, 0, 0, 0.3327, 0.3331, 0.3084, 0.3331, 0,
+    2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0.7599, 0.6194, 0.6206, 0, 0, 0, 0, 0.4921, 0.4925, 0, 0, 0, 0, 0.3966, 0, 0.3775, 0, 0, 0, 0.3327, 0.3331,
+    0.3084, 0.3331, 0,
   ],
   causalAttention: [-0.4519, 0.2216, -0.5874, 0.0058, -0.63, -0.0632, -0.5675, -0.0843, -0.5526, -0.0981, -0.5299, -0.1081],
   wrapper: [
-    -0.4519, 0.2216, 0.4772, 0.1063, -0.5874, 0.0058, 0.5891, 0.3257, -0.63, -0.0632, 0.6202, 0.386,
-    -0.5675, -0.0843, 0.5478, 0.3589, -0.5526, -0.0981, 0.5321, 0.3428, -0.5299, -0.1081, 0.5077, 0.3493,
+    -0.4519, 0.2216, 0.4772, 0.1063, -0.5874, 0.0058, 0.5891, 0.3257, -0.63, -0.0632, 0.6202, 0.386, -0.5675, -0.0843, 0.5478, 0.3589, -0.5526,
+    -0.0981, 0.5321, 0.3428, -0.5299, -0.1081, 0.5077, 0.3493,
   ],
   multiHead: [0.319, 0.4858, 0.2943, 0.3897, 0.2856, 0.3593, 0.2693, 0.3873, 0.2639, 0.3928, 0.2575, 0.4028],
   exercise: [-0.574, 0.2216, -0.732, 0.0155, -0.7774, -0.0546, -0.6979, -0.0817, -0.6538, -0.0957, -0.6424, -0.1065],
@@ -63,7 +86,10 @@ describe("causal and multi-head attention (notebooks 05 and 06)", function () {
 
     it("rejects non-square scores", () => {
       const s = tf.ones([3, 4]);
-      assertThrowsMessage(() => maskFuture(s), /maskFuture: expected square attention matrices \[\.\.\., T, T\] \(queries x keys\), got shape \[3, 4\]/);
+      assertThrowsMessage(
+        () => maskFuture(s),
+        /maskFuture: expected square attention matrices \[\.\.\., T, T\] \(queries x keys\), got shape \[3, 4\]/,
+      );
       s.dispose();
     });
   });
@@ -117,9 +143,18 @@ describe("causal and multi-head attention (notebooks 05 and 06)", function () {
       const wrapper = new MultiHeadAttentionWrapper(3, 2, 8, 0, 2);
       assert.ok(!("mask" in wrapper), "the wrapper is a plain module of heads: the masks are its heads'");
       const masks = wrapper.heads.map((h) => h.mask!);
-      assert.deepStrictEqual(masks.map((m) => m.shape), [[8, 8], [8, 8]]);
+      assert.deepStrictEqual(
+        masks.map((m) => m.shape),
+        [
+          [8, 8],
+          [8, 8],
+        ],
+      );
       wrapper.dispose();
-      assert.ok(masks.every((m) => m.isDisposed), "disposing the wrapper frees its heads' masks");
+      assert.ok(
+        masks.every((m) => m.isDisposed),
+        "disposing the wrapper frees its heads' masks",
+      );
       assert.strictEqual(new CausalAttention(3, 2, 8, 0, { causal: false }).mask, null);
       tf.dispose([x, out, w]);
     });
@@ -165,7 +200,10 @@ describe("causal and multi-head attention (notebooks 05 and 06)", function () {
       const p = ca.eval().explain(inputs);
       assertClose(data(tf.sum(p.weights, -1)), [1, 1, 1, 1, 1, 1], 1e-6);
       const q = ca.train().explain(inputs);
-      assert.ok(data(q.weights).some((v) => v > 1.01), "training-mode weights carry the 1/(1-p) scale");
+      assert.ok(
+        data(q.weights).some((v) => v > 1.01),
+        "training-mode weights carry the 1/(1-p) scale",
+      );
       tf.dispose([p, q]);
       ca.dispose();
     });
@@ -201,11 +239,17 @@ describe("causal and multi-head attention (notebooks 05 and 06)", function () {
     it("exercise: the wrapper with d_out = 1 and 2 heads (seed 123) gives 2-d vectors; the check says so", () => {
       manualSeed(123);
       const wrong = new MultiHeadAttentionWrapper(3, 2, 6, 0.0, 2);
-      assert.match(checkTwoDimensionalWrapper(wrong, batch), /^✗ Not yet:\n {2}- its context vectors have 4 dimensions: the wrapper concatenates its heads, so the width is d_out x heads = 2 x 2/);
+      assert.match(
+        checkTwoDimensionalWrapper(wrong, batch),
+        /^✗ Not yet:\n {2}- its context vectors have 4 dimensions: the wrapper concatenates its heads, so the width is d_out x heads = 2 x 2/,
+      );
       wrong.dispose();
       manualSeed(123);
       const w = new MultiHeadAttentionWrapper(3, 1, 6, 0.0, 2);
-      assert.strictEqual(noLeak(() => checkTwoDimensionalWrapper(w, batch)), "✓ Right: 2 heads, context vectors of width 2.");
+      assert.strictEqual(
+        noLeak(() => checkTwoDimensionalWrapper(w, batch)),
+        "✓ Right: 2 heads, context vectors of width 2.",
+      );
       const out = w.forward(batch);
       assertClose(data(out).slice(0, 12), BOOK.exercise, 1e-4);
       out.dispose();
@@ -214,7 +258,9 @@ describe("causal and multi-head attention (notebooks 05 and 06)", function () {
 
     it("the book's exercise 3.2 (seed 123, d_out = 1, 2 heads) gives PyTorch's numbers", () => {
       // PyTorch 1.13.0 (Debian's python3-torch, CPU): torch.manual_seed(123), the book's wrapper with d_out=1, 2 heads, on batch.
-      const pytorch = [-0.573988, 0.221605, -0.731986, 0.015525, -0.777365, -0.054602, -0.697865, -0.081738, -0.653845, -0.095701, -0.642381, -0.106454];
+      const pytorch = [
+        -0.573988, 0.221605, -0.731986, 0.015525, -0.777365, -0.054602, -0.697865, -0.081738, -0.653845, -0.095701, -0.642381, -0.106454,
+      ];
       manualSeed(123);
       const w = new MultiHeadAttentionWrapper(3, 1, 6, 0.0, 2);
       const out = w.forward(batch);
@@ -237,7 +283,10 @@ describe("causal and multi-head attention (notebooks 05 and 06)", function () {
     });
 
     it("head reshape round-trips: [b, T, d_out] -> [b, heads, T, head_dim] -> [b, T, d_out]", () => {
-      const x = tf.tensor(Array.from({ length: 2 * 4 * 6 }, (_, i) => i), [2, 4, 6]);
+      const x = tf.tensor(
+        Array.from({ length: 2 * 4 * 6 }, (_, i) => i),
+        [2, 4, 6],
+      );
       const s = noLeak(() => splitHeads(x, 3), 1);
       assert.deepStrictEqual(s.shape, [2, 3, 4, 2]);
       // head 1 of token 0 holds dimensions 2 and 3
@@ -248,10 +297,13 @@ describe("causal and multi-head attention (notebooks 05 and 06)", function () {
     });
 
     it("batched matmul over heads equals looping over heads (the book's fixed tensor)", () => {
-      const a = tf.tensor([
-        0.2745, 0.6584, 0.2775, 0.8573, 0.8993, 0.039, 0.9268, 0.7388, 0.7179, 0.7058, 0.9156, 0.434,
-        0.0772, 0.3565, 0.1479, 0.5331, 0.4066, 0.2318, 0.4545, 0.9737, 0.4606, 0.5159, 0.422, 0.5786,
-      ], [1, 2, 3, 4]);
+      const a = tf.tensor(
+        [
+          0.2745, 0.6584, 0.2775, 0.8573, 0.8993, 0.039, 0.9268, 0.7388, 0.7179, 0.7058, 0.9156, 0.434, 0.0772, 0.3565, 0.1479, 0.5331, 0.4066,
+          0.2318, 0.4545, 0.9737, 0.4606, 0.5159, 0.422, 0.5786,
+        ],
+        [1, 2, 3, 4],
+      );
       const batched = tf.matMul(a, a, false, true);
       assertClose(data(batched), ref["batched.a_at_aT"].data, 1e-4);
       for (let h = 0; h < 2; h++) {
@@ -275,8 +327,14 @@ describe("causal and multi-head attention (notebooks 05 and 06)", function () {
       try {
         const gen = new Generator(11);
         const m = new MultiHeadAttention(3, 4, 6, 0.0, 2, { qkvBias: true, generator: gen });
-        const x = tf.tensor(Array.from({ length: 2 * 5 * 3 }, (_, i) => Math.sin(i + 1)), [2, 5, 3]);
-        const r = tf.tensor(Array.from({ length: 2 * 5 * 4 }, (_, i) => Math.cos(3 * i)), [2, 5, 4]);
+        const x = tf.tensor(
+          Array.from({ length: 2 * 5 * 3 }, (_, i) => Math.sin(i + 1)),
+          [2, 5, 3],
+        );
+        const r = tf.tensor(
+          Array.from({ length: 2 * 5 * 4 }, (_, i) => Math.cos(3 * i)),
+          [2, 5, 4],
+        );
         const loss = () => tf.sum(tf.mul(m.forward(x), r)) as tf.Scalar;
         const checked = checkGradients(loss, m.parameters(), "MultiHeadAttention", 2e-3);
         assert.strictEqual(checked, 8 * 3);
@@ -302,7 +360,10 @@ describe("causal and multi-head attention (notebooks 05 and 06)", function () {
       const wide = tf.ones([2, 3, 5]);
       assertThrowsMessage(() => m.forward(wide), /inputs has d_in = 5 \(shape \[2, 3, 5\]\), but the weights expect d_in = 3/);
       const r4 = tf.ones([1, 2, 3, 3]);
-      assertThrowsMessage(() => m.forward(r4), /inputs must have rank 2 or 3 \(\[tokens, d_in\] or \[batch, tokens, d_in\]\), got shape \[1, 2, 3, 3\]/);
+      assertThrowsMessage(
+        () => m.forward(r4),
+        /inputs must have rank 2 or 3 \(\[tokens, d_in\] or \[batch, tokens, d_in\]\), got shape \[1, 2, 3, 3\]/,
+      );
       assertThrowsMessage(() => new CausalAttention(3, 2, 6, 1.5), /CausalAttention: dropout must be in \[0, 1\), got 1.5/);
       tf.dispose([wide, r4]);
       m.dispose();
@@ -311,22 +372,46 @@ describe("causal and multi-head attention (notebooks 05 and 06)", function () {
 
   describe("figures of heads", () => {
     it("headHeatmaps: one heatmap per head on its own axes, one colour scale", () => {
-      const w = tf.tensor(Array.from({ length: 2 * 36 }, (_, i) => (i % 7) / 7), [2, 6, 6]);
+      const w = tf.tensor(
+        Array.from({ length: 2 * 36 }, (_, i) => (i % 7) / 7),
+        [2, 6, 6],
+      );
       const fig = noLeak(() => headHeatmaps(w, TOKENS));
       assert.strictEqual(fig.data.length, 2);
-      assert.deepStrictEqual(fig.data.map((d) => [d.xaxis, d.yaxis, d.showscale]), [["x", "y", false], ["x2", "y2", true]]);
+      assert.deepStrictEqual(
+        fig.data.map((d) => [d.xaxis, d.yaxis, d.showscale]),
+        [
+          ["x", "y", false],
+          ["x2", "y2", true],
+        ],
+      );
       assert.deepStrictEqual((fig.layout as any).xaxis2.ticktext, TOKENS);
       assertThrowsMessage(() => headHeatmaps(w, TOKENS.slice(1)), /5 token labels for 6 tokens/);
       const w3 = tf.ones([2, 2, 6, 6]);
-      assertThrowsMessage(() => headView(w3, TOKENS), /weights must be \[heads, tokens, tokens\], got shape \[2, 2, 6, 6\] \(take one batch item first/);
+      assertThrowsMessage(
+        () => headView(w3, TOKENS),
+        /weights must be \[heads, tokens, tokens\], got shape \[2, 2, 6, 6\] \(take one batch item first/,
+      );
       tf.dispose([w, w3]);
     });
 
     it("headView: lines grouped per head in the legend, opacity from the weight", () => {
-      const w = [[[1, 0], [0.25, 0.75]], [[1, 0], [0.5, 0.5]]];
+      const w = [
+        [
+          [1, 0],
+          [0.25, 0.75],
+        ],
+        [
+          [1, 0],
+          [0.5, 0.5],
+        ],
+      ];
       const fig = headView(w, ["a", "b"]);
       const legend = fig.data.filter((d) => d.showlegend);
-      assert.deepStrictEqual(legend.map((d) => d.name), ["head 0", "head 1"]);
+      assert.deepStrictEqual(
+        legend.map((d) => d.name),
+        ["head 0", "head 1"],
+      );
       const lines = fig.data.filter((d) => d.mode === "lines" && d.legendgroup === "head 0");
       const opacities = lines.map((d) => d.opacity as number).sort();
       assert.deepStrictEqual(opacities, [0.25, 0.75, 0.95]); // weights 0.25, 0.75 and 1 fall in bins 2, 7 and 9

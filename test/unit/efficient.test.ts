@@ -20,7 +20,15 @@ describe("efficient attention (notebook 07) equals MultiHeadAttention", function
   this.timeout(60000);
   before(() => setup({ backend: "wasm", verbose: false }));
 
-  for (const [T, block, bias, causal] of [[13, 4, false, true], [16, 16, true, true], [1, 4, false, true], [20, 7, false, true], [9, 32, true, true], [13, 4, false, false], [20, 7, true, false]] as const) {
+  for (const [T, block, bias, causal] of [
+    [13, 4, false, true],
+    [16, 16, true, true],
+    [1, 4, false, true],
+    [20, 7, false, true],
+    [9, 32, true, true],
+    [13, 4, false, false],
+    [20, 7, true, false],
+  ] as const) {
     it(`outputs within 1e-5: T = ${T}, block ${block}${bias ? ", qkv bias" : ""}, ${causal ? "causal" : "unmasked"}`, () => {
       const { mha, fused, memEff, dispose } = trio(8, 12, 3, 24, block, bias, causal);
       const x = tf.randomNormal([2, T, 8], 0, 1, "float32", T);
@@ -38,27 +46,28 @@ describe("efficient attention (notebook 07) equals MultiHeadAttention", function
     });
   }
 
-  for (const causal of [true, false]) it(`gradients with respect to inputs and weights within 1e-5 (${causal ? "causal" : "unmasked"})`, () => {
-    const { mha, fused, memEff, dispose } = trio(6, 8, 2, 16, 5, false, causal);
-    const x = tf.randomNormal([2, 11, 6], 0, 1, "float32", 4);
-    const r = tf.randomNormal([2, 11, 8], 0, 1, "float32", 5);
-    const grads = (m: MultiHeadAttention | FusedMultiHeadAttention | MemoryEfficientAttention) => {
-      const g = tf.grads((xx: tf.Tensor) => tf.sum(tf.mul(m.forward(xx), r)))([x])[0];
-      const w = tf.variableGrads(() => tf.sum(tf.mul(m.forward(x), r)) as tf.Scalar, m.parameters()).grads;
-      return { g, w };
-    };
-    const ref = grads(mha);
-    const refQkv = tf.concat([ref.w[mha.W_query.weight.name], ref.w[mha.W_key.weight.name], ref.w[mha.W_value.weight.name]], 0);
-    for (const m of [fused, memEff]) {
-      const got = grads(m);
-      assert.ok(maxDiff(got.g, ref.g) < 1e-5, `${m.constructor.name}: input gradient differs by ${maxDiff(got.g, ref.g)}`);
-      assert.ok(maxDiff(got.w[m.W_qkv.weight.name], refQkv) < 1e-5, `${m.constructor.name}: W_qkv gradient`);
-      assert.ok(maxDiff(got.w[m.out_proj.weight.name], ref.w[mha.out_proj.weight.name]) < 1e-5, `${m.constructor.name}: out_proj gradient`);
-      tf.dispose([got.g, got.w]);
-    }
-    tf.dispose([x, r, ref.g, ref.w, refQkv]);
-    dispose();
-  });
+  for (const causal of [true, false])
+    it(`gradients with respect to inputs and weights within 1e-5 (${causal ? "causal" : "unmasked"})`, () => {
+      const { mha, fused, memEff, dispose } = trio(6, 8, 2, 16, 5, false, causal);
+      const x = tf.randomNormal([2, 11, 6], 0, 1, "float32", 4);
+      const r = tf.randomNormal([2, 11, 8], 0, 1, "float32", 5);
+      const grads = (m: MultiHeadAttention | FusedMultiHeadAttention | MemoryEfficientAttention) => {
+        const g = tf.grads((xx: tf.Tensor) => tf.sum(tf.mul(m.forward(xx), r)))([x])[0];
+        const w = tf.variableGrads(() => tf.sum(tf.mul(m.forward(x), r)) as tf.Scalar, m.parameters()).grads;
+        return { g, w };
+      };
+      const ref = grads(mha);
+      const refQkv = tf.concat([ref.w[mha.W_query.weight.name], ref.w[mha.W_key.weight.name], ref.w[mha.W_value.weight.name]], 0);
+      for (const m of [fused, memEff]) {
+        const got = grads(m);
+        assert.ok(maxDiff(got.g, ref.g) < 1e-5, `${m.constructor.name}: input gradient differs by ${maxDiff(got.g, ref.g)}`);
+        assert.ok(maxDiff(got.w[m.W_qkv.weight.name], refQkv) < 1e-5, `${m.constructor.name}: W_qkv gradient`);
+        assert.ok(maxDiff(got.w[m.out_proj.weight.name], ref.w[mha.out_proj.weight.name]) < 1e-5, `${m.constructor.name}: out_proj gradient`);
+        tf.dispose([got.g, got.w]);
+      }
+      tf.dispose([x, r, ref.g, ref.w, refQkv]);
+      dispose();
+    });
 
   it("the memory-efficient module is causal: changing a later token changes no earlier output", () => {
     const { memEff, dispose } = trio(4, 4, 2, 16, 3);
@@ -105,7 +114,14 @@ describe("efficient attention (notebook 07) equals MultiHeadAttention", function
   it("online softmax: block by block, ending equal to the softmax of the whole row", () => {
     const row = [2, -1, 3.5, 0, 7, 1, -2];
     const steps = onlineSoftmaxSteps(row, 3);
-    assert.deepStrictEqual(steps.map((s) => [s.seen, s.max]), [[3, 3.5], [6, 7], [7, 7]]);
+    assert.deepStrictEqual(
+      steps.map((s) => [s.seen, s.max]),
+      [
+        [3, 3.5],
+        [6, 7],
+        [7, 7],
+      ],
+    );
     const t = tf.tensor1d(row);
     const w = softmax(t);
     const last = steps[steps.length - 1].weights;
@@ -116,8 +132,14 @@ describe("efficient attention (notebook 07) equals MultiHeadAttention", function
   });
 
   it("bad settings and disposed modules get clear errors; dispose frees the masks too", () => {
-    assertThrowsMessage(() => new MemoryEfficientAttention(4, 4, 8, 0.1, 2), /MemoryEfficientAttention: dropout on the attention weights needs the whole weight matrix/);
-    assertThrowsMessage(() => new MemoryEfficientAttention(4, 4, 8, 0, 2, { blockSize: 0 }), /MemoryEfficientAttention: blockSize must be a positive integer, got 0/);
+    assertThrowsMessage(
+      () => new MemoryEfficientAttention(4, 4, 8, 0.1, 2),
+      /MemoryEfficientAttention: dropout on the attention weights needs the whole weight matrix/,
+    );
+    assertThrowsMessage(
+      () => new MemoryEfficientAttention(4, 4, 8, 0, 2, { blockSize: 0 }),
+      /MemoryEfficientAttention: blockSize must be a positive integer, got 0/,
+    );
     assertThrowsMessage(() => new FusedMultiHeadAttention(4, 6, 8, 0, 4), /FusedMultiHeadAttention: d_out = 6 is not divisible by num_heads = 4/);
     const before = tf.memory().numTensors;
     const f = new FusedMultiHeadAttention(4, 4, 8, 0, 2);
@@ -138,18 +160,34 @@ describe("efficient attention: checks, options and state", function () {
 
   it("construction and copyWeightsFrom say what does not fit", () => {
     assertThrowsMessage(() => new FusedMultiHeadAttention(0, 4, 8, 0, 2), /^FusedMultiHeadAttention: d_in must be a positive integer, got 0$/);
-    assertThrowsMessage(() => new FusedMultiHeadAttention(4, 4, 0, 0, 2), /^FusedMultiHeadAttention: context_length must be a positive integer, got 0$/);
-    for (const p of [1, -0.5]) assertThrowsMessage(() => new FusedMultiHeadAttention(4, 4, 8, p, 2), new RegExp(`^FusedMultiHeadAttention: dropout must be in \\[0, 1\\), got ${p}$`));
+    assertThrowsMessage(
+      () => new FusedMultiHeadAttention(4, 4, 0, 0, 2),
+      /^FusedMultiHeadAttention: context_length must be a positive integer, got 0$/,
+    );
+    for (const p of [1, -0.5])
+      assertThrowsMessage(
+        () => new FusedMultiHeadAttention(4, 4, 8, p, 2),
+        new RegExp(`^FusedMultiHeadAttention: dropout must be in \\[0, 1\\), got ${p}$`),
+      );
     const f = new FusedMultiHeadAttention(4, 4, 8, 0, 2);
     assert.strictEqual(f.W_qkv.bias, null, "no qkv bias by default");
     assert.ok(f.out_proj.bias, "out_proj has a bias");
     assert.strictEqual(f.causal, true, "causal by default");
     const cases: [MultiHeadAttention, RegExp][] = [
-      [new MultiHeadAttention(3, 4, 8, 0, 2), /^FusedMultiHeadAttention.copyWeightsFrom: the modules differ in size \(d_in 3 vs 4, d_out 4 vs 4, num_heads 2 vs 2\)$/],
+      [
+        new MultiHeadAttention(3, 4, 8, 0, 2),
+        /^FusedMultiHeadAttention.copyWeightsFrom: the modules differ in size \(d_in 3 vs 4, d_out 4 vs 4, num_heads 2 vs 2\)$/,
+      ],
       [new MultiHeadAttention(4, 8, 8, 0, 2), /differ in size \(d_in 4 vs 4, d_out 8 vs 4/],
       [new MultiHeadAttention(4, 4, 8, 0, 4), /differ in size .* num_heads 4 vs 2\)$/],
-      [new MultiHeadAttention(4, 4, 8, 0, 2, { qkvBias: true }), /^FusedMultiHeadAttention.copyWeightsFrom: one module has qkv biases and the other has not$/],
-      [new MultiHeadAttention(4, 4, 8, 0, 2, { causal: false }), /^FusedMultiHeadAttention.copyWeightsFrom: one module is causal and the other is not$/],
+      [
+        new MultiHeadAttention(4, 4, 8, 0, 2, { qkvBias: true }),
+        /^FusedMultiHeadAttention.copyWeightsFrom: one module has qkv biases and the other has not$/,
+      ],
+      [
+        new MultiHeadAttention(4, 4, 8, 0, 2, { causal: false }),
+        /^FusedMultiHeadAttention.copyWeightsFrom: one module is causal and the other is not$/,
+      ],
     ];
     for (const [m, pattern] of cases) {
       assertThrowsMessage(() => f.copyWeightsFrom(m), pattern);
@@ -195,7 +233,13 @@ describe("efficient attention: checks, options and state", function () {
     assertThrowsMessage(() => onlineSoftmaxSteps([1, 2], 0), /^onlineSoftmaxSteps: blockSize must be a positive integer, got 0$/);
     assertThrowsMessage(() => onlineSoftmaxSteps([1, NaN], 1), /^onlineSoftmaxSteps: scores must be a non-empty array of finite numbers$/);
     const steps = onlineSoftmaxSteps([0, 0, 0, 0], 2);
-    assert.deepStrictEqual(steps.map((s) => [s.seen, s.weights.length]), [[2, 2], [4, 4]]);
+    assert.deepStrictEqual(
+      steps.map((s) => [s.seen, s.weights.length]),
+      [
+        [2, 2],
+        [4, 4],
+      ],
+    );
     assert.deepStrictEqual(steps[1].weights, [0.25, 0.25, 0.25, 0.25]);
   });
 });

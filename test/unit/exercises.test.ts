@@ -3,10 +3,29 @@
 import * as assert from "assert";
 import * as tf from "@tensorflow/tfjs";
 import {
-  setup, exampleInputs, manualSeed, softmax, simpleSelfAttention, SelfAttentionV2, maskAndRenormalize, splitHeads,
-  checkContextVector, checkSelfAttentionFunction, checkScaledAttentionFunction, checkCausalMask, checkRenormalized,
-  checkSplitHeads, checkGpt2AttentionParameters, checkBottleneckSize, checkUnigramPrecision, checkDotProductWeights,
-  checkAttentionContext, checkWeightCopy, checkTwoDimensionalWrapper, SelfAttentionV1, MultiHeadAttentionWrapper,
+  setup,
+  exampleInputs,
+  manualSeed,
+  softmax,
+  simpleSelfAttention,
+  SelfAttentionV2,
+  maskAndRenormalize,
+  splitHeads,
+  checkContextVector,
+  checkSelfAttentionFunction,
+  checkScaledAttentionFunction,
+  checkCausalMask,
+  checkRenormalized,
+  checkSplitHeads,
+  checkGpt2AttentionParameters,
+  checkBottleneckSize,
+  checkUnigramPrecision,
+  checkDotProductWeights,
+  checkAttentionContext,
+  checkWeightCopy,
+  checkTwoDimensionalWrapper,
+  SelfAttentionV1,
+  MultiHeadAttentionWrapper,
 } from "attention-lib";
 
 const NOT_ANSWERED = /^not answered yet/;
@@ -57,14 +76,33 @@ describe("exercise checks: ✓, ✗ with a hint, or not answered yet", () => {
   it("the shared comparison: transposed shapes, which entries differ and where, no hint for an unrelated answer", () => {
     const attn = simpleSelfAttention(inputs);
     // [6, 3] expected: a [3, 6] answer is flagged as transposed; a [3, 3] one is not.
-    says(() => checkSelfAttentionFunction((x: tf.Tensor) => simpleSelfAttention(x).context.transpose(), inputs), /has shape \[3, 6\]; expected \[6, 3\] \[T, d\] \(yours looks transposed\)$/);
+    says(
+      () => checkSelfAttentionFunction((x: tf.Tensor) => simpleSelfAttention(x).context.transpose(), inputs),
+      /has shape \[3, 6\]; expected \[6, 3\] \[T, d\] \(yours looks transposed\)$/,
+    );
     says(() => checkSelfAttentionFunction((_x: tf.Tensor) => tf.zeros([3, 3]), inputs), /has shape \[3, 3\]; expected \[6, 3\] \[T, d\]$/);
     // Two wrong entries of a [6, 6] answer: counted, and the first one located as [row, column].
     const w = tf.linalg.bandPart(tf.ones([6, 6]), -1, 0);
-    const twoWrong = tf.add(w, tf.scatterND([[1, 2], [4, 5]], [1, 1], [6, 6]));
-    says(() => checkCausalMask(twoWrong, 6), /^✗ Not yet: 2 of 36 entries of your mask differ from what they should be, the first at index \[1, 2\]$/);
+    const twoWrong = tf.add(
+      w,
+      tf.scatterND(
+        [
+          [1, 2],
+          [4, 5],
+        ],
+        [1, 1],
+        [6, 6],
+      ),
+    );
+    says(
+      () => checkCausalMask(twoWrong, 6),
+      /^✗ Not yet: 2 of 36 entries of your mask differ from what they should be, the first at index \[1, 2\]$/,
+    );
     // The right shape for the "forgot the transpose" pitfall, but other numbers: no hint about swapping axes.
-    const x = tf.tensor3d(Array.from({ length: 2 * 6 * 4 }, (_, i) => i), [2, 6, 4]);
+    const x = tf.tensor3d(
+      Array.from({ length: 2 * 6 * 4 }, (_, i) => i),
+      [2, 6, 4],
+    );
     const other = tf.zeros([2, 6, 2, 2]);
     const m = says(() => checkSplitHeads(other, x, 2), /shape \[2, 6, 2, 2\]; expected \[2, 2, 6, 2\]/);
     assert.ok(!m.includes("swap"), m);
@@ -109,29 +147,43 @@ describe("exercise checks: ✓, ✗ with a hint, or not answered yet", () => {
       says(() => checkSelfAttentionFunction(right, inputs), /^✓/);
       const scores = (x: tf.Tensor) => tf.matMul(x, x, false, true);
       says(() => checkSelfAttentionFunction((x: tf.Tensor) => tf.matMul(scores(x), x), inputs), /raw scores: apply the softmax to each row/);
-      says(() => checkSelfAttentionFunction((x: tf.Tensor) => tf.matMul(tf.softmax(scores(x).transpose()).transpose(), x), inputs), /normalized each column/);
+      says(
+        () => checkSelfAttentionFunction((x: tf.Tensor) => tf.matMul(tf.softmax(scores(x).transpose()).transpose(), x), inputs),
+        /normalized each column/,
+      );
       says(() => checkSelfAttentionFunction((x: tf.Tensor) => tf.softmax(scores(x)), inputs), /attention weights; multiply them by the inputs/);
       const fixed = simpleSelfAttention(inputs);
       says(() => checkSelfAttentionFunction(() => fixed.context.clone(), inputs), /on a second input \[4, 4\].*shape \[6, 3\]; expected \[4, 4\]/);
-      says(() => checkSelfAttentionFunction(() => { throw new Error("boom"); }, inputs), /your function threw: boom/);
+      says(
+        () =>
+          checkSelfAttentionFunction(() => {
+            throw new Error("boom");
+          }, inputs),
+        /your function threw: boom/,
+      );
       says(() => checkSelfAttentionFunction(42, inputs), /expected a function/);
       tf.dispose(fixed);
     });
   });
 
   it("04: checkScaledAttentionFunction: right; no scale, d_k, multiplied, columns, weights", () => {
-    const sdpa = (s: (x: tf.Tensor) => tf.Tensor, axisRows = true) => (q: tf.Tensor, k: tf.Tensor, v: tf.Tensor) => {
-      const scores = s(tf.matMul(q, k, false, true));
-      const w = axisRows ? tf.softmax(scores) : tf.softmax(scores.transpose()).transpose();
-      return tf.matMul(w, v);
-    };
+    const sdpa =
+      (s: (x: tf.Tensor) => tf.Tensor, axisRows = true) =>
+      (q: tf.Tensor, k: tf.Tensor, v: tf.Tensor) => {
+        const scores = s(tf.matMul(q, k, false, true));
+        const w = axisRows ? tf.softmax(scores) : tf.softmax(scores.transpose()).transpose();
+        return tf.matMul(w, v);
+      };
     const dk = 16;
     says(() => checkScaledAttentionFunction(sdpa((s) => tf.div(s, Math.sqrt(dk)))), /^✓/);
     says(() => checkScaledAttentionFunction(sdpa((s) => s)), /no scaling: divide the scores by √d_k/);
     says(() => checkScaledAttentionFunction(sdpa((s) => tf.div(s, dk))), /you divided by d_k; the scale is its square root/);
     says(() => checkScaledAttentionFunction(sdpa((s) => tf.mul(s, Math.sqrt(dk)))), /multiplied by √d_k/);
     says(() => checkScaledAttentionFunction(sdpa((s) => tf.div(s, 4), false)), /normalized each column/);
-    says(() => checkScaledAttentionFunction((q: tf.Tensor, k: tf.Tensor) => tf.softmax(tf.div(tf.matMul(q, k, false, true), 4))), /shape \[5, 5\]; expected \[5, 3\].*attention weights; multiply them by the values/);
+    says(
+      () => checkScaledAttentionFunction((q: tf.Tensor, k: tf.Tensor) => tf.softmax(tf.div(tf.matMul(q, k, false, true), 4))),
+      /shape \[5, 5\]; expected \[5, 3\].*attention weights; multiply them by the values/,
+    );
     says(() => checkScaledAttentionFunction((q: tf.Tensor, k: tf.Tensor, _v: tf.Tensor) => tf.matMul(q, k)), /your function threw: .*/);
   });
 
@@ -175,7 +227,10 @@ describe("exercise checks: ✓, ✗ with a hint, or not answered yet", () => {
 
   describe("06: heads and parameters", () => {
     it("checkSplitHeads: right; forgot the transpose, reshaped straight to heads", () => {
-      const x = tf.tensor3d(Array.from({ length: 2 * 6 * 4 }, (_, i) => i), [2, 6, 4]);
+      const x = tf.tensor3d(
+        Array.from({ length: 2 * 6 * 4 }, (_, i) => i),
+        [2, 6, 4],
+      );
       const right = splitHeads(x, 2);
       says(() => checkSplitHeads(right, x, 2), /^✓ Right: 2 heads of head_dim 2/);
       const viewed = x.reshape([2, 6, 2, 2]);
@@ -203,11 +258,27 @@ describe("exercise checks: ✓, ✗ with a hint, or not answered yet", () => {
       const v2 = new SelfAttentionV2(3, 2);
       says(() => checkWeightCopy(v1, v2, inputs), /^✗ Not yet/);
       says(() => checkWeightCopy(() => null, inputs), NOT_ANSWERED);
-      says(() => checkWeightCopy((a: SelfAttentionV1, b: SelfAttentionV2) => { a.W_query.assign(b.W_query.weight.transpose()); }, inputs), /^✗ Not yet:\n {2}- v1.W_key does not hold/);
-      says(() => checkWeightCopy((a: SelfAttentionV1) => { a.W_query.assign(tf.zeros([2, 2])); }, inputs), /your function threw: .*shape/);
-      says(() => checkWeightCopy((a: SelfAttentionV1, b: SelfAttentionV2) => {
-        for (const n of ["W_query", "W_key", "W_value"] as const) a[n].assign(b[n].weight.transpose());
-      }, inputs), /^✓ Right/);
+      says(
+        () =>
+          checkWeightCopy((a: SelfAttentionV1, b: SelfAttentionV2) => {
+            a.W_query.assign(b.W_query.weight.transpose());
+          }, inputs),
+        /^✗ Not yet:\n {2}- v1.W_key does not hold/,
+      );
+      says(
+        () =>
+          checkWeightCopy((a: SelfAttentionV1) => {
+            a.W_query.assign(tf.zeros([2, 2]));
+          }, inputs),
+        /your function threw: .*shape/,
+      );
+      says(
+        () =>
+          checkWeightCopy((a: SelfAttentionV1, b: SelfAttentionV2) => {
+            for (const n of ["W_query", "W_key", "W_value"] as const) a[n].assign(b[n].weight.transpose());
+          }, inputs),
+        /^✓ Right/,
+      );
       manualSeed(123);
       const w = new MultiHeadAttentionWrapper(3, 2, 6, 0, 2);
       says(() => checkTwoDimensionalWrapper(w, inputs), /^✗ Not yet:\s+(- )?its context vectors have 4 dimensions/);
@@ -232,20 +303,50 @@ describe("exercise checks: ✓, ✗ with a hint, or not answered yet", () => {
         let m = 0;
         for (const w of words) {
           const i = left.indexOf(w);
-          if (i >= 0) { m++; left.splice(i, 1); }
+          if (i >= 0) {
+            m++;
+            left.splice(i, 1);
+          }
         }
         return m / words.length;
       };
       says(() => checkUnigramPrecision(clipped), /^✓/);
-      says(() => checkUnigramPrecision((o: string, r: string) => { const w = o.split(" ").filter(Boolean); return w.length ? w.filter((x) => r.split(" ").includes(x)).length / w.length : 0; }), /repeats reference words.*clip the counts/);
-      says(() => checkUnigramPrecision((o: string, r: string) => (clipped(o, r) * o.split(" ").filter(Boolean).length) / r.split(" ").length), /not reference words/);
-      says(() => checkUnigramPrecision((o: string, r: string) => { const w = o.split(" ").filter(Boolean); return clipped(o, r) * w.length / w.length; }), /an empty output.*NaN.*matches nothing: 0/);
-      says(() => checkUnigramPrecision(() => { throw new Error("oops"); }), /your function threw: oops/);
+      says(
+        () =>
+          checkUnigramPrecision((o: string, r: string) => {
+            const w = o.split(" ").filter(Boolean);
+            return w.length ? w.filter((x) => r.split(" ").includes(x)).length / w.length : 0;
+          }),
+        /repeats reference words.*clip the counts/,
+      );
+      says(
+        () => checkUnigramPrecision((o: string, r: string) => (clipped(o, r) * o.split(" ").filter(Boolean).length) / r.split(" ").length),
+        /not reference words/,
+      );
+      says(
+        () =>
+          checkUnigramPrecision((o: string, r: string) => {
+            const w = o.split(" ").filter(Boolean);
+            return (clipped(o, r) * w.length) / w.length;
+          }),
+        /an empty output.*NaN.*matches nothing: 0/,
+      );
+      says(
+        () =>
+          checkUnigramPrecision(() => {
+            throw new Error("oops");
+          }),
+        /your function threw: oops/,
+      );
       says(() => checkUnigramPrecision(() => 0.5), /^✗ Not yet: on an exact copy/);
     });
 
     it("checkDotProductWeights and checkAttentionContext: right; unscaled, no softmax, by H; unweighted, mean, last state", () => {
-      const states = tf.tensor2d([[0.5, -1, 2, 0.1], [1, 0.2, -0.3, 0.7], [-0.4, 0.9, 0.3, -1.2]]); // [S = 3, H = 4]
+      const states = tf.tensor2d([
+        [0.5, -1, 2, 0.1],
+        [1, 0.2, -0.3, 0.7],
+        [-0.4, 0.9, 0.3, -1.2],
+      ]); // [S = 3, H = 4]
       const query = tf.tensor2d([[0.3, 0.8, -0.5, 1.1]]);
       const scores = tf.dot(states, query.reshape([-1]));
       const right = tf.softmax(tf.div(scores, 2));

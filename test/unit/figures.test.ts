@@ -11,7 +11,11 @@ describe("figures: plot specs with labels, shapes and values", () => {
 
   describe("heatmap", () => {
     it("puts the matrix in z, row 0 on top, token labels on both axes and values on hover", () => {
-      const w = tf.tensor([[0.5, 0.25, 0.25], [0.1, 0.8, 0.1], [0.3, 0.3, 0.4]]);
+      const w = tf.tensor([
+        [0.5, 0.25, 0.25],
+        [0.1, 0.8, 0.1],
+        [0.3, 0.3, 0.4],
+      ]);
       const fig = noLeak(() => heatmap(w, { x: tokens, y: tokens, xTitle: "key", yTitle: "query", title: "weights" }));
       w.dispose();
       const t = fig.data[0] as Record<string, any>;
@@ -28,14 +32,26 @@ describe("figures: plot specs with labels, shapes and values", () => {
     });
 
     it("fills in the other colour bound when only zmin or zmax is given (plotly needs both)", () => {
-      const t = heatmap([[0.2, 0.5], [0.3, 0.9]], { zmin: 0 }).data[0] as Record<string, any>;
+      const t = heatmap(
+        [
+          [0.2, 0.5],
+          [0.3, 0.9],
+        ],
+        { zmin: 0 },
+      ).data[0] as Record<string, any>;
       assert.deepStrictEqual([t.zmin, t.zmax], [0, 0.9]);
       const u = heatmap([[0.2, 0.5]]).data[0] as Record<string, any>;
       assert.deepStrictEqual([u.zmin, u.zmax], [undefined, undefined]);
     });
 
     it("keeps repeated tokens apart (each row has its own place on the axis)", () => {
-      const fig = heatmap([[1, 2], [3, 4]], { x: ["the", "the"], y: ["the", "the"] });
+      const fig = heatmap(
+        [
+          [1, 2],
+          [3, 4],
+        ],
+        { x: ["the", "the"], y: ["the", "the"] },
+      );
       const t = fig.data[0] as Record<string, any>;
       assert.deepStrictEqual(t.x, [0, 1]);
       assert.deepStrictEqual((fig.layout as any).xaxis.tickvals, [0, 1]);
@@ -56,7 +72,10 @@ describe("figures: plot specs with labels, shapes and values", () => {
       const fig = noLeak(() => barChart(tokens, { sum: a, softmax: [0.1, 0.2, 0.7] }));
       a.dispose();
       assert.strictEqual(fig.data.length, 2);
-      assert.deepStrictEqual(fig.data.map((d) => d.name), ["sum", "softmax"]);
+      assert.deepStrictEqual(
+        fig.data.map((d) => d.name),
+        ["sum", "softmax"],
+      );
       assertCloseArr((fig.data[0] as any).y, [0.2, 0.3, 0.5]);
       assert.deepStrictEqual((fig.layout as any).xaxis.ticktext, tokens);
       assert.strictEqual((fig.layout as any).barmode, "group");
@@ -79,7 +98,14 @@ describe("figures: plot specs with labels, shapes and values", () => {
 
   describe("vectorPlot", () => {
     it("draws 2-D vectors as arrows from the origin, one labelled trace each", () => {
-      const fig = vectorPlot([[1, 2], [3, 4]], ["a", "b"], { highlight: ["b"] });
+      const fig = vectorPlot(
+        [
+          [1, 2],
+          [3, 4],
+        ],
+        ["a", "b"],
+        { highlight: ["b"] },
+      );
       assert.strictEqual(fig.data.length, 2);
       assert.deepStrictEqual((fig.data[1] as any).x, [0, 3]);
       assert.deepStrictEqual((fig.data[1] as any).y, [0, 4]);
@@ -88,7 +114,10 @@ describe("figures: plot specs with labels, shapes and values", () => {
     });
 
     it("projects 3-D vectors and adds a slider that turns the view", () => {
-      const v = tf.tensor([[0.43, 0.15, 0.89], [0.55, 0.87, 0.66]]);
+      const v = tf.tensor([
+        [0.43, 0.15, 0.89],
+        [0.55, 0.87, 0.66],
+      ]);
       const fig = noLeak(() => vectorPlot(v, ["Your", "journey"]));
       v.dispose();
       assert.strictEqual(fig.frames!.length, 24);
@@ -114,14 +143,30 @@ describe("figures: plot specs with labels, shapes and values", () => {
 
 describe("figures for notebooks 01-02", () => {
   it("heatmapFrames: one frame per snapshot, a slider that redraws, starting on the last", () => {
-    const fig = heatmapFrames([{ label: "step 0", z: [[0.5, 0.5]] }, { label: "step 9", z: [[0.9, 0.1]] }], { x: ["a", "b"], y: ["c"] });
-    assert.deepStrictEqual(fig.frames!.map((f) => f.name), ["step 0", "step 9"]);
+    const fig = heatmapFrames(
+      [
+        { label: "step 0", z: [[0.5, 0.5]] },
+        { label: "step 9", z: [[0.9, 0.1]] },
+      ],
+      { x: ["a", "b"], y: ["c"] },
+    );
+    assert.deepStrictEqual(
+      fig.frames!.map((f) => f.name),
+      ["step 0", "step 9"],
+    );
     assert.deepStrictEqual((fig.frames![0].data[0] as any).z, [[0.5, 0.5]]);
     assert.deepStrictEqual((fig.data[0] as any).z, [[0.9, 0.1]]);
     const slider = (fig.layout as any).sliders[0];
     assert.strictEqual(slider.active, 1);
     assert.strictEqual(slider.steps[0].args[1].frame.redraw, true);
-    assertThrowsMessage(() => heatmapFrames([{ label: "a", z: [[1]] }, { label: "b", z: [[1, 2]] }]), /frame 1 is \[1, 2\], frame 0 is \[1, 1\]/);
+    assertThrowsMessage(
+      () =>
+        heatmapFrames([
+          { label: "a", z: [[1]] },
+          { label: "b", z: [[1, 2]] },
+        ]),
+      /frame 1 is \[1, 2\], frame 0 is \[1, 1\]/,
+    );
   });
 
   it("lineChart writes a label next to each point when given text", () => {
@@ -134,7 +179,7 @@ describe("figures for notebooks 01-02", () => {
     // points on a line along (3, 4)/5 plus a small perpendicular wobble
     const pts = Array.from({ length: 20 }, (_, i) => {
       const t = i - 10;
-      const w = (i % 2 ? 0.1 : -0.1);
+      const w = i % 2 ? 0.1 : -0.1;
       return [0.6 * t - 0.8 * w, 0.8 * t + 0.6 * w];
     });
     const { points, explained } = principalComponents(pts, 2);

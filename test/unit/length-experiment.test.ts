@@ -32,7 +32,10 @@ describe("the length experiment (committed checkpoints)", function () {
 
   it("attention: BLEU on 30+ tokens is at least 0.8 of its own on the shortest, and 0.2 above the plain RNN", () => {
     const [first, last] = [rows[0], rows[rows.length - 1]];
-    assert.ok(last.attention >= 0.8 * first.attention, `attention BLEU ${last.attention.toFixed(3)} on 30+ vs ${first.attention.toFixed(3)} on short`);
+    assert.ok(
+      last.attention >= 0.8 * first.attention,
+      `attention BLEU ${last.attention.toFixed(3)} on 30+ vs ${first.attention.toFixed(3)} on short`,
+    );
     assert.ok(last.attention >= last.rnn + 0.2, `attention ${last.attention.toFixed(3)} vs RNN ${last.rnn.toFixed(3)} on 30+`);
   });
 
@@ -42,7 +45,10 @@ describe("the length experiment (committed checkpoints)", function () {
     };
     committed.buckets.forEach((b, i) => {
       assert.strictEqual(b.min_len, rows[i].min_len);
-      assert.ok(Math.abs(b.rnn_bleu - rows[i].rnn) < 0.01 && Math.abs(b.attention_bleu - rows[i].attention) < 0.01, `bucket ${b.min_len}: committed ${b.rnn_bleu}/${b.attention_bleu}, now ${rows[i].rnn}/${rows[i].attention}`);
+      assert.ok(
+        Math.abs(b.rnn_bleu - rows[i].rnn) < 0.01 && Math.abs(b.attention_bleu - rows[i].attention) < 0.01,
+        `bucket ${b.min_len}: committed ${b.rnn_bleu}/${b.attention_bleu}, now ${rows[i].rnn}/${rows[i].attention}`,
+      );
     });
   });
 });

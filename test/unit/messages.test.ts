@@ -3,10 +3,32 @@
 import * as assert from "assert";
 import * as tf from "@tensorflow/tfjs";
 import {
-  setup, lowerTriangle, causalMask, maskAndRenormalize, maskFuture, CausalAttention, MultiHeadAttentionWrapper,
-  MultiHeadAttention, multiHeadFromWrapper, dropout, headDimOf, splitHeads, mergeHeads, scalingExperiment,
-  attentionScores, contextVectors, softmax, corpusBleu, checkWeightCopy, checkTwoDimensionalWrapper, SelfAttentionV1,
-  SelfAttentionV2, Linear, Generator, exampleInputs, manualSeed,
+  setup,
+  lowerTriangle,
+  causalMask,
+  maskAndRenormalize,
+  maskFuture,
+  CausalAttention,
+  MultiHeadAttentionWrapper,
+  MultiHeadAttention,
+  multiHeadFromWrapper,
+  dropout,
+  headDimOf,
+  splitHeads,
+  mergeHeads,
+  scalingExperiment,
+  attentionScores,
+  contextVectors,
+  softmax,
+  corpusBleu,
+  checkWeightCopy,
+  checkTwoDimensionalWrapper,
+  SelfAttentionV1,
+  SelfAttentionV2,
+  Linear,
+  Generator,
+  exampleInputs,
+  manualSeed,
 } from "attention-lib";
 import { assertClose, assertThrowsMessage, noLeak } from "../helpers";
 
@@ -19,9 +41,15 @@ describe("argument checks name the function, the argument and what was expected"
     assertThrowsMessage(() => lowerTriangle(0), /^lowerTriangle: tokens must be a positive integer, got 0$/);
     assertThrowsMessage(() => causalMask(1.5), /^causalMask: tokens must be a positive integer, got 1.5$/);
     const wide = tf.ones([2, 3]);
-    assertThrowsMessage(() => maskAndRenormalize(wide), /^maskAndRenormalize: expected square attention matrices \[\.\.\., T, T\] \(queries x keys\), got shape \[2, 3\]$/);
+    assertThrowsMessage(
+      () => maskAndRenormalize(wide),
+      /^maskAndRenormalize: expected square attention matrices \[\.\.\., T, T\] \(queries x keys\), got shape \[2, 3\]$/,
+    );
     assertThrowsMessage(() => maskFuture(wide), /^maskFuture: expected square/);
-    const withMinusInf = tf.tensor2d([[0, -Infinity], [1, 2]]);
+    const withMinusInf = tf.tensor2d([
+      [0, -Infinity],
+      [1, 2],
+    ]);
     assertThrowsMessage(() => maskAndRenormalize(withMinusInf), /^maskAndRenormalize: scores contains NaN or Infinity; expected finite numbers$/);
     const masked = maskFuture(withMinusInf); // -Infinity is a mask here, allowed
     assert.deepStrictEqual(data(masked), [0, -Infinity, 1, 2]);
@@ -29,7 +57,16 @@ describe("argument checks name the function, the argument and what was expected"
   });
 
   it("maskAndRenormalize renormalizes each row of each matrix in a batch", () => {
-    const w = tf.tensor3d([[[0.5, 0.5], [0.25, 0.75]], [[0.2, 0.8], [0.6, 0.4]]]);
+    const w = tf.tensor3d([
+      [
+        [0.5, 0.5],
+        [0.25, 0.75],
+      ],
+      [
+        [0.2, 0.8],
+        [0.6, 0.4],
+      ],
+    ]);
     const r = maskAndRenormalize(w);
     assertClose(data(r), [1, 0, 0.25, 0.75, 1, 0, 0.6, 0.4], 1e-6);
     tf.dispose([w, r]);
@@ -41,7 +78,10 @@ describe("argument checks name the function, the argument and what was expected"
     assertThrowsMessage(() => new CausalAttention(3, 2, 0), /^CausalAttention: context_length must be a positive integer, got 0$/);
     assertThrowsMessage(() => new CausalAttention(3, 2, 6, 1), /^CausalAttention: dropout must be in \[0, 1\), got 1$/);
     assertThrowsMessage(() => new CausalAttention(3, 2, 6, -0.1), /^CausalAttention: dropout must be in \[0, 1\), got -0.1$/);
-    assertThrowsMessage(() => new MultiHeadAttentionWrapper(3, 2, 6, 0, 0), /^MultiHeadAttentionWrapper: num_heads must be a positive integer, got 0$/);
+    assertThrowsMessage(
+      () => new MultiHeadAttentionWrapper(3, 2, 6, 0, 0),
+      /^MultiHeadAttentionWrapper: num_heads must be a positive integer, got 0$/,
+    );
     const w = new MultiHeadAttentionWrapper(3, 2, 6, 0, 2);
     const x = tf.ones([4, 5]);
     assertThrowsMessage(() => w.forward(x), /^MultiHeadAttentionWrapper: inputs has d_in = 5/);
@@ -53,10 +93,24 @@ describe("argument checks name the function, the argument and what was expected"
     const m = new MultiHeadAttention(3, 4, 6, 0, 2);
     const one = tf.ones([1, 3]);
     const p = m.explain(one);
-    assert.deepStrictEqual([p.scores.shape, p.weights.shape, p.context.shape], [[2, 1, 1], [2, 1, 1], [1, 4]]);
+    assert.deepStrictEqual(
+      [p.scores.shape, p.weights.shape, p.context.shape],
+      [
+        [2, 1, 1],
+        [2, 1, 1],
+        [1, 4],
+      ],
+    );
     const ca = new CausalAttention(3, 2, 6);
     const q = ca.explain(one);
-    assert.deepStrictEqual([q.scores.shape, q.weights.shape, q.context.shape], [[1, 1], [1, 1], [1, 2]]);
+    assert.deepStrictEqual(
+      [q.scores.shape, q.weights.shape, q.context.shape],
+      [
+        [1, 1],
+        [1, 1],
+        [1, 2],
+      ],
+    );
     tf.dispose([one, p, q]);
     m.dispose();
     ca.dispose();
@@ -64,7 +118,8 @@ describe("argument checks name the function, the argument and what was expected"
 
   it("dropout's probability, and what p = 0 and evaluation do", () => {
     const x = tf.ones([4, 4]);
-    for (const p of [1, -0.1, NaN]) assertThrowsMessage(() => dropout(x, p), new RegExp(`^dropout: the drop probability p must be in \\[0, 1\\), got ${p}$`));
+    for (const p of [1, -0.1, NaN])
+      assertThrowsMessage(() => dropout(x, p), new RegExp(`^dropout: the drop probability p must be in \\[0, 1\\), got ${p}$`));
     const g = new Generator(3);
     const before = g.nextUint32();
     const g2 = new Generator(3);
@@ -93,7 +148,12 @@ describe("argument checks name the function, the argument and what was expected"
   it("MultiHeadAttention draws out_proj (with bias) from the generator it is given, after W_query, W_key, W_value", () => {
     const m = new MultiHeadAttention(3, 2, 6, 0, 2, { generator: new Generator(5) });
     const g = new Generator(5);
-    const expected = [new Linear(3, 2, { bias: false, generator: g }), new Linear(3, 2, { bias: false, generator: g }), new Linear(3, 2, { bias: false, generator: g }), new Linear(2, 2, { generator: g })];
+    const expected = [
+      new Linear(3, 2, { bias: false, generator: g }),
+      new Linear(3, 2, { bias: false, generator: g }),
+      new Linear(3, 2, { bias: false, generator: g }),
+      new Linear(2, 2, { generator: g }),
+    ];
     assertClose(data(m.out_proj.weight), data(expected[3].weight), 0);
     assertClose(data(m.out_proj.bias!), data(expected[3].bias!), 0);
     m.dispose();
@@ -121,7 +181,10 @@ describe("argument checks name the function, the argument and what was expected"
     for (const k of ["maxWeightUnscaled", "maxWeightScaled", "entropyUnscaled", "entropyScaled"] as const) assert.strictEqual(e[k].length, 10, k);
     const same = scalingExperiment([4], { tokens: 16, rows: 64, seed: 0 });
     assert.deepStrictEqual(scalingExperiment([4]).maxWeightScaled, same.maxWeightScaled, "defaults: 16 tokens, 64 rows, seed 0");
-    assert.ok(e.entropyScaled.every((h) => h > 0 && h <= Math.log(16) + 1e-6), "entropies between 0 and ln(16)");
+    assert.ok(
+      e.entropyScaled.every((h) => h > 0 && h <= Math.log(16) + 1e-6),
+      "entropies between 0 and ln(16)",
+    );
   });
 
   it("scores and context vectors: ranks, leading axes, scale", () => {
@@ -130,9 +193,16 @@ describe("argument checks name the function, the argument and what was expected"
     const b3 = tf.ones([2, 2, 3]);
     const v1 = tf.ones([3]);
     assertThrowsMessage(() => attentionScores(a2, a3), /^attentionScores: queries \[2, 3\] and keys \[1, 2, 3\] must have the same rank$/);
-    assertThrowsMessage(() => attentionScores(a3, b3), /^attentionScores: queries \[1, 2, 3\] and keys \[2, 2, 3\] must agree on the leading \(batch\/head\) axes$/);
-    assertThrowsMessage(() => attentionScores(v1, v1), /^attentionScores: queries must have rank 2, 3 or 4 \(\[tokens, d\], \[batch, tokens, d\] or \[batch, heads, tokens, d\]\), got shape \[3\]$/);
-    for (const s of [0, -1, Infinity, NaN]) assertThrowsMessage(() => attentionScores(a2, a2, s), new RegExp(`^attentionScores: scale must be a finite number greater than 0, got ${s}$`));
+    assertThrowsMessage(
+      () => attentionScores(a3, b3),
+      /^attentionScores: queries \[1, 2, 3\] and keys \[2, 2, 3\] must agree on the leading \(batch\/head\) axes$/,
+    );
+    assertThrowsMessage(
+      () => attentionScores(v1, v1),
+      /^attentionScores: queries must have rank 2, 3 or 4 \(\[tokens, d\], \[batch, tokens, d\] or \[batch, heads, tokens, d\]\), got shape \[3\]$/,
+    );
+    for (const s of [0, -1, Infinity, NaN])
+      assertThrowsMessage(() => attentionScores(a2, a2, s), new RegExp(`^attentionScores: scale must be a finite number greater than 0, got ${s}$`));
     const s2 = attentionScores(a2, a2, 2);
     assert.deepStrictEqual(data(s2), [1.5, 1.5, 1.5, 1.5], "divided by the scale");
     assertThrowsMessage(() => contextVectors(a3, b3), /^contextVectors: weights \[1, 2, 3\] and values \[2, 2, 3\] must agree/);
@@ -166,7 +236,10 @@ describe("the exercises' checks say what is wrong without giving the answer", ()
     assign("W_key", v2.W_query.weight.transpose());
     assert.match(checkWeightCopy(v1, v2, x), /^✗ Not yet:\n {2}- v1.W_key holds the weights of v2.W_query$/);
     assign("W_key", v2.W_key.weight.reshape([3, 2]));
-    assert.match(checkWeightCopy(v1, v2, x), /v1.W_key holds v2's numbers in v2's memory order, but v1 computes x @ W while nn.Linear computes x @ W\^T/);
+    assert.match(
+      checkWeightCopy(v1, v2, x),
+      /v1.W_key holds v2's numbers in v2's memory order, but v1 computes x @ W while nn.Linear computes x @ W\^T/,
+    );
     assign("W_key", v2.W_key.weight.transpose());
     v1.W_value.dispose();
     assert.match(checkWeightCopy(v1, v2, x), /^✗ Not yet:\n {2}- v1.W_value was disposed$/);
@@ -178,7 +251,10 @@ describe("the exercises' checks say what is wrong without giving the answer", ()
   it("checkTwoDimensionalWrapper: the number of heads", () => {
     const w = new MultiHeadAttentionWrapper(3, 1, 6, 0, 3);
     const x = tf.stack([inputs(), inputs()]);
-    assert.match(checkTwoDimensionalWrapper(w, x), /^✗ Not yet:\n {2}- the wrapper has 3 head\(s\); the exercise asks for 2\n {2}- its context vectors have 3 dimensions/);
+    assert.match(
+      checkTwoDimensionalWrapper(w, x),
+      /^✗ Not yet:\n {2}- the wrapper has 3 head\(s\); the exercise asks for 2\n {2}- its context vectors have 3 dimensions/,
+    );
     tf.dispose(x);
     w.dispose();
   });

@@ -13,7 +13,11 @@ describe("print: tensors look like PyTorch's", () => {
     ["a scalar", () => tf.scalar(1.852384), "tensor(1.8524)"],
     [
       "a matrix, right-aligned columns with room for the sign",
-      () => tf.tensor([[0.9995, -0.9544], [10.5, 1.495]]),
+      () =>
+        tf.tensor([
+          [0.9995, -0.9544],
+          [10.5, 1.495],
+        ]),
       "tensor([[ 0.9995, -0.9544],\n        [10.5000,  1.4950]])",
     ],
     ["whole numbers as '1.'", () => tf.tensor([2, 0, 2]), "tensor([2., 0., 2.])"],
@@ -21,22 +25,24 @@ describe("print: tensors look like PyTorch's", () => {
     ["bool", () => tf.tensor([1, 0], [2], "bool"), "tensor([ True, False])"],
     ["scientific notation when magnitudes differ by > 1000", () => tf.tensor([1e-5, 3, 1000]), "tensor([1.0000e-05, 3.0000e+00, 1.0000e+03])"],
     ["inf and nan", () => tf.tensor([Infinity, NaN, -Infinity, 0.5]), "tensor([   inf,    nan,   -inf, 0.5000])"],
-    [
-      "3-D with a blank line between matrices",
-      () => tf.ones([2, 1, 2]),
-      "tensor([[[1., 1.]],\n\n        [[1., 1.]]])",
-    ],
+    ["3-D with a blank line between matrices", () => tf.ones([2, 1, 2]), "tensor([[[1., 1.]],\n\n        [[1., 1.]]])"],
   ];
   for (const [what, make, expected] of cases) {
     it(what, () => {
       const t = make();
-      assert.strictEqual(noLeak(() => formatTensor(t)), expected);
+      assert.strictEqual(
+        noLeak(() => formatTensor(t)),
+        expected,
+      );
       t.dispose();
     });
   }
 
   it("wraps long vectors at 80 columns like PyTorch", () => {
-    const s = formatValues(Array.from({ length: 30 }, (_, i) => i), [30]);
+    const s = formatValues(
+      Array.from({ length: 30 }, (_, i) => i),
+      [30],
+    );
     assert.strictEqual(
       s,
       "tensor([ 0.,  1.,  2.,  3.,  4.,  5.,  6.,  7.,  8.,  9., 10., 11., 12., 13.,\n" +

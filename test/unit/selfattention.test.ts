@@ -1,6 +1,23 @@
 import * as assert from "assert";
 import * as tf from "@tensorflow/tfjs";
-import { setup, manualSeed, normalizeBySum, softmaxNaive, softmax, attentionScores, attentionWeights, contextVectors, simpleSelfAttention, scaledDotProductAttention, scalingExperiment, SelfAttentionV1, SelfAttentionV2, Linear, countParameters, checkWeightCopy } from "attention-lib";
+import {
+  setup,
+  manualSeed,
+  normalizeBySum,
+  softmaxNaive,
+  softmax,
+  attentionScores,
+  attentionWeights,
+  contextVectors,
+  simpleSelfAttention,
+  scaledDotProductAttention,
+  scalingExperiment,
+  SelfAttentionV1,
+  SelfAttentionV2,
+  Linear,
+  countParameters,
+  checkWeightCopy,
+} from "attention-lib";
 import { referenceValues, assertClose, noLeak, assertThrowsMessage, INPUTS } from "../helpers";
 
 describe("self-attention (notebooks 03 and 04)", () => {
@@ -55,7 +72,10 @@ describe("self-attention (notebooks 03 and 04)", () => {
 
   describe("softmax variants", () => {
     it("the stable softmax equals the naive one where that is finite, and equals tf.softmax", () => {
-      const s = tf.tensor([[0.1, -2, 3.5, 0], [10, 20, 30, 40]]);
+      const s = tf.tensor([
+        [0.1, -2, 3.5, 0],
+        [10, 20, 30, 40],
+      ]);
       const [a, b, c] = noLeak(() => [softmax(s), softmaxNaive(s), tf.softmax(s)], 3);
       assertClose(data(a), data(b), 1e-6);
       assertClose(data(a), data(c), 1e-6);
@@ -65,7 +85,10 @@ describe("self-attention (notebooks 03 and 04)", () => {
     it("the naive softmax overflows on large scores; the stable one stays finite", () => {
       const s = tf.tensor([10, 100, 1000]);
       const naive = Array.from(data(softmaxNaive(s)));
-      assert.ok(naive.some((v) => Number.isNaN(v)), `naive: ${naive}`);
+      assert.ok(
+        naive.some((v) => Number.isNaN(v)),
+        `naive: ${naive}`,
+      );
       const stable = Array.from(data(softmax(s)));
       assert.ok(stable.every(Number.isFinite));
       assertClose(stable, [0, 0, 1], 1e-6);
@@ -76,7 +99,10 @@ describe("self-attention (notebooks 03 and 04)", () => {
       const s = tf.tensor([[1, -Infinity, 1]]);
       assertClose(data(softmax(s)), [0.5, 0, 0.5], 1e-6);
       const neg = tf.tensor([[1, -2, 3]]);
-      assert.ok(Array.from(data(normalizeBySum(neg))).some((v) => v < 0), "negative weights from sum-normalizing");
+      assert.ok(
+        Array.from(data(normalizeBySum(neg))).some((v) => v < 0),
+        "negative weights from sum-normalizing",
+      );
       tf.dispose([s, neg]);
     });
   });
@@ -121,7 +147,10 @@ describe("self-attention (notebooks 03 and 04)", () => {
       const v1 = new SelfAttentionV1(3, 2);
       manualSeed(789);
       const v2 = new SelfAttentionV2(3, 2);
-      assert.match(noLeak(() => checkWeightCopy(v1, v2, inputs)), /^✗ Not yet:\n {2}- v1.W_query does not hold v2.W_query's weights/);
+      assert.match(
+        noLeak(() => checkWeightCopy(v1, v2, inputs)),
+        /^✗ Not yet:\n {2}- v1.W_query does not hold v2.W_query's weights/,
+      );
       v1.W_query.assign(tf.tidy(() => v2.W_query.weight.reshape([3, 2])));
       assert.match(checkWeightCopy(v1, v2, inputs), /v1.W_query holds v2's numbers in v2's memory order/);
       v1.W_query.assign(tf.tidy(() => v2.W_key.weight.transpose()));
@@ -166,8 +195,14 @@ describe("self-attention (notebooks 03 and 04)", () => {
 
     it("scaled dot-product attention divides by sqrt(d_k) before the softmax", () => {
       const q = tf.tensor([[1, 0, 0, 0]]);
-      const k = tf.tensor([[4, 0, 0, 0], [0, 0, 0, 0]]);
-      const v = tf.tensor([[1, 0], [0, 1]]);
+      const k = tf.tensor([
+        [4, 0, 0, 0],
+        [0, 0, 0, 0],
+      ]);
+      const v = tf.tensor([
+        [1, 0],
+        [0, 1],
+      ]);
       const r = noLeak(() => scaledDotProductAttention(q, k, v), 3);
       const e = Math.exp(2); // 4 / sqrt(4)
       assertClose(data(r.weights), [e / (e + 1), 1 / (e + 1)], 1e-6);
@@ -194,7 +229,10 @@ describe("self-attention (notebooks 03 and 04)", () => {
 
     it("wrong rank", () => {
       const x = tf.tensor([1, 2, 3]);
-      assertThrowsMessage(() => sa.forward(x), /SelfAttentionV2: inputs must have rank 2 or 3 \(\[tokens, d_in\] or \[batch, tokens, d_in\]\), got shape \[3\]/);
+      assertThrowsMessage(
+        () => sa.forward(x),
+        /SelfAttentionV2: inputs must have rank 2 or 3 \(\[tokens, d_in\] or \[batch, tokens, d_in\]\), got shape \[3\]/,
+      );
       x.dispose();
     });
     it("d_in mismatch between input and weights", () => {

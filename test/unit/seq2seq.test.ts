@@ -3,8 +3,37 @@ import * as tf from "@tensorflow/tfjs";
 import { mkdtempSync } from "fs";
 import { tmpdir } from "os";
 import { join } from "path";
-import { setup, Generator, loadCorpus, Vocabulary, Seq2Seq, corpusBleu, loadCheckpoint, translatePairs, translateSentence, scoreByLength, Trainer, buildVocabularies, encodeAll } from "attention-lib";
-import { generateCorpus, generatePairs, makeBatch, makeBatches, toTensors, encodePair, GRU, maskedCrossEntropy, tokenAccuracy, trainStep, saveCheckpoint, fastForward, withFastKernels, TESTED_TFJS } from "attention-lib/internal";
+import {
+  setup,
+  Generator,
+  loadCorpus,
+  Vocabulary,
+  Seq2Seq,
+  corpusBleu,
+  loadCheckpoint,
+  translatePairs,
+  translateSentence,
+  scoreByLength,
+  Trainer,
+  buildVocabularies,
+  encodeAll,
+} from "attention-lib";
+import {
+  generateCorpus,
+  generatePairs,
+  makeBatch,
+  makeBatches,
+  toTensors,
+  encodePair,
+  GRU,
+  maskedCrossEntropy,
+  tokenAccuracy,
+  trainStep,
+  saveCheckpoint,
+  fastForward,
+  withFastKernels,
+  TESTED_TFJS,
+} from "attention-lib/internal";
 import { assertClose, noLeak, assertThrowsMessage, checkGradients, ROOT } from "../helpers";
 
 const data = (t: tf.Tensor) => Array.from(t.dataSync());
@@ -22,10 +51,16 @@ describe("seq2seq translators (notebooks 01 and 02)", function () {
       const regenerated = generateCorpus();
       for (const split of ["train", "valid", "test"] as const) {
         assert.strictEqual(committed[split].length, regenerated[split].length, split);
-        assert.ok(committed[split].every((p, i) => p.en === regenerated[split][i].en && p.fr === regenerated[split][i].fr), `${split} differs`);
+        assert.ok(
+          committed[split].every((p, i) => p.en === regenerated[split][i].en && p.fr === regenerated[split][i].fr),
+          `${split} differs`,
+        );
       }
       const inTest = new Set(committed.test.map((p) => p.en));
-      assert.ok(committed.train.every((p) => !inTest.has(p.en)), "no test sentence is in train");
+      assert.ok(
+        committed.train.every((p) => !inTest.has(p.en)),
+        "no test sentence is in train",
+      );
     });
 
     it("puts French adjectives after the noun and makes them agree; lengths run from 4 to 45+", () => {
@@ -56,14 +91,22 @@ describe("seq2seq translators (notebooks 01 and 02)", function () {
       assert.deepStrictEqual(Array.from(b.srcMask), [1, 1, 1, 1, 1, 1, 1, 1, 1, 0]);
       assert.deepStrictEqual(Array.from(b.tgtIn.slice(0, 5)), [1, 8, 9, 7, 0]);
       assert.deepStrictEqual(Array.from(b.tgtOut.slice(0, 5)), [8, 9, 7, 2, 0]);
-      const batches = makeBatches(Array.from({ length: 10 }, () => encodePair(vocab, vocab, "the cat .", "a dog .")), 4, new Generator(1));
+      const batches = makeBatches(
+        Array.from({ length: 10 }, () => encodePair(vocab, vocab, "the cat .", "a dog .")),
+        4,
+        new Generator(1),
+      );
       assert.deepStrictEqual(batches.map((x) => x.size).sort(), [2, 4, 4]);
     });
   });
 
   describe("models", () => {
     const cfg = { srcVocab: 12, tgtVocab: 10, embedding: 6, hidden: 8, attention: 5, seed: 3 };
-    const batchOf = () => makeBatch([{ src: [4, 5, 6, 7, 2], tgt: [4, 5, 2] }, { src: [8, 9, 2], tgt: [6, 7, 8, 2] }]);
+    const batchOf = () =>
+      makeBatch([
+        { src: [4, 5, 6, 7, 2], tgt: [4, 5, 2] },
+        { src: [8, 9, 2], tgt: [6, 7, 8, 2] },
+      ]);
 
     it("give logits [B, T, V]; Bahdanau's attention [B, T, S] is 0 on padding and sums to 1", () => {
       for (const kind of ["plain", "bahdanau"] as const) {
@@ -96,7 +139,9 @@ describe("seq2seq translators (notebooks 01 and 02)", function () {
             assertClose(data(fast.logits), data(slow.logits), 1e-5, `${kind} logits`);
             if (kind === "bahdanau") assertClose(data(fast.attention!), data(slow.attention!), 1e-5, "attention");
             const r = tf.randomUniform(fast.logits.shape, -1, 1, "float32", 3);
-            const gFast = withFastKernels(() => tf.variableGrads(() => tf.sum(tf.mul(fastForward(m, t).logits, r)) as tf.Scalar, m.parameters()).grads);
+            const gFast = withFastKernels(
+              () => tf.variableGrads(() => tf.sum(tf.mul(fastForward(m, t).logits, r)) as tf.Scalar, m.parameters()).grads,
+            );
             const gSlow = tf.variableGrads(() => tf.sum(tf.mul(m.forward(t).logits, r)) as tf.Scalar, m.parameters()).grads;
             for (const p of m.parameters()) assertClose(data(gFast[p.name]), data(gSlow[p.name]), 1e-5, `${kind} gradient of ${p.name}`);
             tf.dispose([fast.logits, fast.attention ?? [], slow.logits, slow.attention ?? [], r, gFast, gSlow, t]);
@@ -121,7 +166,13 @@ describe("seq2seq translators (notebooks 01 and 02)", function () {
       });
       inside.forEach((f, i) => assert.notStrictEqual(f, stock[i], "replaced inside"));
       trainStep(m, opt, t).dispose();
-      assert.throws(() => withFastKernels(() => { throw new Error("boom"); }), /boom/);
+      assert.throws(
+        () =>
+          withFastKernels(() => {
+            throw new Error("boom");
+          }),
+        /boom/,
+      );
       const after = ["Slice", "Unpack", "SplitV", "GatherV2", "Sum", "BatchMatMul"].map((k) => tf.getKernel(k, "wasm")!.kernelFunc);
       after.forEach((f, i) => assert.strictEqual(f, stock[i], "the stock kernel is back, also after a throw"));
       assert.strictEqual(tf.getKernel("UnsortedSegmentSum", "wasm"), undefined);
@@ -148,7 +199,12 @@ describe("seq2seq translators (notebooks 01 and 02)", function () {
     });
 
     it("the masked loss ignores padded target positions", () => {
-      const logits = tf.tensor3d([[[2, 0, 0], [0, 2, 0]]]);
+      const logits = tf.tensor3d([
+        [
+          [2, 0, 0],
+          [0, 2, 0],
+        ],
+      ]);
       const targets = tf.tensor2d([[0, 2]], [1, 2], "int32");
       const full = maskedCrossEntropy(logits, targets, tf.tensor2d([[1, 1]]));
       const first = maskedCrossEntropy(logits, targets, tf.tensor2d([[1, 0]]));
@@ -164,10 +220,22 @@ describe("seq2seq translators (notebooks 01 and 02)", function () {
       try {
         const gen = new Generator(5);
         const gru = new GRU(3, 4, gen);
-        const x = tf.tensor3d(Array.from({ length: 2 * 5 * 3 }, (_, i) => Math.sin(i)), [2, 5, 3]);
-        const h0 = tf.tensor2d(Array.from({ length: 8 }, (_, i) => Math.cos(i) / 2), [2, 4]);
-        const mask = tf.tensor2d([[1, 1, 1, 1, 1], [1, 1, 1, 0, 0]]);
-        const r = tf.tensor3d(Array.from({ length: 40 }, (_, i) => Math.cos(3 * i)), [2, 5, 4]);
+        const x = tf.tensor3d(
+          Array.from({ length: 2 * 5 * 3 }, (_, i) => Math.sin(i)),
+          [2, 5, 3],
+        );
+        const h0 = tf.tensor2d(
+          Array.from({ length: 8 }, (_, i) => Math.cos(i) / 2),
+          [2, 4],
+        );
+        const mask = tf.tensor2d([
+          [1, 1, 1, 1, 1],
+          [1, 1, 1, 0, 0],
+        ]);
+        const r = tf.tensor3d(
+          Array.from({ length: 40 }, (_, i) => Math.cos(3 * i)),
+          [2, 5, 4],
+        );
         checkGradients(() => tf.sum(tf.mul(gru.run(x, h0, mask).states, r)) as tf.Scalar, gru.parameters(), "GRU");
         const m = new Seq2Seq({ kind: "bahdanau", ...cfg });
         const t = toTensors(batchOf());
@@ -213,7 +281,16 @@ describe("seq2seq translators (notebooks 01 and 02)", function () {
       const d = corpusBleu([["the", "the", "the", "the"]], [["the", "cat", "is", "here"]]);
       assert.strictEqual(d.precisions[0], 1 / 4);
       // two sentences: p1 = (4 + 2) / (4 + 4), p2 = (3 + 0) / (3 + 3), p3 = 2 / 4, p4 = 1 / 2
-      const c = corpusBleu([["a", "b", "c", "d"], ["w", "x", "y", "z"]], [["a", "b", "c", "d"], ["x", "w", "q", "r"]]);
+      const c = corpusBleu(
+        [
+          ["a", "b", "c", "d"],
+          ["w", "x", "y", "z"],
+        ],
+        [
+          ["a", "b", "c", "d"],
+          ["x", "w", "q", "r"],
+        ],
+      );
       assertClose(c.precisions, [6 / 8, 3 / 6, 2 / 4, 1 / 2], 1e-12);
       assertClose([c.bleu], [Math.exp((Math.log(0.75) + 3 * Math.log(0.5)) / 4)], 1e-12);
       assert.strictEqual(tokenAccuracy([["a", "x", "c"]], [["a", "b", "c", "d"]]), 0.5);
@@ -232,10 +309,16 @@ describe("seq2seq translators (notebooks 01 and 02)", function () {
       assert.deepStrictEqual(back.notes, { steps: 0 });
       const a = translatePairs(m, vocabs, corpus.slice(0, 5));
       const b = noLeak(() => translatePairs(back.model, back.vocabs, corpus.slice(0, 5)));
-      assert.deepStrictEqual(b.map((t) => t.output), a.map((t) => t.output));
+      assert.deepStrictEqual(
+        b.map((t) => t.output),
+        a.map((t) => t.output),
+      );
       const words = b[0].output.split(" ").filter(Boolean).length;
       assert.ok([words, words + 1].includes(b[0].attention!.length), "one attention row per output word (and <eos>)");
-      assertThrowsMessage(() => loadCheckpoint(join(dir, "none")), /loadCheckpoint: .*none.json is missing. Restore .*`git checkout -- data\/checkpoints`.*`npm run length-experiment`/);
+      assertThrowsMessage(
+        () => loadCheckpoint(join(dir, "none")),
+        /loadCheckpoint: .*none.json is missing. Restore .*`git checkout -- data\/checkpoints`.*`npm run length-experiment`/,
+      );
       m.dispose();
       back.model.dispose();
     });
@@ -251,7 +334,10 @@ describe("seq2seq translators (notebooks 01 and 02)", function () {
       return trainer.run().then((r) => {
         assert.strictEqual(r.steps, 3);
         trainer.dispose();
-        const scored = scoreByLength(translatePairs(m, vocabs, corpus), [[1, 15], [16, 1000]]);
+        const scored = scoreByLength(translatePairs(m, vocabs, corpus), [
+          [1, 15],
+          [16, 1000],
+        ]);
         assert.strictEqual(scored[0].n + scored[1].n, 40);
         m.dispose();
       });

@@ -4,8 +4,26 @@ import * as assert from "assert";
 import * as tf from "@tensorflow/tfjs";
 import { join } from "path";
 import {
-  setup, normalizeBySum, scalingExperiment, MultiHeadAttentionWrapper, heatmap, manualSeed, exampleInputs, heatmapFrames, lineChart,
-  barChart, headHeatmaps, headView, vectorPlot, Trainer, Seq2Seq, buildVocabularies, encodeAll, Generator, loadCheckpoint, translateSentence,
+  setup,
+  normalizeBySum,
+  scalingExperiment,
+  MultiHeadAttentionWrapper,
+  heatmap,
+  manualSeed,
+  exampleInputs,
+  heatmapFrames,
+  lineChart,
+  barChart,
+  headHeatmaps,
+  headView,
+  vectorPlot,
+  Trainer,
+  Seq2Seq,
+  buildVocabularies,
+  encodeAll,
+  Generator,
+  loadCheckpoint,
+  translateSentence,
 } from "attention-lib";
 import { clipByGlobalNorm, generatePairs, GRU, Embedding } from "attention-lib/internal";
 import { assertClose, assertThrowsMessage, ROOT } from "../helpers";
@@ -16,7 +34,10 @@ describe("sharper checks of the readable code", () => {
   before(() => setup({ backend: "wasm", verbose: false }));
 
   it("normalizeBySum divides each row by its own sum (not the whole tensor's)", () => {
-    const s = tf.tensor2d([[1, 3], [2, 8]]);
+    const s = tf.tensor2d([
+      [1, 3],
+      [2, 8],
+    ]);
     const w = normalizeBySum(s);
     assertClose(data(w), [0.25, 0.75, 0.2, 0.8], 1e-6);
     tf.dispose([s, w]);
@@ -39,22 +60,43 @@ describe("sharper checks of the readable code", () => {
     const a = w.eval().forward(x);
     const b = w.forward(x);
     assertClose(data(a), data(b), 0, "evaluation is deterministic");
-    assert.ok(w.heads.every((h) => !h.training), "every head in evaluation mode");
+    assert.ok(
+      w.heads.every((h) => !h.training),
+      "every head in evaluation mode",
+    );
     const c = w.train().forward(x);
-    assert.ok(w.heads.every((h) => h.training), "every head back in training mode");
-    assert.ok(data(c).some((v, i) => Math.abs(v - data(a)[i]) > 1e-6), "training mode drops weights");
+    assert.ok(
+      w.heads.every((h) => h.training),
+      "every head back in training mode",
+    );
+    assert.ok(
+      data(c).some((v, i) => Math.abs(v - data(a)[i]) > 1e-6),
+      "training mode drops weights",
+    );
     tf.dispose([a, b, c, x]);
     w.dispose();
   });
 
   it("heatmap: columns are x (keys), rows are y (queries), on a non-square matrix with different labels", () => {
-    const fig = heatmap([[1, 2, 3], [4, 5, 6]], { x: ["a", "b", "c"], y: ["r0", "r1"], xTitle: "key", yTitle: "query" });
+    const fig = heatmap(
+      [
+        [1, 2, 3],
+        [4, 5, 6],
+      ],
+      { x: ["a", "b", "c"], y: ["r0", "r1"], xTitle: "key", yTitle: "query" },
+    );
     const trace = fig.data[0] as { z: number[][]; x: number[]; y: number[]; customdata: string[][][] };
     const layout = fig.layout as { xaxis: { ticktext: string[]; title: { text: string } }; yaxis: { ticktext: string[]; title: { text: string } } };
     assert.deepStrictEqual(layout.xaxis.ticktext, ["a", "b", "c"]);
     assert.deepStrictEqual(layout.yaxis.ticktext, ["r0", "r1"]);
     assert.deepStrictEqual([layout.xaxis.title.text, layout.yaxis.title.text], ["key", "query"]);
-    assert.deepStrictEqual([trace.x, trace.y], [[0, 1, 2], [0, 1]]);
+    assert.deepStrictEqual(
+      [trace.x, trace.y],
+      [
+        [0, 1, 2],
+        [0, 1],
+      ],
+    );
     assert.deepStrictEqual(trace.customdata[1][2], ["r1", "c"], "hover of z[1][2] names row r1 and column c");
   });
 
@@ -73,19 +115,43 @@ describe("sharper checks of the figure builders and the translator", () => {
   before(() => setup({ backend: "wasm", verbose: false }));
 
   it("heatmapFrames: its defaults, its slider, and its checks", () => {
-    const fig = heatmapFrames([{ label: "step 0", z: [[0.5, 0.5]] }, { label: "step 9", z: [[0.9, 0.1]] }]);
+    const fig = heatmapFrames([
+      { label: "step 0", z: [[0.5, 0.5]] },
+      { label: "step 9", z: [[0.9, 0.1]] },
+    ]);
     const trace = fig.data[0] as { zmin: number; zmax: number; z: number[][] };
     assert.deepStrictEqual([trace.zmin, trace.zmax, fig.layout.height, trace.z], [0, 1, 520, [[0.9, 0.1]]]);
     const slider = (fig.layout.sliders as any[])[0];
     assert.strictEqual(slider.currentvalue.prefix, "");
     assert.deepStrictEqual(slider.pad, { t: 50 });
-    assert.deepStrictEqual(slider.steps[0], { label: "step 0", method: "animate", args: [["step 0"], { mode: "immediate", frame: { duration: 0, redraw: true }, transition: { duration: 0 } }] });
+    assert.deepStrictEqual(slider.steps[0], {
+      label: "step 0",
+      method: "animate",
+      args: [["step 0"], { mode: "immediate", frame: { duration: 0, redraw: true }, transition: { duration: 0 } }],
+    });
     const custom = heatmapFrames([{ label: "a", z: [[1]] }], { zmin: -1, zmax: 2, height: 300, sliderPrefix: "at " });
-    assert.deepStrictEqual([(custom.data[0] as any).zmin, (custom.data[0] as any).zmax, custom.layout.height, (custom.layout.sliders as any[])[0].currentvalue.prefix], [-1, 2, 300, "at "]);
+    assert.deepStrictEqual(
+      [(custom.data[0] as any).zmin, (custom.data[0] as any).zmax, custom.layout.height, (custom.layout.sliders as any[])[0].currentvalue.prefix],
+      [-1, 2, 300, "at "],
+    );
     assertThrowsMessage(() => heatmapFrames([]), /^heatmapFrames: expected at least one frame \{ label, z \}$/);
     assertThrowsMessage(() => heatmapFrames(undefined as never), /^heatmapFrames: expected at least one frame/);
-    assertThrowsMessage(() => heatmapFrames([{ label: "a", z: [[1, 2]] }, { label: "b", z: [[1]] }]), /^heatmapFrames: frame 1 is \[1, 1\], frame 0 is \[1, 2\]; all frames must have the same shape$/);
-    assertThrowsMessage(() => heatmapFrames([{ label: "a", z: [[1]] }, { label: "b", z: [[1], [2]] }]), /^heatmapFrames: frame 1 is \[2, 1\]/);
+    assertThrowsMessage(
+      () =>
+        heatmapFrames([
+          { label: "a", z: [[1, 2]] },
+          { label: "b", z: [[1]] },
+        ]),
+      /^heatmapFrames: frame 1 is \[1, 1\], frame 0 is \[1, 2\]; all frames must have the same shape$/,
+    );
+    assertThrowsMessage(
+      () =>
+        heatmapFrames([
+          { label: "a", z: [[1]] },
+          { label: "b", z: [[1], [2]] },
+        ]),
+      /^heatmapFrames: frame 1 is \[2, 1\]/,
+    );
     assertThrowsMessage(() => heatmapFrames([{ label: "odd", z: [1] as never }]), /^heatmapFrames: frame 0 \('odd'\) must be 2-D/);
   });
 
@@ -98,16 +164,35 @@ describe("sharper checks of the figure builders and the translator", () => {
     assertThrowsMessage(() => barChart(["a"], {}), /^barChart: no series given; expected values, or \{ name: values \}$/);
     const m = tf.ones([2, 2]);
     assertThrowsMessage(() => barChart(["a", "b"], m), /^barChart: values must be a 1-D tensor, got shape \[2, 2\]$/);
-    assertThrowsMessage(() => headHeatmaps("w" as never, ["a"]), /^headHeatmaps: weights must be a tensor or nested arrays \[heads, tokens, tokens\], got string$/);
+    assertThrowsMessage(
+      () => headHeatmaps("w" as never, ["a"]),
+      /^headHeatmaps: weights must be a tensor or nested arrays \[heads, tokens, tokens\], got string$/,
+    );
     const titled = headHeatmaps(tf.ones([1, 2, 2]), ["a", "b"], { title: "T" });
     assert.deepStrictEqual((titled.layout as any).title, { text: "T" });
-    const view = headView([[[1, 0], [0.5, 0.5]]], ["a", "b"], { title: "V" });
+    const view = headView(
+      [
+        [
+          [1, 0],
+          [0.5, 0.5],
+        ],
+      ],
+      ["a", "b"],
+      { title: "V" },
+    );
     assert.deepStrictEqual((view.layout as any).title, { text: "V" });
     m.dispose();
   });
 
   it("vectorPlot draws points when asked, not arrows", () => {
-    const fig = vectorPlot([[1, 2], [3, 4]], ["a", "b"], { style: "points", highlight: ["b"] });
+    const fig = vectorPlot(
+      [
+        [1, 2],
+        [3, 4],
+      ],
+      ["a", "b"],
+      { style: "points", highlight: ["b"] },
+    );
     const [a, b] = fig.data as any[];
     assert.deepStrictEqual([a.x, a.y, a.mode, a.text, a.hovertext.length], [[1], [2], "markers+text", ["a"], 1]);
     assert.deepStrictEqual(b.marker, { size: 14 });
@@ -123,8 +208,14 @@ describe("sharper checks of the figure builders and the translator", () => {
     assertThrowsMessage(() => new Trainer(m, encoded, { steps: 2, seed: -1 }), /^Trainer: seed must be a non-negative integer, got -1$/);
     assertThrowsMessage(() => new Trainer(m, encoded, { steps: 2, seed: 1.5 }), /^Trainer: seed must be a non-negative integer, got 1.5$/);
     assert.doesNotThrow(() => new Trainer(m, encoded, { steps: 2, seed: 0 }).dispose());
-    assertThrowsMessage(() => new Trainer(m, encoded, { steps: 2, onReport: 5 as never }), /^Trainer: onReport must be a function \(step, loss\) => \.\.\.$/);
-    assertThrowsMessage(() => new Trainer(m, [{ src: [], tgt: [2] }], { steps: 2 }), /^Trainer: pair 0 has no source ids; expected \{ src: number\[\], tgt: number\[\] \} from encodeAll$/);
+    assertThrowsMessage(
+      () => new Trainer(m, encoded, { steps: 2, onReport: 5 as never }),
+      /^Trainer: onReport must be a function \(step, loss\) => \.\.\.$/,
+    );
+    assertThrowsMessage(
+      () => new Trainer(m, [{ src: [], tgt: [2] }], { steps: 2 }),
+      /^Trainer: pair 0 has no source ids; expected \{ src: number\[\], tgt: number\[\] \} from encodeAll$/,
+    );
     const t = new Trainer(m, encoded, { steps: 100000, maxSeconds: 0.3, batchSize: 8 });
     const first = t.run();
     await assert.rejects(t.run(), /^Error: Trainer.run: this trainer is already running; wait for it, or call stop\(\)$/);
@@ -135,7 +226,10 @@ describe("sharper checks of the figure builders and the translator", () => {
   });
 
   it("the translator: its kind, the GRU's input size, and greedy decoding stops at <eos>", () => {
-    assertThrowsMessage(() => new Seq2Seq({ kind: "lstm" as never, srcVocab: 5, tgtVocab: 5, embedding: 2, hidden: 2 }), /^Seq2Seq: kind must be 'plain' or 'bahdanau', got 'lstm'$/);
+    assertThrowsMessage(
+      () => new Seq2Seq({ kind: "lstm" as never, srcVocab: 5, tgtVocab: 5, embedding: 2, hidden: 2 }),
+      /^Seq2Seq: kind must be 'plain' or 'bahdanau', got 'lstm'$/,
+    );
     const gru = new GRU(3, 4, new Generator(1));
     const x = tf.ones([2, 5]);
     assertThrowsMessage(() => gru.projectInputs(x), /^GRU: inputs have size 5 \(shape \[2, 5\]\), expected 3$/);

@@ -13,7 +13,14 @@ function fakeKernel(): { sent: { msg: Msg; update: boolean }[]; remove: () => vo
   return { sent, remove: () => delete (require.cache as any)[key] };
 }
 
-const fig = () => heatmap([[1, 2], [3, 4]], { x: ["a", "b"], y: ["c", "d"], title: "t" });
+const fig = () =>
+  heatmap(
+    [
+      [1, 2],
+      [3, 4],
+    ],
+    { x: ["a", "b"], y: ["c", "d"], title: "t" },
+  );
 
 /** The figure spec a figure's HTML draws (the JSON in its script). */
 function specOf(html: string): any {
@@ -41,10 +48,16 @@ describe("show: figures in every Jupyter front end, offline", () => {
     assert.ok(html.startsWith(`<div id="fig-x" class="${FIGURE_CLASS}"`));
     assert.match(html, /"ticktext":\["a","b"\]/);
     assert.doesNotMatch(html, /cdn|https?:/i, "no CDN");
-    assert.deepStrictEqual(specOf(html).data[0].z, [[1, 2], [3, 4]]);
+    assert.deepStrictEqual(specOf(html).data[0].z, [
+      [1, 2],
+      [3, 4],
+    ]);
     assert.strictEqual(b["text/plain"], "<Figure 't': 1 trace(s) (heatmap)>");
     assert.deepStrictEqual(Object.keys(b).sort(), ["text/html", "text/plain"]);
-    assert.ok(html.includes(`<p class="${FIGURE_CLASS}-note"`) && html.includes("run the notebook (or trust it)"), "a note for where the script cannot run");
+    assert.ok(
+      html.includes(`<p class="${FIGURE_CLASS}-note"`) && html.includes("run the notebook (or trust it)"),
+      "a note for where the script cannot run",
+    );
   });
 
   it("escapes labels that could close the script", () => {
@@ -110,7 +123,10 @@ describe("show: figures in every Jupyter front end, offline", () => {
       chart.done();
       assert.deepStrictEqual(chart.points.train, { x: [0, 1], y: [2, 1] });
       const last = specOf(k.sent[k.sent.length - 1].msg.data["text/html"] as string);
-      assert.deepStrictEqual(last.data.map((d: any) => d.y), [[2, 1], [1.5]]);
+      assert.deepStrictEqual(
+        last.data.map((d: any) => d.y),
+        [[2, 1], [1.5]],
+      );
       assert.strictEqual(chart.draws, 2);
       assert.throws(() => chart.push("test", 0, 1), /no line named 'test'; the lines are train, valid/);
     });

@@ -23,11 +23,17 @@ async function sameOnBothBackends(fn: () => tf.Tensor | tf.Tensor[]): Promise<vo
   cpu.forEach((c, i) => {
     assert.deepStrictEqual(wasm[i].shape, c.shape, `output ${i}: wasm's shape vs cpu's`);
     assert.strictEqual(wasm[i].dtype, c.dtype, `output ${i}: dtype`);
-    c.values.forEach((v, j) => assert.ok(Math.abs(v - wasm[i].values[j]) <= 1e-4 * Math.max(1, Math.abs(v)), `output ${i}[${j}]: cpu ${v}, wasm ${wasm[i].values[j]}`));
+    c.values.forEach((v, j) =>
+      assert.ok(Math.abs(v - wasm[i].values[j]) <= 1e-4 * Math.max(1, Math.abs(v)), `output ${i}[${j}]: cpu ${v}, wasm ${wasm[i].values[j]}`),
+    );
   });
 }
 
-const seq = (shape: number[]) => tf.tensor(Array.from({ length: shape.reduce((a, b) => a * b, 1) }, (_, i) => Math.sin(i * 0.37)), shape);
+const seq = (shape: number[]) =>
+  tf.tensor(
+    Array.from({ length: shape.reduce((a, b) => a * b, 1) }, (_, i) => Math.sin(i * 0.37)),
+    shape,
+  );
 
 describe("the fast path's wasm kernels compute what the cpu backend computes", function () {
   this.timeout(30000);
@@ -72,7 +78,17 @@ describe("the fast path's wasm kernels compute what the cpu backend computes", f
   it("gathers rows, and other gathers", () =>
     sameOnBothBackends(() => [
       tf.gather(seq([7, 5]), tf.tensor1d([6, 0, 3, 3], "int32")),
-      tf.gather(seq([7, 2, 3]), tf.tensor2d([[1, 2], [0, 6]], [2, 2], "int32")),
+      tf.gather(
+        seq([7, 2, 3]),
+        tf.tensor2d(
+          [
+            [1, 2],
+            [0, 6],
+          ],
+          [2, 2],
+          "int32",
+        ),
+      ),
       tf.gather(seq([4, 6]), tf.tensor1d([5, 1], "int32"), 1),
     ]));
 
@@ -85,7 +101,12 @@ describe("the fast path's wasm kernels compute what the cpu backend computes", f
     }));
 
   it("tanh (the Bahdanau score's), through tanhApprox: 1-D to 3-D, large and small values", () =>
-    sameOnBothBackends(() => [tf.tanh(seq([7])), tf.tanh(tf.mul(seq([4, 6]), 12)), tf.tanh(tf.mul(seq([2, 3, 5]), 0.01)), tf.tanh(tf.tensor1d([0, -0, 30, -30, 7.9, -7.91]))]));
+    sameOnBothBackends(() => [
+      tf.tanh(seq([7])),
+      tf.tanh(tf.mul(seq([4, 6]), 12)),
+      tf.tanh(tf.mul(seq([2, 3, 5]), 0.01)),
+      tf.tanh(tf.tensor1d([0, -0, 30, -30, 7.9, -7.91])),
+    ]));
 
   it("a kernel with the right numbers in the wrong shape is caught", async () => {
     await assert.rejects(

@@ -8,7 +8,10 @@ import { softmax } from "./softmax";
 export function lowerTriangle(tokens: number): tf.Tensor2D {
   checkPositiveInt(tokens, "lowerTriangle", "tokens");
   checkFits([tokens, tokens], "lowerTriangle", "a mask", FEWER_TOKENS);
-  return tf.tensor2d(Float32Array.from(futurePattern(tokens, tokens), (future) => 1 - future), [tokens, tokens]);
+  return tf.tensor2d(
+    Float32Array.from(futurePattern(tokens, tokens), (future) => 1 - future),
+    [tokens, tokens],
+  );
 }
 
 /** [T, T] booleans, true above the diagonal: the future each query must not see. */

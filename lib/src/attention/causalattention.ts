@@ -42,7 +42,9 @@ export function explainChecked<P extends Record<string, tf.Tensor>>(
   checkInputs(inputs, module.dIn, fn);
   const t = inputs.shape[inputs.rank - 2];
   if (t > module.contextLength) {
-    throw new Error(`${fn}: inputs have ${t} tokens (shape ${shapeStr(inputs.shape)}), more than the context length ${module.contextLength}; pass at most ${module.contextLength} tokens or build the module with a longer context length`);
+    throw new Error(
+      `${fn}: inputs have ${t} tokens (shape ${shapeStr(inputs.shape)}), more than the context length ${module.contextLength}; pass at most ${module.contextLength} tokens or build the module with a longer context length`,
+    );
   }
   return trusted(() =>
     tf.tidy(() => {
@@ -58,7 +60,13 @@ export function explainChecked<P extends Record<string, tf.Tensor>>(
  * put MASKED where `future` is true (broadcast over batch and heads; null: nothing hidden), softmax, then
  * dropout. scores [..., T, T] -> weights [..., T, T]
  */
-export function maskedAttentionWeights(scores: tf.Tensor, dK: number, future: tf.Tensor | null, dropoutP: number, options: DropoutOptions): tf.Tensor {
+export function maskedAttentionWeights(
+  scores: tf.Tensor,
+  dK: number,
+  future: tf.Tensor | null,
+  dropoutP: number,
+  options: DropoutOptions,
+): tf.Tensor {
   return tf.tidy(() => {
     const scaled = tf.div(scores, Math.sqrt(dK));
     const weights = softmax(future ? tf.where(future, tf.scalar(MASKED), scaled) : scaled);
@@ -86,7 +94,12 @@ export abstract class CausalBase extends ModuleBase {
     // Built once, for the longest input; a call on T tokens uses its top-left [T, T] corner. A plain tensor,
     // not a tf.Variable: it is not in parameters(), so no optimiser changes it (PyTorch calls it a buffer).
     if (causal) {
-      checkFits([contextLength, contextLength], fn, "the causal mask for context_length", "build the module with a shorter context_length (the longest input it must take); the memory-efficient attention of notebook 07 never builds a mask");
+      checkFits(
+        [contextLength, contextLength],
+        fn,
+        "the causal mask for context_length",
+        "build the module with a shorter context_length (the longest input it must take); the memory-efficient attention of notebook 07 never builds a mask",
+      );
     }
     this.mask = causal ? tf.keep(causalMask(contextLength)) : null;
   }
@@ -186,9 +199,18 @@ export class MultiHeadAttentionWrapper extends ModuleBase {
         return h.explain(x);
       });
       return {
-        scores: tf.stack(parts.map((p) => p.scores), 1), // [b, heads, T, T]
-        weights: tf.stack(parts.map((p) => p.weights), 1),
-        context: tf.concat(parts.map((p) => p.context), -1), // [b, T, d_out * heads]
+        scores: tf.stack(
+          parts.map((p) => p.scores),
+          1,
+        ), // [b, heads, T, T]
+        weights: tf.stack(
+          parts.map((p) => p.weights),
+          1,
+        ),
+        context: tf.concat(
+          parts.map((p) => p.context),
+          -1,
+        ), // [b, T, d_out * heads]
       };
     });
   }

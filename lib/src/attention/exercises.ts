@@ -22,7 +22,12 @@ export function checkWeightCopy(v1: SelfAttentionV1, v2: SelfAttentionV2, inputs
  * a fresh v1 (seed 123) and v2 (seed 789) of sizes d_in x d_out of `inputs` [T, d_in] and 2; null = not answered.
  */
 export function checkWeightCopy(copy: (v1: SelfAttentionV1, v2: SelfAttentionV2) => unknown, inputs: tf.Tensor): string;
-export function checkWeightCopy(v1OrCopy: SelfAttentionV1 | ((v1: SelfAttentionV1, v2: SelfAttentionV2) => unknown), v2OrInputs: SelfAttentionV2 | tf.Tensor, inputs?: tf.Tensor, tol = 1e-6): string {
+export function checkWeightCopy(
+  v1OrCopy: SelfAttentionV1 | ((v1: SelfAttentionV1, v2: SelfAttentionV2) => unknown),
+  v2OrInputs: SelfAttentionV2 | tf.Tensor,
+  inputs?: tf.Tensor,
+  tol = 1e-6,
+): string {
   if (isUnanswered(v1OrCopy) || isUnanswered(v2OrInputs)) return NOT_ANSWERED;
   if (typeof v1OrCopy === "function") {
     const x = v2OrInputs as tf.Tensor;
@@ -55,9 +60,13 @@ export function checkWeightCopy(v1OrCopy: SelfAttentionV1 | ((v1: SelfAttentionV
     const right = tf.tidy(() => maxAbsDiff(mine, theirs.transpose()) <= tol);
     if (right) continue;
     if (sameNumbersInV2Order && v1.dIn !== v1.dOut) {
-      problems.push(`v1.${name} holds v2's numbers in v2's memory order, but v1 computes x @ W while nn.Linear computes x @ W^T: think about which matrix that makes`);
+      problems.push(
+        `v1.${name} holds v2's numbers in v2's memory order, but v1 computes x @ W while nn.Linear computes x @ W^T: think about which matrix that makes`,
+      );
     } else {
-      const other = (["W_query", "W_key", "W_value"] as const).find((o) => o !== name && tf.tidy(() => maxAbsDiff(mine, v2[o].weight.transpose()) <= tol));
+      const other = (["W_query", "W_key", "W_value"] as const).find(
+        (o) => o !== name && tf.tidy(() => maxAbsDiff(mine, v2[o].weight.transpose()) <= tol),
+      );
       problems.push(other ? `v1.${name} holds the weights of v2.${other}` : `v1.${name} does not hold v2.${name}'s weights (as v1 uses them)`);
     }
   }
@@ -82,7 +91,9 @@ export function checkTwoDimensionalWrapper(wrapper: MultiHeadAttentionWrapper | 
   const width = out.shape[out.rank - 1];
   out.dispose();
   if (width !== 2) {
-    problems.push(`its context vectors have ${width} dimensions: the wrapper concatenates its heads, so the width is d_out x heads = ${wrapper.dOut} x ${heads}`);
+    problems.push(
+      `its context vectors have ${width} dimensions: the wrapper concatenates its heads, so the width is d_out x heads = ${wrapper.dOut} x ${heads}`,
+    );
   }
   if (problems.length === 0) return `✓ Right: ${heads} heads, context vectors of width ${width}.`;
   return ["✗ Not yet:", ...problems.map((p) => `  - ${p}`)].join("\n");
@@ -107,8 +118,10 @@ export function checkContextVector(answer: unknown, inputs: tf.Tensor, query: nu
       { value: x.gather(query), hint: "that is the query's own embedding; the context vector mixes in every token" },
       { value: softmax(tf.dot(x, x.gather(query))), hint: "those are the attention weights; the context vector is the weighted sum of the inputs" },
     ];
-    if (query + 1 < x.shape[0]) pitfalls.push({ value: of(query + 1, softmax), hint: `that is the context vector of token ${query + 1}: the course counts tokens from 0` });
-    if (query > 0) pitfalls.push({ value: of(query - 1, softmax), hint: `that is the context vector of token ${query - 1}: the course counts tokens from 0` });
+    if (query + 1 < x.shape[0])
+      pitfalls.push({ value: of(query + 1, softmax), hint: `that is the context vector of token ${query + 1}: the course counts tokens from 0` });
+    if (query > 0)
+      pitfalls.push({ value: of(query - 1, softmax), hint: `that is the context vector of token ${query - 1}: the course counts tokens from 0` });
     return compareAnswer(answer, expected, "your context vector", "[d]", pitfalls);
   });
   return verdict(problems, right);
@@ -122,9 +135,19 @@ export function checkSelfAttentionFunction(attend: unknown, inputs: tf.Tensor): 
   if (isUnanswered(attend)) return NOT_ANSWERED;
   if (typeof attend !== "function") return verdict([`expected a function (x) => context, got ${typeof attend}`], "");
   const right = "Right: scores x xᵀ, a softmax over each row, then weights x inputs, for every token at once.";
-  const other = tf.tidy(() => tf.tensor2d([[0.3, -0.2, 0.9, 0.1], [0.5, 0.4, -0.6, 0.2], [-0.1, 0.8, 0.3, 0.7], [0.6, 0.1, 0.2, -0.4]]));
+  const other = tf.tidy(() =>
+    tf.tensor2d([
+      [0.3, -0.2, 0.9, 0.1],
+      [0.5, 0.4, -0.6, 0.2],
+      [-0.1, 0.8, 0.3, 0.7],
+      [0.6, 0.1, 0.2, -0.4],
+    ]),
+  );
   try {
-    for (const [x, which] of [[inputs, "the course's inputs"], [other, "a second input [4, 4]"]] as const) {
+    for (const [x, which] of [
+      [inputs, "the course's inputs"],
+      [other, "a second input [4, 4]"],
+    ] as const) {
       const call = callAnswer(() => tf.tidy(() => (attend as (x: tf.Tensor) => tf.Tensor)(x)));
       if ("error" in call) return verdict([`on ${which}, ${call.error}`], right);
       if (isUnanswered(call.value)) return NOT_ANSWERED;
@@ -134,7 +157,10 @@ export function checkSelfAttentionFunction(attend: unknown, inputs: tf.Tensor): 
         return compareAnswer(call.value, expected, `your function's output on ${which}`, "[T, d]", [
           { value: tf.matMul(scores, x), hint: "you weighted the inputs by the raw scores: apply the softmax to each row of scores first" },
           { value: tf.matMul(normalizeBySum(scores), x), hint: "you divided each row of scores by its sum; attention uses the softmax" },
-          { value: tf.matMul(softmax(scores.transpose()).transpose(), x), hint: "your softmax normalized each column; it must normalize each row (axis -1), one row per query" },
+          {
+            value: tf.matMul(softmax(scores.transpose()).transpose(), x),
+            hint: "your softmax normalized each column; it must normalize each row (axis -1), one row per query",
+          },
           { value: softmax(scores), hint: "those are the attention weights; multiply them by the inputs to get the context vectors" },
         ]);
       });
@@ -159,8 +185,14 @@ export function checkScaledAttentionFunction(attention: unknown): string {
   const right = "Right: softmax(Q Kᵀ / √d_k) V.";
   const gen = new Generator(4);
   const [q, k, v] = tf.tidy(() => [
-    tf.tensor2d(randValues([5, 16], gen), [5, 16]).sub(0.5).mul(2),
-    tf.tensor2d(randValues([5, 16], gen), [5, 16]).sub(0.5).mul(2),
+    tf
+      .tensor2d(randValues([5, 16], gen), [5, 16])
+      .sub(0.5)
+      .mul(2),
+    tf
+      .tensor2d(randValues([5, 16], gen), [5, 16])
+      .sub(0.5)
+      .mul(2),
     tf.tensor2d(randValues([5, 3], gen), [5, 3]),
   ]);
   try {
@@ -175,7 +207,10 @@ export function checkScaledAttentionFunction(attention: unknown): string {
           { value: tf.matMul(softmax(scores), v), hint: "no scaling: divide the scores by √d_k before the softmax" },
           { value: tf.matMul(softmax(tf.div(scores, 16)), v), hint: "you divided by d_k; the scale is its square root, √d_k" },
           { value: tf.matMul(softmax(tf.mul(scores, 4)), v), hint: "you multiplied by √d_k; divide instead" },
-          { value: tf.matMul(softmax(tf.div(scores, 4).transpose()).transpose(), v), hint: "your softmax normalized each column; it must normalize each row (one row per query)" },
+          {
+            value: tf.matMul(softmax(tf.div(scores, 4).transpose()).transpose(), v),
+            hint: "your softmax normalized each column; it must normalize each row (one row per query)",
+          },
           { value: softmax(tf.div(scores, 4)), hint: "those are the attention weights; multiply them by the values" },
         ]);
       });
@@ -195,12 +230,19 @@ export function checkCausalMask(answer: unknown, tokens: number): string {
   if (isUnanswered(answer)) return NOT_ANSWERED;
   const problems = tf.tidy(() => {
     const allowed = lowerTriangle(tokens);
-    return compareAnswer(answer, allowed, "your mask", `[T, T] = [${tokens}, ${tokens}]`, [
-      { value: allowed.transpose(), hint: "your ones are on and above the diagonal: row i must see columns 0..i (the past), not the future" },
-      { value: tf.sub(allowed, tf.eye(tokens)), hint: "the diagonal is 0: a token may attend to itself" },
-      { value: tf.sub(1, allowed), hint: "yours marks what is hidden (1 = future); this exercise asks for 1 = may see" },
-      { value: tf.ones([tokens, tokens]), hint: "all ones hides nothing: row i may see columns 0..i only" },
-    ], 0);
+    return compareAnswer(
+      answer,
+      allowed,
+      "your mask",
+      `[T, T] = [${tokens}, ${tokens}]`,
+      [
+        { value: allowed.transpose(), hint: "your ones are on and above the diagonal: row i must see columns 0..i (the past), not the future" },
+        { value: tf.sub(allowed, tf.eye(tokens)), hint: "the diagonal is 0: a token may attend to itself" },
+        { value: tf.sub(1, allowed), hint: "yours marks what is hidden (1 = future); this exercise asks for 1 = may see" },
+        { value: tf.ones([tokens, tokens]), hint: "all ones hides nothing: row i may see columns 0..i only" },
+      ],
+      0,
+    );
   });
   return verdict(problems, "Right: row i has ones in columns 0..i, a lower triangle with its diagonal.");
 }
@@ -216,7 +258,10 @@ export function checkRenormalized(answer: unknown, weights: tf.Tensor): string {
       { value: masked, hint: "the future is 0, but the rows no longer sum to 1: divide each row by its sum" },
       { value: tf.div(masked, tf.sum(masked, 0, true)), hint: "you divided by the column sums; each row (one query) must sum to 1" },
       { value: weights, hint: "nothing is masked: multiply by the mask first" },
-      { value: softmax(masked), hint: "a softmax of masked weights gives the zeros e^0 = 1 and lets the future back in: divide by the row sums instead" },
+      {
+        value: softmax(masked),
+        hint: "a softmax of masked weights gives the zeros e^0 = 1 and lets the future back in: divide by the row sums instead",
+      },
     ]);
   });
   return verdict(problems, "Right: the future is 0 and every row sums to 1, the same weights as the -∞ softmax.");
@@ -231,10 +276,20 @@ export function checkSplitHeads(answer: unknown, x: tf.Tensor, numHeads: number)
   const hd = d / numHeads;
   const problems = tf.tidy(() => {
     const viewed = x.reshape([b, t, numHeads, hd]);
-    return compareAnswer(answer, viewed.transpose([0, 2, 1, 3]), "your heads", "[b, heads, T, head_dim]", [
-      { value: viewed, hint: "that is [b, T, heads, head_dim]: now swap axes 1 and 2" },
-      { value: x.reshape([b, numHeads, t, hd]), hint: "reshaping straight to [b, heads, T, head_dim] mixes tokens into heads: reshape to [b, T, heads, head_dim] first, then swap axes 1 and 2" },
-    ], 0);
+    return compareAnswer(
+      answer,
+      viewed.transpose([0, 2, 1, 3]),
+      "your heads",
+      "[b, heads, T, head_dim]",
+      [
+        { value: viewed, hint: "that is [b, T, heads, head_dim]: now swap axes 1 and 2" },
+        {
+          value: x.reshape([b, numHeads, t, hd]),
+          hint: "reshaping straight to [b, heads, T, head_dim] mixes tokens into heads: reshape to [b, T, heads, head_dim] first, then swap axes 1 and 2",
+        },
+      ],
+      0,
+    );
   });
   return verdict(problems, `Right: ${numHeads} heads of head_dim ${hd}, each holding its own slice of every token.`);
 }
@@ -245,12 +300,18 @@ const GPT2_D = 768;
 /** Exercise 6.3: how many parameters one attention layer of GPT-2 small has (biases included). */
 export function checkGpt2AttentionParameters(answer: unknown): string {
   const d = GPT2_D;
-  return checkNumber(answer, 4 * d * d + 4 * d, "your count", [
-    [4 * d * d, "you left out the biases: GPT-2 has one on each of its four projections"],
-    [4 * d * d + d, "that is the course's module (qkv_bias = false): GPT-2's query, key and value projections have biases too"],
-    [3 * d * d, "you left out the output projection and the biases"],
-    [3 * d * d + 3 * d, "you left out the output projection (768 x 768, with a bias)"],
-    [12 * (4 * d * d + 4 * d), "that is all 12 blocks; the question asks for one attention layer"],
-    [4 * (d / 12) * (d / 12) * 12 + 4 * d, "the heads do not shrink the projections: each is still 768 x 768, split into 12 heads afterwards"],
-  ], "Right: four 768 x 768 projections, each with a bias of 768.");
+  return checkNumber(
+    answer,
+    4 * d * d + 4 * d,
+    "your count",
+    [
+      [4 * d * d, "you left out the biases: GPT-2 has one on each of its four projections"],
+      [4 * d * d + d, "that is the course's module (qkv_bias = false): GPT-2's query, key and value projections have biases too"],
+      [3 * d * d, "you left out the output projection and the biases"],
+      [3 * d * d + 3 * d, "you left out the output projection (768 x 768, with a bias)"],
+      [12 * (4 * d * d + 4 * d), "that is all 12 blocks; the question asks for one attention layer"],
+      [4 * (d / 12) * (d / 12) * 12 + 4 * d, "the heads do not shrink the projections: each is still 768 x 768, split into 12 heads afterwards"],
+    ],
+    "Right: four 768 x 768 projections, each with a bias of 768.",
+  );
 }

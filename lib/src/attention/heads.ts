@@ -7,7 +7,9 @@ export function headDimOf(dOut: number, heads: number, fn = "headDimOf"): number
   checkPositiveInt(dOut, fn, "d_out");
   checkPositiveInt(heads, fn, "num_heads");
   if (dOut % heads !== 0) {
-    throw new Error(`${fn}: d_out = ${dOut} is not divisible by num_heads = ${heads}; d_out must be a multiple of it (each head gets d_out / num_heads dimensions)`);
+    throw new Error(
+      `${fn}: d_out = ${dOut} is not divisible by num_heads = ${heads}; d_out must be a multiple of it (each head gets d_out / num_heads dimensions)`,
+    );
   }
   return dOut / heads;
 }
@@ -17,7 +19,8 @@ export function splitHeads(x: tf.Tensor, heads: number): tf.Tensor4D {
   checkTensor(x, "splitHeads", "x");
   if (x.rank !== 3) throw new Error(`splitHeads: x must be [batch, tokens, d_out], got shape ${shapeStr(x.shape)}`);
   const [b, t, d] = x.shape;
-  if (b === 0 || t === 0) throw new Error(`splitHeads: x is empty (shape ${shapeStr(x.shape)}); expected at least one sequence of at least one token`);
+  if (b === 0 || t === 0)
+    throw new Error(`splitHeads: x is empty (shape ${shapeStr(x.shape)}); expected at least one sequence of at least one token`);
   const hd = headDimOf(d, heads, "splitHeads");
   return tf.tidy(() => tf.transpose(tf.reshape(x, [b, t, heads, hd]), [0, 2, 1, 3]) as tf.Tensor4D);
 }

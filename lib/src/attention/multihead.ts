@@ -72,8 +72,18 @@ export function multiHeadFromWrapper(wrapper: MultiHeadAttentionWrapper): MultiH
   });
   tf.tidy(() => {
     for (const name of ["W_query", "W_key", "W_value"] as const) {
-      mha[name].weight.assign(tf.concat(wrapper.heads.map((h) => h[name].weight), 0));
-      mha[name].bias?.assign(tf.concat(wrapper.heads.map((h) => h[name].bias!), 0));
+      mha[name].weight.assign(
+        tf.concat(
+          wrapper.heads.map((h) => h[name].weight),
+          0,
+        ),
+      );
+      mha[name].bias?.assign(
+        tf.concat(
+          wrapper.heads.map((h) => h[name].bias!),
+          0,
+        ),
+      );
     }
     mha.out_proj.weight.assign(tf.eye(width));
     mha.out_proj.bias!.assign(tf.zeros([width]));

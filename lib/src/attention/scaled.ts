@@ -17,7 +17,10 @@ export type ScaledAttention = {
  */
 export function scaledDotProductAttention(queries: tf.Tensor, keys: tf.Tensor, values: tf.Tensor): ScaledAttention {
   const dk = keys instanceof tf.Tensor ? keys.shape[keys.rank - 1] : undefined;
-  if (dk === 0) throw new Error(`scaledDotProductAttention: keys have d_k = 0 (shape ${shapeStr(keys.shape)}); expected at least one dimension to take dot products over`);
+  if (dk === 0)
+    throw new Error(
+      `scaledDotProductAttention: keys have d_k = 0 (shape ${shapeStr(keys.shape)}); expected at least one dimension to take dot products over`,
+    );
   return tf.tidy(() => {
     const scores = attentionScores(queries, keys);
     const dk = keys.shape[keys.rank - 1];

@@ -27,7 +27,9 @@ export function attentionScores(queries: tf.Tensor, keys: tf.Tensor, scale = 1):
   const dq = queries.shape[queries.rank - 1];
   const dk = keys.shape[keys.rank - 1];
   if (dq !== dk) {
-    throw new Error(`${fn}: queries ${shapeStr(queries.shape)} and keys ${shapeStr(keys.shape)} must have the same size d (last axis) to take dot products`);
+    throw new Error(
+      `${fn}: queries ${shapeStr(queries.shape)} and keys ${shapeStr(keys.shape)} must have the same size d (last axis) to take dot products`,
+    );
   }
   if (!(scale > 0 && Number.isFinite(scale))) throw new Error(`${fn}: scale must be a finite number greater than 0, got ${scale}`);
   checkAttentionFits(queries.shape.slice(0, -2), queries.shape[queries.rank - 2], keys.shape[keys.rank - 2], fn);
@@ -52,7 +54,9 @@ export function contextVectors(weights: tf.Tensor, values: tf.Tensor): tf.Tensor
   const tk = weights.shape[weights.rank - 1];
   const tv = values.shape[values.rank - 2];
   if (tk !== tv) {
-    throw new Error(`${fn}: weights ${shapeStr(weights.shape)} weigh ${tk} tokens but values ${shapeStr(values.shape)} has ${tv}; expected one value per key`);
+    throw new Error(
+      `${fn}: weights ${shapeStr(weights.shape)} weigh ${tk} tokens but values ${shapeStr(values.shape)} has ${tv}; expected one value per key`,
+    );
   }
   return tf.matMul(weights, values);
 }

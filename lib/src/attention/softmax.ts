@@ -44,7 +44,9 @@ export function softmax(scores: tf.Tensor): tf.Tensor {
   return tf.tidy(() => {
     const m = tf.max(scores, -1, true);
     if (!valuesTrusted() && tf.any(tf.equal(m, MASKED)).dataSync()[0]) {
-      throw new Error("softmax: a row of scores is -Infinity everywhere (every key masked), so its weights are undefined; leave at least one key unmasked per row");
+      throw new Error(
+        "softmax: a row of scores is -Infinity everywhere (every key masked), so its weights are undefined; leave at least one key unmasked per row",
+      );
     }
     const e = tf.exp(tf.sub(scores, m));
     return tf.div(e, tf.sum(e, -1, true));

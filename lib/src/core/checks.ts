@@ -105,7 +105,9 @@ export function checkFinite(x: tf.Tensor, fn: string, name: string, allowMinusIn
     return tf.logicalNot(tf.all(ok)).dataSync()[0];
   });
   if (bad) {
-    const what = allowMinusInfinity ? "NaN or +Infinity; expected numbers (-Infinity marks a masked entry)" : "NaN or Infinity; expected finite numbers";
+    const what = allowMinusInfinity
+      ? "NaN or +Infinity; expected numbers (-Infinity marks a masked entry)"
+      : "NaN or Infinity; expected finite numbers";
     throw new Error(`${fn}: ${name} contains ${what}`);
   }
 }
@@ -117,11 +119,14 @@ export function checkFinite(x: tf.Tensor, fn: string, name: string, allowMinusIn
 export function checkTokenIds(ids: unknown, vocab: number, fn: string, name: string, ranks = [2]): asserts ids is tf.Tensor {
   checkTensor(ids, fn, name);
   checkRank(ids, ranks, fn, name, ranks.length === 1 ? "[batch, tokens]" : "[batch] or [batch, tokens]");
-  if (ids.dtype !== "int32") throw new Error(`${fn}: ${name} holds ${ids.dtype} values; expected int32 token ids (tf.tensor2d(ids, [batch, tokens], "int32"))`);
+  if (ids.dtype !== "int32")
+    throw new Error(`${fn}: ${name} holds ${ids.dtype} values; expected int32 token ids (tf.tensor2d(ids, [batch, tokens], "int32"))`);
   if (ids.size === 0 || valuesTrusted()) return;
   const [lo, hi] = tf.tidy(() => [tf.min(ids), tf.max(ids)].map((t) => t.dataSync()[0]));
   if (lo < 0 || hi >= vocab) {
-    throw new Error(`${fn}: ${name} holds the id ${lo < 0 ? lo : hi}, outside the vocabulary's ids 0..${vocab - 1}; encode the words with the model's vocabulary`);
+    throw new Error(
+      `${fn}: ${name} holds the id ${lo < 0 ? lo : hi}, outside the vocabulary's ids 0..${vocab - 1}; encode the words with the model's vocabulary`,
+    );
   }
 }
 
@@ -146,7 +151,9 @@ export const MAX_TENSOR_BYTES = 512 * 2 ** 20;
 export function checkFits(shape: number[], fn: string, what: string, advice: string): void {
   const bytes = shape.reduce((a, b) => a * b, 1) * 4;
   if (bytes > MAX_TENSOR_BYTES) {
-    throw new Error(`${fn}: ${what} ${shapeStr(shape)} would take ${sizeStr(bytes)}, more than the ${MAX_TENSOR_BYTES / 2 ** 20} MiB one call may use; ${advice}`);
+    throw new Error(
+      `${fn}: ${what} ${shapeStr(shape)} would take ${sizeStr(bytes)}, more than the ${MAX_TENSOR_BYTES / 2 ** 20} MiB one call may use; ${advice}`,
+    );
   }
 }
 
@@ -169,7 +176,9 @@ export function checkAttentionFits(leading: number[], tq: number, tk: number, fn
   checkFits(shape, fn, "the attention scores", FEWER_TOKENS);
   const one = shape.reduce((a, b) => a * b, 1) * 4;
   if (one * copies > MAX_ATTENTION_BYTES) {
-    throw new Error(`${fn}: the attention scores ${shapeStr(shape)} take ${sizeStr(one)}, and this computation holds about ${copies} tensors of that size at once (${sizeStr(one * copies)}), more than the ${sizeStr(MAX_ATTENTION_BYTES)} attention may use; ${FEWER_TOKENS}`);
+    throw new Error(
+      `${fn}: the attention scores ${shapeStr(shape)} take ${sizeStr(one)}, and this computation holds about ${copies} tensors of that size at once (${sizeStr(one * copies)}), more than the ${sizeStr(MAX_ATTENTION_BYTES)} attention may use; ${FEWER_TOKENS}`,
+    );
   }
 }
 
@@ -180,7 +189,8 @@ export function checkAttentionFits(leading: number[], tq: number, tk: number, fn
 export function checkInputs(x: unknown, dIn: number | null, fn: string, name = "inputs"): asserts x is tf.Tensor {
   checkTensor(x, fn, name);
   checkRank(x, [2, 3], fn, name, "[tokens, d_in] or [batch, tokens, d_in]");
-  if (x.rank === 3 && x.shape[0] === 0) throw new Error(`${fn}: ${name} is an empty batch (shape ${shapeStr(x.shape)}); expected at least one sequence`);
+  if (x.rank === 3 && x.shape[0] === 0)
+    throw new Error(`${fn}: ${name} is an empty batch (shape ${shapeStr(x.shape)}); expected at least one sequence`);
   const tokens = x.shape[x.rank - 2];
   if (tokens === 0) throw new Error(`${fn}: ${name} is an empty sequence (shape ${shapeStr(x.shape)}); expected at least one token`);
   const d = x.shape[x.rank - 1];

@@ -56,13 +56,22 @@ export function compareAnswer(answer: unknown, expected: tf.Tensor, name: string
     if (got.shape.join() !== expected.shape.join()) {
       const transposed = got.rank === 2 && expected.rank === 2 && got.shape[0] === expected.shape[1] && got.shape[1] === expected.shape[0];
       const hint = pitfalls.find((p) => p.value.shape.join() === got.shape.join() && closeTo(got, p.value, tol))?.hint;
-      return [`${name} has shape ${shapeStr(got.shape)}; expected ${shapeStr(expected.shape)} ${layout}${transposed ? " (yours looks transposed)" : ""}${hint ? `: ${hint}` : ""}`];
+      return [
+        `${name} has shape ${shapeStr(got.shape)}; expected ${shapeStr(expected.shape)} ${layout}${transposed ? " (yours looks transposed)" : ""}${hint ? `: ${hint}` : ""}`,
+      ];
     }
     if (closeTo(got, expected, tol)) return [];
     const nan = tf.tidy(() => tf.any(tf.isNaN(got)).dataSync()[0]);
     if (nan) return [`${name} holds NaN values: look for a division by zero or an exponential that overflowed`];
     for (const p of pitfalls) if (closeTo(got, p.value, tol)) return [p.hint];
-    const wrong = Array.from(tf.tidy(() => tf.greater(tf.abs(tf.sub(got, expected)), tol).reshape([-1]).dataSync()));
+    const wrong = Array.from(
+      tf.tidy(() =>
+        tf
+          .greater(tf.abs(tf.sub(got, expected)), tol)
+          .reshape([-1])
+          .dataSync(),
+      ),
+    );
     const count = wrong.reduce((n, w) => n + w, 0);
     const first = wrong.indexOf(1);
     const index: number[] = [];
@@ -89,7 +98,8 @@ export function callAnswer<T>(fn: () => T): { value: T } | { error: string } {
 /** Check a number the learner predicted or computed; `pitfalls` maps typical wrong values to hints. */
 export function checkNumber(answer: unknown, expected: number, name: string, pitfalls: [number, string][], right: string, tol = 0): string {
   if (isUnanswered(answer)) return NOT_ANSWERED;
-  if (typeof answer !== "number" || !Number.isFinite(answer)) return verdict([`${name} should be a number, got ${typeof answer === "number" ? answer : typeof answer}`], right);
+  if (typeof answer !== "number" || !Number.isFinite(answer))
+    return verdict([`${name} should be a number, got ${typeof answer === "number" ? answer : typeof answer}`], right);
   if (Math.abs(answer - expected) <= tol) return verdict([], right);
   const hint = pitfalls.find(([v]) => Math.abs(answer - v) <= tol)?.[1];
   return verdict([hint ?? `${answer.toLocaleString("en-US")} is ${answer > expected ? "too large" : "too small"}`], right);

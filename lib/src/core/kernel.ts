@@ -19,4 +19,3 @@ export function kernelChannel(): WriteDisplayData | null {
 export function inKernel(): boolean {
   return kernelChannel() !== null;
 }
-

@@ -46,7 +46,11 @@ class Formatter {
   private sciMode = false;
   private maxWidth = 1;
 
-  constructor(values: Value[], private readonly floating: boolean, private readonly precision: number) {
+  constructor(
+    values: Value[],
+    private readonly floating: boolean,
+    private readonly precision: number,
+  ) {
     if (!floating) {
       for (const v of values) this.maxWidth = Math.max(this.maxWidth, this.raw(v).length);
       return;
@@ -135,9 +139,7 @@ function shownValues(v: View, summarize: boolean, edge: number): Value[] {
 function vectorStr(v: View, indent: number, summarize: boolean, f: Formatter, o: Required<PrintOptions>): string {
   const elementLength = f.width + 2;
   const perLine = Math.max(1, Math.floor((o.lineWidth - indent) / elementLength));
-  const items = edgeIndices(v.shape[0], summarize, o.edgeItems).map((i) =>
-    i === null ? " ..." : f.format(at(v, i)),
-  );
+  const items = edgeIndices(v.shape[0], summarize, o.edgeItems).map((i) => (i === null ? " ..." : f.format(at(v, i))));
   const lines: string[] = [];
   for (let i = 0; i < items.length; i += perLine) lines.push(items.slice(i, i + perLine).join(", "));
   return `[${lines.join(`,\n${" ".repeat(indent + 1)}`)}]`;
@@ -147,9 +149,7 @@ function tensorStr(v: View, indent: number, summarize: boolean, f: Formatter, o:
   const dim = v.shape.length;
   if (dim === 0) return f.format(at(v, 0));
   if (dim === 1) return vectorStr(v, indent, summarize, f, o);
-  const slices = edgeIndices(v.shape[0], summarize, o.edgeItems).map((i) =>
-    i === null ? "..." : tensorStr(sub(v, i), indent + 1, summarize, f, o),
-  );
+  const slices = edgeIndices(v.shape[0], summarize, o.edgeItems).map((i) => (i === null ? "..." : tensorStr(sub(v, i), indent + 1, summarize, f, o)));
   return `[${slices.join("," + "\n".repeat(dim - 1) + " ".repeat(indent + 1))}]`;
 }
 
@@ -161,7 +161,8 @@ export function formatValues(
   options: PrintOptions = {},
 ): string {
   const o = { ...DEFAULTS, ...options };
-  if (!(Number.isInteger(o.precision) && o.precision >= 0 && o.precision <= 16)) throw new Error(`formatTensor: precision must be an integer from 0 to 16, got ${o.precision}`);
+  if (!(Number.isInteger(o.precision) && o.precision >= 0 && o.precision <= 16))
+    throw new Error(`formatTensor: precision must be an integer from 0 to 16, got ${o.precision}`);
   if (!(o.threshold >= 0)) throw new Error(`formatTensor: threshold must be a number >= 0 (Infinity prints everything), got ${o.threshold}`);
   if (!(Number.isInteger(o.edgeItems) && o.edgeItems >= 1)) throw new Error(`formatTensor: edgeItems must be a positive integer, got ${o.edgeItems}`);
   if (!(o.lineWidth >= 1)) throw new Error(`formatTensor: lineWidth must be a positive number, got ${o.lineWidth}`);
@@ -182,7 +183,10 @@ export function formatValues(
 
 /** Format a tensor like PyTorch prints it. Reads the tensor's values synchronously. */
 export function formatTensor(t: tf.Tensor, options: PrintOptions = {}): string {
-  if (!(t instanceof tf.Tensor)) throw new Error(`formatTensor: expected a tf.Tensor, got ${t === null ? "null" : Array.isArray(t) ? "a plain array (wrap it with tf.tensor(...))" : typeof t}`);
+  if (!(t instanceof tf.Tensor))
+    throw new Error(
+      `formatTensor: expected a tf.Tensor, got ${t === null ? "null" : Array.isArray(t) ? "a plain array (wrap it with tf.tensor(...))" : typeof t}`,
+    );
   if (t.isDisposed) return "tensor(<disposed>)";
   const dtype = t.dtype === "int32" || t.dtype === "bool" ? t.dtype : "float32";
   if (t.dtype === "complex64" || t.dtype === "string") {
@@ -193,9 +197,7 @@ export function formatTensor(t: tf.Tensor, options: PrintOptions = {}): string {
 
 /** Python's print: tensors print like PyTorch, everything else as Node would show it. */
 export function print(...values: unknown[]): void {
-  const parts = values.map((v) =>
-    v instanceof tf.Tensor ? formatTensor(v) : typeof v === "string" ? v : inspect(v, { depth: 4 }),
-  );
+  const parts = values.map((v) => (v instanceof tf.Tensor ? formatTensor(v) : typeof v === "string" ? v : inspect(v, { depth: 4 })));
   console.log(parts.join(" "));
 }
 

@@ -31,7 +31,10 @@ export class Generator {
   /** Reset the stream, as `torch.manual_seed(seed)` does. */
   manualSeed(seed: number): this {
     if (!Number.isSafeInteger(seed) || seed < 0) {
-      const why = Number.isInteger(seed) && seed > 0 ? " (integers above 2^53 - 1 lose digits in JavaScript, so two different seeds could give the same stream)" : "";
+      const why =
+        Number.isInteger(seed) && seed > 0
+          ? " (integers above 2^53 - 1 lose digits in JavaScript, so two different seeds could give the same stream)"
+          : "";
       throw new Error(`manualSeed: the seed must be an integer from 0 to 2^53 - 1, got ${seed}${why}`);
     }
     this.seedValue = seed;
@@ -107,12 +110,7 @@ export function rand(shape: number[], gen: Generator = defaultGenerator): tf.Ten
 }
 
 /** Uniform numbers in [low, high), row-major, like `tensor.uniform_(low, high)` (float32 arithmetic). */
-export function uniformValues(
-  shape: number[],
-  low: number,
-  high: number,
-  gen: Generator = defaultGenerator,
-): Float32Array {
+export function uniformValues(shape: number[], low: number, high: number, gen: Generator = defaultGenerator): Float32Array {
   if (!(Number.isFinite(low) && Number.isFinite(high) && low <= high)) {
     throw new Error(`uniform: expected finite bounds with low <= high, got [${low}, ${high})`);
   }
@@ -134,7 +132,10 @@ export function uniformLinear(
   bias: boolean,
   gen: Generator = defaultGenerator,
 ): { weight: Float32Array; bias: Float32Array | null } {
-  for (const [name, v] of [["d_in", dIn], ["d_out", dOut]] as const) {
+  for (const [name, v] of [
+    ["d_in", dIn],
+    ["d_out", dOut],
+  ] as const) {
     if (!Number.isInteger(v) || v < 1) {
       throw new Error(`Linear: ${name} must be a positive integer, got ${v}`);
     }
@@ -149,11 +150,7 @@ export function uniformLinear(
  * The keep/drop decision of `nn.Dropout(p)` in training mode, one element at a time in row-major
  * order: 1 / (1 - p) where the element is kept, 0 where it is dropped.
  */
-export function dropoutScaleValues(
-  shape: number[],
-  p: number,
-  gen: Generator = defaultGenerator,
-): Float32Array {
+export function dropoutScaleValues(shape: number[], p: number, gen: Generator = defaultGenerator): Float32Array {
   checkDropout(p, "dropout", "the drop probability p");
   const out = new Float32Array(sizeOf(shape, "dropout"));
   const keep = 1 - p;

@@ -67,7 +67,11 @@ function fastSlice(args: { inputs: { x: TensorInfo }; attrs: { begin: number | n
 }
 
 /** out[s] = sum of the rows x[i] with segmentIds[i] = s. */
-function unsortedSegmentSum(args: { inputs: { x: TensorInfo; segmentIds: TensorInfo }; attrs: { numSegments: number }; backend: unknown }): TensorInfo {
+function unsortedSegmentSum(args: {
+  inputs: { x: TensorInfo; segmentIds: TensorInfo };
+  attrs: { numSegments: number };
+  backend: unknown;
+}): TensorInfo {
   const { x, segmentIds } = args.inputs;
   const backend = args.backend as WasmBackend;
   const rows = segmentIds.shape.reduce((a, b) => a * b, 1);
@@ -104,7 +108,11 @@ function unpack(args: { inputs: { value: TensorInfo }; attrs: { axis: number }; 
 }
 
 /** Split along an axis into pieces of the given sizes (or a number of equal pieces). */
-function splitV(args: { inputs: { x: TensorInfo }; attrs: { numOrSizeSplits: number | number[]; axis: number | number[] }; backend: unknown }): TensorInfo[] {
+function splitV(args: {
+  inputs: { x: TensorInfo };
+  attrs: { numOrSizeSplits: number | number[]; axis: number | number[] };
+  backend: unknown;
+}): TensorInfo[] {
   const { x } = args.inputs;
   const axis = tf.util.parseAxisParam(args.attrs.axis, x.shape)[0];
   const sizes = tf.backend_util.prepareSplitSize(x as unknown as tf.Tensor, args.attrs.numOrSizeSplits, axis);
@@ -177,7 +185,14 @@ const CLAMP = 7.90531110763549805;
 export function tanhApprox(v: number): number {
   const x = v > CLAMP ? CLAMP : v < -CLAMP ? -CLAMP : v;
   const x2 = x * x;
-  const p = x * (4.89352455891786e-3 + x2 * (6.37261928875436e-4 + x2 * (1.48572235717979e-5 + x2 * (5.12229709037114e-8 + x2 * (-8.60467152213735e-11 + x2 * (2.00018790482477e-13 + x2 * -2.76076847742355e-16))))));
+  const p =
+    x *
+    (4.89352455891786e-3 +
+      x2 *
+        (6.37261928875436e-4 +
+          x2 *
+            (1.48572235717979e-5 +
+              x2 * (5.12229709037114e-8 + x2 * (-8.60467152213735e-11 + x2 * (2.00018790482477e-13 + x2 * -2.76076847742355e-16))))));
   const q = 4.89352518554385e-3 + x2 * (2.268434632439e-3 + x2 * (1.18534705686654e-4 + x2 * 1.19825839466702e-6));
   return p / q;
 }

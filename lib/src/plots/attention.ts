@@ -9,14 +9,19 @@ const COLOURS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b
 /** weights [heads, T, T] as number[][][], checking shape and labels. */
 function perHead(weights: tf.Tensor | number[][][], tokens: string[], fn: string): number[][][] {
   if (weights instanceof tf.Tensor) checkTensor(weights, fn, "weights");
-  else if (!Array.isArray(weights)) throw new Error(`${fn}: weights must be a tensor or nested arrays [heads, tokens, tokens], got ${weights === null ? "null" : typeof weights}`);
+  else if (!Array.isArray(weights))
+    throw new Error(`${fn}: weights must be a tensor or nested arrays [heads, tokens, tokens], got ${weights === null ? "null" : typeof weights}`);
   if (!Array.isArray(tokens) || !tokens.every((t) => typeof t === "string")) {
-    throw new Error(`${fn}: tokens must be an array of strings (one label per token), got ${tokens === undefined ? "undefined" : JSON.stringify(tokens)?.slice(0, 60)}`);
+    throw new Error(
+      `${fn}: tokens must be an array of strings (one label per token), got ${tokens === undefined ? "undefined" : JSON.stringify(tokens)?.slice(0, 60)}`,
+    );
   }
   const w = weights instanceof tf.Tensor ? (weights.arraySync() as number[][][]) : weights;
   const shape = weights instanceof tf.Tensor ? weights.shape : [w.length, w[0]?.length ?? 0, w[0]?.[0]?.length ?? 0];
   if (shape.length !== 3 || shape[1] !== shape[2] || shape[0] === 0) {
-    throw new Error(`${fn}: weights must be [heads, tokens, tokens], got shape ${shapeStr(shape)} (take one batch item first, e.g. weights.gather(0))`);
+    throw new Error(
+      `${fn}: weights must be [heads, tokens, tokens], got shape ${shapeStr(shape)} (take one batch item first, e.g. weights.gather(0))`,
+    );
   }
   if (tokens.length !== shape[1]) {
     throw new Error(`${fn}: ${tokens.length} token labels for ${shape[1]} tokens; expected one label per token`);
@@ -49,9 +54,20 @@ export function headHeatmaps(
   const data = w.map((z, h) => {
     const suffix = h === 0 ? "" : String(h + 1);
     layout[`xaxis${suffix}`] = { tickmode: "array", tickvals: idx, ticktext: tokens, title: { text: "key" } };
-    layout[`yaxis${suffix}`] = { tickmode: "array", tickvals: idx, ticktext: tokens, autorange: "reversed", title: h % columns === 0 ? { text: "query" } : undefined };
+    layout[`yaxis${suffix}`] = {
+      tickmode: "array",
+      tickvals: idx,
+      ticktext: tokens,
+      autorange: "reversed",
+      title: h % columns === 0 ? { text: "query" } : undefined,
+    };
     (layout.annotations as unknown[]).push({
-      text: `<b>${names[h]}</b>`, showarrow: false, xref: `x${suffix} domain`, yref: `y${suffix} domain`, x: 0.5, y: 1.08,
+      text: `<b>${names[h]}</b>`,
+      showarrow: false,
+      xref: `x${suffix} domain`,
+      yref: `y${suffix} domain`,
+      x: 0.5,
+      y: 1.08,
     });
     return {
       type: "heatmap",
@@ -62,7 +78,11 @@ export function headHeatmaps(
       yaxis: `y${suffix}`,
       zmin: 0,
       zmax: options.zmax ?? 1,
-      colorscale: [[0, "#f7fbff"], [0.5, "#6baed6"], [1, "#08306b"]],
+      colorscale: [
+        [0, "#f7fbff"],
+        [0.5, "#6baed6"],
+        [1, "#08306b"],
+      ],
       showscale: h === heads - 1,
       customdata: tokens.map((q) => tokens.map((k) => [q, k])),
       hovertemplate: `${names[h]}<br>query %{customdata[0]}<br>key %{customdata[1]}<br>weight %{z:.4f}<extra></extra>`,
@@ -104,8 +124,16 @@ export function headView(
       }
       if (x.length === 0) continue;
       data.push({
-        type: "scatter", mode: "lines", x, y, name: names[h], legendgroup: names[h],
-        showlegend: false, opacity: (b + 0.5) / bins, line: { color: colour, width: 3 }, hoverinfo: "skip",
+        type: "scatter",
+        mode: "lines",
+        x,
+        y,
+        name: names[h],
+        legendgroup: names[h],
+        showlegend: false,
+        opacity: (b + 0.5) / bins,
+        line: { color: colour, width: 3 },
+        hoverinfo: "skip",
       });
     }
     // One legend entry per head; its points carry the weights on hover.
@@ -121,14 +149,40 @@ export function headView(
       }
     }
     data.push({
-      type: "scatter", mode: "markers", x: hx, y: hy, text, hoverinfo: "text", name: names[h], legendgroup: names[h],
-      marker: { color: colour, size: 6, opacity: 0.35 }, showlegend: true,
+      type: "scatter",
+      mode: "markers",
+      x: hx,
+      y: hy,
+      text,
+      hoverinfo: "text",
+      name: names[h],
+      legendgroup: names[h],
+      marker: { color: colour, size: 6, opacity: 0.35 },
+      showlegend: true,
     });
   });
   const idx = tokens.map((_, i) => i);
   data.push(
-    { type: "scatter", mode: "text", x: idx.map(() => -0.02), y: idx, text: tokens, textposition: "middle left", hoverinfo: "skip", showlegend: false },
-    { type: "scatter", mode: "text", x: idx.map(() => 1.02), y: idx, text: tokens, textposition: "middle right", hoverinfo: "skip", showlegend: false },
+    {
+      type: "scatter",
+      mode: "text",
+      x: idx.map(() => -0.02),
+      y: idx,
+      text: tokens,
+      textposition: "middle left",
+      hoverinfo: "skip",
+      showlegend: false,
+    },
+    {
+      type: "scatter",
+      mode: "text",
+      x: idx.map(() => 1.02),
+      y: idx,
+      text: tokens,
+      textposition: "middle right",
+      hoverinfo: "skip",
+      showlegend: false,
+    },
   );
   return {
     data,

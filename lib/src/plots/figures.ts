@@ -20,7 +20,9 @@ function checkFiniteValues(rows: number[][], fn: string, name: string): void {
     const j = r.findIndex((x) => !Number.isFinite(x));
     if (j >= 0) {
       const where = rows.length > 1 ? `row ${i}, column ${j}` : `entry ${j}`;
-      throw new Error(`${fn}: ${name} holds ${r[j]} at ${where}; expected finite numbers (check the computation that made them, or replace masked -Infinity scores by their weights)`);
+      throw new Error(
+        `${fn}: ${name} holds ${r[j]} at ${where}; expected finite numbers (check the computation that made them, or replace masked -Infinity scores by their weights)`,
+      );
     }
   });
 }
@@ -29,14 +31,17 @@ function checkFiniteValues(rows: number[][], fn: string, name: string): void {
 export function toMatrix(m: Matrix, fn: string, name = "values"): number[][] {
   if (m instanceof tf.Tensor) {
     checkTensor(m, fn, name);
-    if (m.rank !== 2 || m.size === 0) throw new Error(`${fn}: ${name} must be a non-empty 2-D tensor [rows, columns], got shape ${shapeStr(m.shape)}`);
+    if (m.rank !== 2 || m.size === 0)
+      throw new Error(`${fn}: ${name} must be a non-empty 2-D tensor [rows, columns], got shape ${shapeStr(m.shape)}`);
     const rows = m.arraySync() as number[][];
     checkFiniteValues(rows, fn, name);
     return rows;
   }
-  if (!Array.isArray(m) || m.length === 0) throw new Error(`${fn}: ${name} must be a non-empty 2-D array or tensor [rows, columns], got ${describe(m)}`);
+  if (!Array.isArray(m) || m.length === 0)
+    throw new Error(`${fn}: ${name} must be a non-empty 2-D array or tensor [rows, columns], got ${describe(m)}`);
   const rows = m.map((r, i) => {
-    if (!isNumberList(r)) throw new Error(`${fn}: ${name} must be 2-D [rows, columns], but row ${i} is ${describe(r)} (for one row of numbers, wrap it: [values])`);
+    if (!isNumberList(r))
+      throw new Error(`${fn}: ${name} must be 2-D [rows, columns], but row ${i} is ${describe(r)} (for one row of numbers, wrap it: [values])`);
     return numbers(r, fn, `${name}, row ${i}`);
   });
   const width = rows[0].length;
@@ -190,11 +195,7 @@ export interface ChartOptions {
  * A bar chart: one bar per label; several named series become grouped bars
  * (e.g. `{ "sum": w1, "softmax": w2 }` to compare two normalizations).
  */
-export function barChart(
-  labels: string[],
-  series: Vector | Record<string, Vector>,
-  options: ChartOptions = {},
-): Figure {
+export function barChart(labels: string[], series: Vector | Record<string, Vector>, options: ChartOptions = {}): Figure {
   if (!Array.isArray(labels)) throw new Error(`barChart: labels must be an array of strings (one per bar), got ${describe(labels)}`);
   if (series === null || typeof series !== "object") {
     throw new Error(`barChart: expected values (a 1-D tensor or array) or { name: values }, got ${describe(series)}`);
@@ -328,9 +329,7 @@ export function vectorPlot(vectors: Matrix, labels: string[], options: VectorPlo
       hovertext: arrows ? ["origin", hover] : [hover],
       hoverinfo: "text+name",
       line: { width: big ? 5 : 2 },
-      marker: arrows
-        ? { size: [0, big ? 16 : 12], symbol: "arrow", angleref: "previous" }
-        : { size: big ? 14 : 10 },
+      marker: arrows ? { size: [0, big ? 16 : 12], symbol: "arrow", angleref: "previous" } : { size: big ? 14 : 10 },
     };
   };
   const coords = (p: number[]) => `(${p.map((v) => v.toFixed(4)).join(", ")})`;
@@ -411,7 +410,9 @@ export function heatmapFrames(frames: { label: string; z: Matrix }[], options: H
   const zs = frames.map((f, i) => toMatrix(f.z, "heatmapFrames", `frame ${i} ('${f.label}')`));
   zs.forEach((z, i) => {
     if (z.length !== zs[0].length || z[0].length !== zs[0][0].length) {
-      throw new Error(`heatmapFrames: frame ${i} is [${z.length}, ${z[0].length}], frame 0 is [${zs[0].length}, ${zs[0][0].length}]; all frames must have the same shape`);
+      throw new Error(
+        `heatmapFrames: frame ${i} is [${z.length}, ${z[0].length}], frame 0 is [${zs[0].length}, ${zs[0][0].length}]; all frames must have the same shape`,
+      );
     }
   });
   const last = zs.length - 1;

@@ -7,7 +7,11 @@ export class LiveLineChart {
   private readonly plot: LivePlot;
 
   /** One line per name, empty at first. */
-  constructor(names: string[], private readonly options: ChartOptions & { logY?: boolean } = {}, minIntervalMs = 250) {
+  constructor(
+    names: string[],
+    private readonly options: ChartOptions & { logY?: boolean } = {},
+    minIntervalMs = 250,
+  ) {
     if (!Array.isArray(names) || names.length === 0) {
       throw new Error("LiveLineChart: expected the names of the lines, e.g. ['train loss']");
     }
@@ -20,7 +24,9 @@ export class LiveLineChart {
     const line = this.lines.get(name);
     if (!line) throw new Error(`LiveLineChart: no line named '${name}'; the lines are ${[...this.lines.keys()].join(", ")}`);
     if (typeof x !== "number" || typeof y !== "number" || !Number.isFinite(x) || !Number.isFinite(y)) {
-      throw new Error(`LiveLineChart.push: the point (${String(x)}, ${String(y)}) of line '${name}' is not two finite numbers (a loss of NaN means the training diverged: lower the learning rate)`);
+      throw new Error(
+        `LiveLineChart.push: the point (${String(x)}, ${String(y)}) of line '${name}' is not two finite numbers (a loss of NaN means the training diverged: lower the learning rate)`,
+      );
     }
     line.x.push(x);
     line.y.push(y);

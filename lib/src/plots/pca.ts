@@ -10,7 +10,9 @@ import { toMatrix } from "./figures";
 export function principalComponents(x: tf.Tensor | number[][], k = 2): { points: number[][]; explained: number[] } {
   const rows = x instanceof tf.Tensor && x.rank !== 2 ? null : Array.isArray(x) && x.length < 2 ? x : toMatrix(x, "principalComponents", "x"); // numbers, finite
   if (!rows || rows.length < 2) {
-    throw new Error(`principalComponents: expected at least 2 rows of a 2-D matrix [N, D], got ${x instanceof tf.Tensor ? shapeStr(x.shape) : `${rows?.length ?? 0} rows`}`);
+    throw new Error(
+      `principalComponents: expected at least 2 rows of a 2-D matrix [N, D], got ${x instanceof tf.Tensor ? shapeStr(x.shape) : `${rows?.length ?? 0} rows`}`,
+    );
   }
   const n = rows.length;
   const d = rows[0].length;

@@ -21,7 +21,6 @@ const PLOTLY_FILE = "plotly-cartesian.min.js";
 /** Class of every figure's <div>; the browser test counts them. */
 export const FIGURE_CLASS = "attention-course-figure";
 
-
 let plotlyCache: { version: string; code: string } | null = null;
 
 /** The plotly.js library source and version, read from node_modules (never from a CDN). */
@@ -57,13 +56,17 @@ function escapeHtml(s: string): string {
 
 /** JSON that is safe inside a <script> element. */
 function scriptJson(v: unknown): string {
-  return JSON.stringify(v).replace(/</g, "\\u003c").replace(/\u2028/g, "\\u2028").replace(/\u2029/g, "\\u2029");
+  return JSON.stringify(v)
+    .replace(/</g, "\\u003c")
+    .replace(/\u2028/g, "\\u2028")
+    .replace(/\u2029/g, "\\u2029");
 }
 
 const CONFIG = { responsive: true, displaylogo: false };
 
 /** What a figure's box says where its script cannot run. */
-export const UNTRUSTED_NOTE = "This figure is drawn by a script, which Jupyter runs only in trusted output: run the notebook (or trust it) to see it.";
+export const UNTRUSTED_NOTE =
+  "This figure is drawn by a script, which Jupyter runs only in trusted output: run the notebook (or trust it) to see it.";
 
 /** A short text stand-in for a figure, for front ends that show no HTML. */
 export function figureText(fig: Figure): string {
@@ -76,8 +79,17 @@ export function figureText(fig: Figure): string {
 export function checkFigure(fig: unknown, fn: string): asserts fig is Figure {
   const f = fig as Partial<Figure> | null | undefined;
   if (f === null || typeof f !== "object" || !Array.isArray(f.data) || typeof f.layout !== "object" || f.layout === null) {
-    const got = f === null || f === undefined ? String(f) : Array.isArray(f) ? "an array" : typeof f === "object" ? "an object without data and layout" : typeof f;
-    throw new Error(`${fn}: expected a figure made by heatmap(), barChart(), lineChart(), vectorPlot(), ... (an object with data and layout), got ${got}`);
+    const got =
+      f === null || f === undefined
+        ? String(f)
+        : Array.isArray(f)
+          ? "an array"
+          : typeof f === "object"
+            ? "an object without data and layout"
+            : typeof f;
+    throw new Error(
+      `${fn}: expected a figure made by heatmap(), barChart(), lineChart(), vectorPlot(), ... (an object with data and layout), got ${got}`,
+    );
   }
 }
 
@@ -160,7 +172,10 @@ export class LivePlot {
   /** How many times the figure was actually sent to the notebook. */
   draws = 0;
 
-  constructor(fig: Figure, private readonly minIntervalMs = 250) {
+  constructor(
+    fig: Figure,
+    private readonly minIntervalMs = 250,
+  ) {
     this.pending = fig;
     this.flush();
   }

@@ -32,13 +32,21 @@ export function makeBatch(pairs: EncodedPair[]): Batch {
   const S = Math.max(...pairs.map((p) => p.src.length));
   const T = Math.max(...pairs.map((p) => p.tgt.length));
   const b: Batch = {
-    size: B, srcLen: S, tgtLen: T,
-    src: new Int32Array(B * S), srcMask: new Float32Array(B * S),
-    tgtIn: new Int32Array(B * T), tgtOut: new Int32Array(B * T), tgtMask: new Float32Array(B * T),
+    size: B,
+    srcLen: S,
+    tgtLen: T,
+    src: new Int32Array(B * S),
+    srcMask: new Float32Array(B * S),
+    tgtIn: new Int32Array(B * T),
+    tgtOut: new Int32Array(B * T),
+    tgtMask: new Float32Array(B * T),
     pairs,
   };
   pairs.forEach((p, i) => {
-    p.src.forEach((id, j) => { b.src[i * S + j] = id; b.srcMask[i * S + j] = 1; });
+    p.src.forEach((id, j) => {
+      b.src[i * S + j] = id;
+      b.srcMask[i * S + j] = 1;
+    });
     p.tgt.forEach((id, j) => {
       b.tgtOut[i * T + j] = id;
       b.tgtMask[i * T + j] = 1;

@@ -29,7 +29,12 @@ interface Manifest {
 const sha256 = (bytes: Uint8Array) => createHash("sha256").update(bytes).digest("hex");
 
 /** Write `base`.json and `base`.bin. */
-export function saveCheckpoint(base: string, model: Seq2Seq, vocabs: { src: Vocabulary; tgt: Vocabulary }, notes: Record<string, unknown> = {}): void {
+export function saveCheckpoint(
+  base: string,
+  model: Seq2Seq,
+  vocabs: { src: Vocabulary; tgt: Vocabulary },
+  notes: Record<string, unknown> = {},
+): void {
   const named = Object.entries(model.namedParameters());
   const data = new Float32Array(named.reduce((n, [, v]) => n + v.size, 0));
   let o = 0;
@@ -53,8 +58,10 @@ export function saveCheckpoint(base: string, model: Seq2Seq, vocabs: { src: Voca
 
 /** Read a checkpoint written by saveCheckpoint. Nothing is built (or leaked) unless every check passes. */
 export function loadCheckpoint(base: string): Checkpoint {
-  if (typeof base !== "string" || base === "") throw new Error(`loadCheckpoint: expected a path such as "../data/checkpoints/rnn", got ${String(base)}`);
-  const restore = "Restore the committed checkpoints with `git checkout -- data/checkpoints`, or retrain them with `npm run length-experiment` (see data/README.md).";
+  if (typeof base !== "string" || base === "")
+    throw new Error(`loadCheckpoint: expected a path such as "../data/checkpoints/rnn", got ${String(base)}`);
+  const restore =
+    "Restore the committed checkpoints with `git checkout -- data/checkpoints`, or retrain them with `npm run length-experiment` (see data/README.md).";
   const fail = (file: string, what: string): never => {
     throw new Error(`loadCheckpoint: ${file} ${what}. ${restore}`);
   };
@@ -101,12 +108,16 @@ export function loadCheckpoint(base: string): Checkpoint {
   try {
     const named = model.namedParameters();
     const expected = Object.keys(named).sort().join(", ");
-    const listed = parameters.map((p) => p?.name).sort().join(", ");
+    const listed = parameters
+      .map((p) => p?.name)
+      .sort()
+      .join(", ");
     if (listed !== expected) fail(json, `lists the parameters [${listed}]; a '${config.kind}' model has [${expected}]`);
     let o = 0;
     for (const { name, shape } of parameters) {
       const v = named[name];
-      if (!Array.isArray(shape) || v.shape.join() !== shape.join()) fail(json, `gives ${name} the shape ${JSON.stringify(shape)}; the model's is ${JSON.stringify(v.shape)}`);
+      if (!Array.isArray(shape) || v.shape.join() !== shape.join())
+        fail(json, `gives ${name} the shape ${JSON.stringify(shape)}; the model's is ${JSON.stringify(v.shape)}`);
       o += v.size;
     }
     if (o !== data.length) fail(binFile, `holds ${data.length} numbers; the manifest describes ${o}`);

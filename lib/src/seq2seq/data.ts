@@ -17,11 +17,14 @@ export function readTsv(file: string): SentencePair[] {
     throw new Error(`corpus file not found: ${file}. Regenerate the corpus with \`npm run make-corpus\` in the course folder.`);
   }
   // Lines may end in \n or \r\n (a file saved on Windows); neither ending belongs to the last word.
-  return readFileSync(file, "utf8").split(/\r?\n/).filter((l) => l.length > 0).map((line, i) => {
-    const parts = line.split("\t");
-    if (parts.length !== 2) throw new Error(`${file}:${i + 1}: expected "english<TAB>french", got ${JSON.stringify(line.slice(0, 80))}`);
-    return { en: parts[0], fr: parts[1] };
-  });
+  return readFileSync(file, "utf8")
+    .split(/\r?\n/)
+    .filter((l) => l.length > 0)
+    .map((line, i) => {
+      const parts = line.split("\t");
+      if (parts.length !== 2) throw new Error(`${file}:${i + 1}: expected "english<TAB>french", got ${JSON.stringify(line.slice(0, 80))}`);
+      return { en: parts[0], fr: parts[1] };
+    });
 }
 
 export function saveCorpus(dir: string, corpus: Record<Split, SentencePair[]>): void {

@@ -7,12 +7,18 @@ import { NOT_ANSWERED, callAnswer, checkNumber, compareAnswer, isUnanswered, ver
  * tokens, with a hidden state of `hidden` numbers.
  */
 export function checkBottleneckSize(answer: unknown, tokens: number, hidden: number): string {
-  return checkNumber(answer, hidden, "your count", [
-    [tokens * hidden, "that is every encoder state; the plain decoder receives only one of them"],
-    [(tokens + 1) * hidden, "that is every encoder state; the plain decoder receives only one of them"],
-    [tokens, "that counts tokens; the decoder receives numbers from a state vector"],
-    [64, "64 is the size of a word embedding, not of the encoder's state"],
-  ], `Right: ${hidden} numbers, whether the sentence has 4 tokens or ${tokens}.`);
+  return checkNumber(
+    answer,
+    hidden,
+    "your count",
+    [
+      [tokens * hidden, "that is every encoder state; the plain decoder receives only one of them"],
+      [(tokens + 1) * hidden, "that is every encoder state; the plain decoder receives only one of them"],
+      [tokens, "that counts tokens; the decoder receives numbers from a state vector"],
+      [64, "64 is the size of a word embedding, not of the encoder's state"],
+    ],
+    `Right: ${hidden} numbers, whether the sentence has 4 tokens or ${tokens}.`,
+  );
 }
 
 /** The clipped unigram precision of BLEU: matched output words (each counted at most as often as in the reference) / output words. */
@@ -53,17 +59,23 @@ export function checkUnigramPrecision(precision: unknown): string {
     const got = call.value;
     const expected = unigramPrecision(output, reference);
     if (typeof got !== "number" || Number.isNaN(got)) {
-      return verdict([`on ${what} ("${output}" against "${reference}") it returned ${typeof got === "number" ? "NaN" : typeof got}, expected a number${output === "" ? " (an empty output matches nothing: 0)" : ""}`], "");
+      return verdict(
+        [
+          `on ${what} ("${output}" against "${reference}") it returned ${typeof got === "number" ? "NaN" : typeof got}, expected a number${output === "" ? " (an empty output matches nothing: 0)" : ""}`,
+        ],
+        "",
+      );
     }
     if (Math.abs(got - expected) > 1e-9) {
       const words = output.split(" ").filter(Boolean);
       const unclipped = words.length ? words.filter((w) => reference.split(" ").includes(w)).length / words.length : 0;
       const byReference = (expected * words.length) / reference.split(" ").filter(Boolean).length;
-      const hint = Math.abs(got - unclipped) < 1e-9
-        ? "a reference word may be matched only as often as it occurs in the reference (clip the counts)"
-        : Math.abs(got - byReference) < 1e-9
-          ? "divide by the number of output words (precision), not reference words"
-          : "count each output word that still has an unmatched copy in the reference, then divide by the output's length";
+      const hint =
+        Math.abs(got - unclipped) < 1e-9
+          ? "a reference word may be matched only as often as it occurs in the reference (clip the counts)"
+          : Math.abs(got - byReference) < 1e-9
+            ? "divide by the number of output words (precision), not reference words"
+            : "count each output word that still has an unmatched copy in the reference, then divide by the output's length";
       return verdict([`on ${what} ("${output}" against "${reference}") it returned ${got}: ${hint}`], "");
     }
   }

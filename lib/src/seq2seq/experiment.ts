@@ -23,7 +23,9 @@ function checkVocabularies(model: Seq2Seq, vocabs: { src: Vocabulary; tgt: Vocab
     throw new Error(`${fn}: vocabs must be { src, tgt } vocabularies (from buildVocabularies, or a checkpoint's .vocabs)`);
   }
   if (vocabs.src.size !== model.config.srcVocab || vocabs.tgt.size !== model.config.tgtVocab) {
-    throw new Error(`${fn}: the vocabularies have ${vocabs.src.size} and ${vocabs.tgt.size} words, but the model was built for ${model.config.srcVocab} and ${model.config.tgtVocab}; use the vocabularies that came with the model`);
+    throw new Error(
+      `${fn}: the vocabularies have ${vocabs.src.size} and ${vocabs.tgt.size} words, but the model was built for ${model.config.srcVocab} and ${model.config.tgtVocab}; use the vocabularies that came with the model`,
+    );
   }
 }
 

@@ -4,10 +4,28 @@
 import { Generator } from "../core/random";
 
 type Gender = "m" | "f";
-interface Noun { en: string; enPl: string; fr: string; frPl: string; g: Gender; vowel: boolean }
-interface Adj { en: string; fr: [string, string, string, string] } // m sg, f sg, m pl, f pl
-interface Verb { en: [string, string]; fr: [string, string]; transitive: boolean } // [singular, plural]
-interface Place { en: string; fr: string; noun: Noun }
+interface Noun {
+  en: string;
+  enPl: string;
+  fr: string;
+  frPl: string;
+  g: Gender;
+  vowel: boolean;
+}
+interface Adj {
+  en: string;
+  fr: [string, string, string, string];
+} // m sg, f sg, m pl, f pl
+interface Verb {
+  en: [string, string];
+  fr: [string, string];
+  transitive: boolean;
+} // [singular, plural]
+interface Place {
+  en: string;
+  fr: string;
+  noun: Noun;
+}
 
 const n = (en: string, enPl: string, fr: string, frPl: string, g: Gender, vowel = false): Noun => ({ en, enPl, fr, frPl, g, vowel });
 
@@ -119,7 +137,11 @@ function frDefinite(noun: Noun, plural: boolean, afterDe = false): string[] {
   return afterDe ? ["de", "la"] : ["la"];
 }
 
-interface NounPhrase { en: string[]; fr: string[]; plural: boolean }
+interface NounPhrase {
+  en: string[];
+  fr: string[];
+  plural: boolean;
+}
 
 function nounPhrase(gen: Generator): NounPhrase {
   const noun = pick(gen, NOUNS);

@@ -18,7 +18,11 @@ export function uniformVariable(shape: number[], fanIn: number, gen: Generator):
  */
 export class Embedding implements Module {
   readonly weight: tf.Variable; // [vocab, dim]
-  constructor(readonly vocab: number, readonly dim: number, gen: Generator) {
+  constructor(
+    readonly vocab: number,
+    readonly dim: number,
+    gen: Generator,
+  ) {
     checkPositiveInt(vocab, "Embedding", "vocab");
     checkPositiveInt(dim, "Embedding", "dim");
     this.weight = uniformVariable([vocab, dim], 1, gen); // uniform in ±1
@@ -31,8 +35,12 @@ export class Embedding implements Module {
       return tf.matMul(flat, this.weight).reshape([...ids.shape, this.dim]);
     });
   }
-  parameters(): tf.Variable[] { return [this.weight]; }
-  dispose(): void { this.weight.dispose(); }
+  parameters(): tf.Variable[] {
+    return [this.weight];
+  }
+  dispose(): void {
+    this.weight.dispose();
+  }
 }
 
 /**
@@ -47,7 +55,11 @@ export class GRU implements Module {
   readonly U: tf.Variable; // [H, 3H]
   readonly bU: tf.Variable; // [3H]
 
-  constructor(readonly inputSize: number, readonly hidden: number, gen: Generator) {
+  constructor(
+    readonly inputSize: number,
+    readonly hidden: number,
+    gen: Generator,
+  ) {
     checkPositiveInt(inputSize, "GRU", "inputSize");
     checkPositiveInt(hidden, "GRU", "hidden");
     const h3 = 3 * hidden;
@@ -100,6 +112,10 @@ export class GRU implements Module {
     });
   }
 
-  parameters(): tf.Variable[] { return [this.W, this.bW, this.U, this.bU]; }
-  dispose(): void { for (const p of this.parameters()) p.dispose(); }
+  parameters(): tf.Variable[] {
+    return [this.W, this.bW, this.U, this.bU];
+  }
+  dispose(): void {
+    for (const p of this.parameters()) p.dispose();
+  }
 }

@@ -52,7 +52,11 @@ export function paddingBias(srcMask: tf.Tensor): tf.Tensor2D {
  * -> e [B, S, A], weights a [B, S], context c [B, H].
  */
 export function additiveAttention(
-  query: tf.Tensor, keys: tf.Tensor, values: tf.Tensor, v: tf.Tensor, maskBias: tf.Tensor,
+  query: tf.Tensor,
+  keys: tf.Tensor,
+  values: tf.Tensor,
+  v: tf.Tensor,
+  maskBias: tf.Tensor,
 ): { e: tf.Tensor; weights: tf.Tensor2D; context: tf.Tensor2D } {
   const [B, S, A] = keys.shape;
   const H = values.shape[2]!;
@@ -141,7 +145,11 @@ export class Seq2Seq implements Module {
    * One decoder step: the previous word's embedding [B, E] and the previous state s [B, H] -> the new state
    * [B, H], the context it read [B, H] and, for Bahdanau, the attention weights [B, S].
    */
-  decodeStep(embedding: tf.Tensor, s: tf.Tensor, memory: EncoderMemory): { next: tf.Tensor2D; context: tf.Tensor2D; weights: tf.Tensor2D | undefined } {
+  decodeStep(
+    embedding: tf.Tensor,
+    s: tf.Tensor,
+    memory: EncoderMemory,
+  ): { next: tf.Tensor2D; context: tf.Tensor2D; weights: tf.Tensor2D | undefined } {
     return tf.tidy(() => {
       const { context, weights } = memory.keys ? this.attend(s, memory) : { context: memory.final, weights: undefined };
       const input = tf.concat([embedding, context], 1); // [B, E + H]
@@ -161,7 +169,8 @@ export class Seq2Seq implements Module {
 
   /** Teacher forcing: the decoder reads the reference tgtIn [B, T]; returns logits [B, T, V] (and attention [B, T, S]). */
   forward(batch: Pick<BatchTensors, "src" | "srcMask" | "tgtIn">): DecoderOutput {
-    if (typeof batch !== "object" || batch === null) throw new Error(`Seq2Seq.forward: expected a batch { src, srcMask, tgtIn }, got ${String(batch)}`);
+    if (typeof batch !== "object" || batch === null)
+      throw new Error(`Seq2Seq.forward: expected a batch { src, srcMask, tgtIn }, got ${String(batch)}`);
     this.checkSource(batch.src, batch.srcMask, "Seq2Seq.forward");
     checkTokenIds(batch.tgtIn, this.config.tgtVocab, "Seq2Seq.forward", "tgtIn");
     return trusted(() => this.forwardChecked(batch));
@@ -199,7 +208,11 @@ export class Seq2Seq implements Module {
     return trusted(() => this.translateChecked(src, srcMask, options));
   }
 
-  private translateChecked(src: tf.Tensor2D, srcMask: tf.Tensor2D, options: { maxLen?: number }): { ids: number[][]; attention: number[][][] | null } {
+  private translateChecked(
+    src: tf.Tensor2D,
+    srcMask: tf.Tensor2D,
+    options: { maxLen?: number },
+  ): { ids: number[][]; attention: number[][][] | null } {
     const B = src.shape[0];
     const limit = options.maxLen ?? 2 * src.shape[1] + 10;
     const ids: number[][] = Array.from({ length: B }, () => []);
@@ -244,10 +257,18 @@ export class Seq2Seq implements Module {
   /** Parameters by stable names, for checkpoints. */
   namedParameters(): Record<string, tf.Variable> {
     const named: Record<string, tf.Variable> = {
-      "srcEmb.weight": this.srcEmb.weight, "tgtEmb.weight": this.tgtEmb.weight,
-      "encoder.W": this.encoder.W, "encoder.bW": this.encoder.bW, "encoder.U": this.encoder.U, "encoder.bU": this.encoder.bU,
-      "decoder.W": this.decoder.W, "decoder.bW": this.decoder.bW, "decoder.U": this.decoder.U, "decoder.bU": this.decoder.bU,
-      Wo: this.Wo, bo: this.bo,
+      "srcEmb.weight": this.srcEmb.weight,
+      "tgtEmb.weight": this.tgtEmb.weight,
+      "encoder.W": this.encoder.W,
+      "encoder.bW": this.encoder.bW,
+      "encoder.U": this.encoder.U,
+      "encoder.bU": this.encoder.bU,
+      "decoder.W": this.decoder.W,
+      "decoder.bW": this.decoder.bW,
+      "decoder.U": this.decoder.U,
+      "decoder.bU": this.decoder.bU,
+      Wo: this.Wo,
+      bo: this.bo,
     };
     if (this.Wq) Object.assign(named, { Wq: this.Wq, Wk: this.Wk!, v: this.v! });
     return named;

@@ -67,7 +67,8 @@ function checkOptions(o: TrainOptions): void {
   if (o.learningRate !== undefined) checkPositive(o.learningRate, "Trainer", "learningRate");
   if (o.clipNorm !== undefined) checkPositive(o.clipNorm, "Trainer", "clipNorm");
   if (o.reportEvery !== undefined) checkPositiveInt(o.reportEvery, "Trainer", "reportEvery");
-  if (o.seed !== undefined && !(Number.isSafeInteger(o.seed) && o.seed >= 0)) throw new Error(`Trainer: seed must be a non-negative integer, got ${o.seed}`);
+  if (o.seed !== undefined && !(Number.isSafeInteger(o.seed) && o.seed >= 0))
+    throw new Error(`Trainer: seed must be a non-negative integer, got ${o.seed}`);
   if (o.onReport !== undefined && typeof o.onReport !== "function") throw new Error("Trainer: onReport must be a function (step, loss) => ...");
 }
 
@@ -76,11 +77,17 @@ function checkPairs(model: Seq2Seq, pairs: EncodedPair[]): void {
   if (!Array.isArray(pairs) || pairs.length === 0) throw new Error("Trainer: no training pairs; expected encodeAll(corpus.train, vocabs)");
   const { srcVocab, tgtVocab } = model.config;
   pairs.forEach((p, i) => {
-    for (const [side, ids, size] of [["source", p?.src, srcVocab], ["target", p?.tgt, tgtVocab]] as const) {
-      if (!Array.isArray(ids) || ids.length === 0) throw new Error(`Trainer: pair ${i} has no ${side} ids; expected { src: number[], tgt: number[] } from encodeAll`);
+    for (const [side, ids, size] of [
+      ["source", p?.src, srcVocab],
+      ["target", p?.tgt, tgtVocab],
+    ] as const) {
+      if (!Array.isArray(ids) || ids.length === 0)
+        throw new Error(`Trainer: pair ${i} has no ${side} ids; expected { src: number[], tgt: number[] } from encodeAll`);
       const bad = ids.find((id) => !(Number.isInteger(id) && id >= 0 && id < size));
       if (bad !== undefined) {
-        throw new Error(`Trainer: pair ${i} has ${side} id ${bad}, but the model's ${side} vocabulary has ${size} words (ids 0-${size - 1}); build the model with the vocabularies the pairs were encoded with`);
+        throw new Error(
+          `Trainer: pair ${i} has ${side} id ${bad}, but the model's ${side} vocabulary has ${size} words (ids 0-${size - 1}); build the model with the vocabularies the pairs were encoded with`,
+        );
       }
     }
   });
@@ -107,7 +114,11 @@ export class Trainer {
   step = 0;
   readonly losses: { step: number; loss: number }[] = [];
 
-  constructor(readonly model: Seq2Seq, readonly pairs: EncodedPair[], private readonly options: TrainOptions) {
+  constructor(
+    readonly model: Seq2Seq,
+    readonly pairs: EncodedPair[],
+    private readonly options: TrainOptions,
+  ) {
     checkOptions(options);
     checkAlive(model, "Trainer");
     checkPairs(model, pairs);
@@ -146,7 +157,9 @@ export class Trainer {
       this.losses.push({ step: this.step, loss: mean });
       o.onReport?.(this.step, mean);
       if (!Number.isFinite(mean)) {
-        throw new Error(`Trainer: the loss became ${mean} by step ${this.step}: training diverged; try a smaller learningRate (now ${o.learningRate ?? 2e-3}) or clipNorm`);
+        throw new Error(
+          `Trainer: the loss became ${mean} by step ${this.step}: training diverged; try a smaller learningRate (now ${o.learningRate ?? 2e-3}) or clipNorm`,
+        );
       }
     };
     try {

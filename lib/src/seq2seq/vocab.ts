@@ -28,17 +28,30 @@ export class Vocabulary {
   static fromSentences(sentences: string[]): Vocabulary {
     const seen = new Set<string>(SPECIALS);
     const tokens = [...SPECIALS];
-    for (const s of sentences) for (const t of tokenize(s)) if (!seen.has(t)) { seen.add(t); tokens.push(t); }
+    for (const s of sentences)
+      for (const t of tokenize(s))
+        if (!seen.has(t)) {
+          seen.add(t);
+          tokens.push(t);
+        }
     return new Vocabulary(tokens);
   }
 
   get size(): number {
     return this.tokens.length;
   }
-  get pad(): number { return PAD_ID; }
-  get bos(): number { return BOS_ID; }
-  get eos(): number { return EOS_ID; }
-  get unk(): number { return UNK_ID; }
+  get pad(): number {
+    return PAD_ID;
+  }
+  get bos(): number {
+    return BOS_ID;
+  }
+  get eos(): number {
+    return EOS_ID;
+  }
+  get unk(): number {
+    return UNK_ID;
+  }
 
   /** Token ids of a sentence; unknown words become <unk>. Empty input is an error. */
   encode(sentence: string): number[] {

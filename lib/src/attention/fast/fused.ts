@@ -66,7 +66,9 @@ export abstract class FusedProjections extends ModuleBase implements AttentionIm
   copyWeightsFrom(mha: MultiHeadAttention): this {
     const fn = `${this.constructor.name}.copyWeightsFrom`;
     if (mha.dIn !== this.dIn || mha.dOut !== this.dOut || mha.numHeads !== this.numHeads) {
-      throw new Error(`${fn}: the modules differ in size (d_in ${mha.dIn} vs ${this.dIn}, d_out ${mha.dOut} vs ${this.dOut}, num_heads ${mha.numHeads} vs ${this.numHeads})`);
+      throw new Error(
+        `${fn}: the modules differ in size (d_in ${mha.dIn} vs ${this.dIn}, d_out ${mha.dOut} vs ${this.dOut}, num_heads ${mha.numHeads} vs ${this.numHeads})`,
+      );
     }
     if ((mha.W_query.bias === null) !== (this.W_qkv.bias === null)) throw new Error(`${fn}: one module has qkv biases and the other has not`);
     if (mha.causal !== this.causal) throw new Error(`${fn}: one module is causal and the other is not`);
@@ -88,7 +90,10 @@ export abstract class FusedProjections extends ModuleBase implements AttentionIm
   forward(inputs: tf.Tensor): tf.Tensor {
     // The fast wasm kernels (transposed products, slices without copies) for the whole pass.
     return withFastKernels(
-      () => explainChecked(this, inputs, this.constructor.name, (x) => ({ context: this.out_proj.forward(mergeHeads(this.attendHeads(...this.queriesKeysValues(x)))) })).context, // [b, T, d_out]
+      () =>
+        explainChecked(this, inputs, this.constructor.name, (x) => ({
+          context: this.out_proj.forward(mergeHeads(this.attendHeads(...this.queriesKeysValues(x)))),
+        })).context, // [b, T, d_out]
     );
   }
 
@@ -112,7 +117,12 @@ export class FusedMultiHeadAttention extends FusedProjections {
     if (!this.mask) {
       const L = this.contextLength;
       checkFits([L, L], "FusedMultiHeadAttention", "the causal mask", FEWER_TOKENS);
-      this.mask = tf.keep(tf.tensor2d(Float32Array.from(futurePattern(L, L), (future) => future * MASKED_FINITE), [L, L]));
+      this.mask = tf.keep(
+        tf.tensor2d(
+          Float32Array.from(futurePattern(L, L), (future) => future * MASKED_FINITE),
+          [L, L],
+        ),
+      );
     }
     return T === this.contextLength ? this.mask : this.mask.slice([0, 0], [T, T]);
   }

@@ -32,7 +32,9 @@ export class MemoryEfficientAttention extends FusedProjections {
     this.blockSize = options.blockSize ?? 64;
     checkPositiveInt(this.blockSize, "MemoryEfficientAttention", "blockSize");
     if (dropoutP > 0) {
-      throw new Error("MemoryEfficientAttention: dropout on the attention weights needs the whole weight matrix, which this module never builds; use dropout 0 (or FusedMultiHeadAttention)");
+      throw new Error(
+        "MemoryEfficientAttention: dropout on the attention weights needs the whole weight matrix, which this module never builds; use dropout 0 (or FusedMultiHeadAttention)",
+      );
     }
   }
 

@@ -45,7 +45,11 @@ function gruCell(args: { inputs: Record<string, Info>; backend: unknown }): Info
   const { xg, hg, bU, h, m } = args.inputs;
   const [B, H] = h.shape;
   const v = viewsFor(args.backend);
-  const { infos, views } = v.outputs([[B, H], [B, 3 * H], [B, H]]);
+  const { infos, views } = v.outputs([
+    [B, H],
+    [B, 3 * H],
+    [B, H],
+  ]);
   const [X, HG, BU, HP, M] = [v.read(xg), v.read(hg), v.read(bU), v.read(h), v.read(m)];
   const [OUT, G, HN] = views;
   for (let b = 0; b < B; b++) {
@@ -73,7 +77,11 @@ function gruCellGrad(args: { inputs: Record<string, Info>; backend: unknown }): 
   const { dh, gates, hn, h, m } = args.inputs;
   const [B, H] = h.shape;
   const v = viewsFor(args.backend);
-  const { infos, views } = v.outputs([[B, 3 * H], [B, 3 * H], [B, H]]);
+  const { infos, views } = v.outputs([
+    [B, 3 * H],
+    [B, 3 * H],
+    [B, H],
+  ]);
   const [DH, G, HN, HP, M] = [v.read(dh), v.read(gates), v.read(hn), v.read(h), v.read(m)];
   const [DXG, DHG, DD] = views;
   for (let b = 0; b < B; b++) {
@@ -113,6 +121,16 @@ export function gruCellFused(xg: tf.Tensor, hg: tf.Tensor, bU: tf.Tensor, h: tf.
   return tf.engine().runKernel(GRU_CELL, { xg, hg, bU, h, m } as unknown as tf.NamedTensorMap) as unknown as [tf.Tensor2D, tf.Tensor2D, tf.Tensor2D];
 }
 
-export function gruCellGradFused(dh: tf.Tensor, gates: tf.Tensor, hn: tf.Tensor, h: tf.Tensor, m: tf.Tensor): [tf.Tensor2D, tf.Tensor2D, tf.Tensor2D] {
-  return tf.engine().runKernel(GRU_CELL_GRAD, { dh, gates, hn, h, m } as unknown as tf.NamedTensorMap) as unknown as [tf.Tensor2D, tf.Tensor2D, tf.Tensor2D];
+export function gruCellGradFused(
+  dh: tf.Tensor,
+  gates: tf.Tensor,
+  hn: tf.Tensor,
+  h: tf.Tensor,
+  m: tf.Tensor,
+): [tf.Tensor2D, tf.Tensor2D, tf.Tensor2D] {
+  return tf.engine().runKernel(GRU_CELL_GRAD, { dh, gates, hn, h, m } as unknown as tf.NamedTensorMap) as unknown as [
+    tf.Tensor2D,
+    tf.Tensor2D,
+    tf.Tensor2D,
+  ];
 }

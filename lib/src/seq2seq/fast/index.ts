@@ -79,8 +79,16 @@ export function fastForward(model: Seq2Seq, batch: Pick<BatchTensors, "src" | "s
       }
       const keys = tf.matMul(states.reshape([B * S, H]), model.Wk!).reshape([B, S, model.config.attention]);
       const out = bahdanauDecoder({
-        embProj, s0: final, keys, states, maskBias: paddingBias(srcMask),
-        Wq: model.Wq, v: model.v!, ctxW, U: dec.U, bU: dec.bU,
+        embProj,
+        s0: final,
+        keys,
+        states,
+        maskBias: paddingBias(srcMask),
+        Wq: model.Wq,
+        v: model.v!,
+        ctxW,
+        U: dec.U,
+        bU: dec.bU,
       });
       const [decStates, contexts, attention] = tf.split(out, [H, H, S], 2);
       return { logits: outputLayer(model, decStates, contexts), attention: attention as tf.Tensor3D };

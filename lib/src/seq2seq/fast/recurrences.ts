@@ -88,7 +88,19 @@ export function bahdanauDecoder(x: BahdanauInputs): tf.Tensor3D {
   const [B, T] = x.embProj.shape;
   const [, S, A] = x.keys.shape;
   const H = x.s0.shape[1]!;
-  const f = tf.customGrad(((embProj: tf.Tensor, s0: tf.Tensor, keys: tf.Tensor, hs: tf.Tensor, maskBias: tf.Tensor, Wq: tf.Tensor, v: tf.Tensor, ctxW: tf.Tensor, U: tf.Tensor, bU: tf.Tensor, save: tf.GradSaveFunc) => {
+  const f = tf.customGrad(((
+    embProj: tf.Tensor,
+    s0: tf.Tensor,
+    keys: tf.Tensor,
+    hs: tf.Tensor,
+    maskBias: tf.Tensor,
+    Wq: tf.Tensor,
+    v: tf.Tensor,
+    ctxW: tf.Tensor,
+    U: tf.Tensor,
+    bU: tf.Tensor,
+    save: tf.GradSaveFunc,
+  ) => {
     const xs = tf.unstack(embProj, 1);
     const ones = tf.ones([B, 1]);
     let s = s0;

@@ -99,7 +99,7 @@ async function watchRedraws(page: Page, index: number): Promise<void> {
       const w = window as any;
       w.__redraws = new Set<string>();
       const look = () => {
-        const cell = w.jupyterapp.shell.currentWidget.node.querySelectorAll(".jp-Cell")[i as number];
+        const cell = w.jupyterapp.shell.currentWidget?.node.querySelectorAll(".jp-Cell")[i as number];
         for (const path of cell?.querySelectorAll(`.${cls} .scatterlayer path.js-line`) ?? []) w.__redraws.add(path.getAttribute("d"));
       };
       clearInterval(w.__redrawTimer);
@@ -110,6 +110,7 @@ async function watchRedraws(page: Page, index: number): Promise<void> {
   );
 }
 const redraws = (page: Page) => page.evaluate(() => (window as any).__redraws.size as number);
+const stopWatching = (page: Page) => page.evaluate(() => clearInterval((window as any).__redrawTimer));
 
 /** Notebook 7.6.3 itself throws this on every page, whatever the kernel (seen with python3 too): its shortcuts
  *  plugin reads the schema of a settings plugin it was not given. Not the course's; every other error counts. */
@@ -178,6 +179,7 @@ describe("JupyterLab 4.6 through its UI (the course's .venv/, started by npm sta
     assert.ok(Number(said![2]) < 29, `interrupted at ${said![2]} s, before the 30 s budget ran out`);
     await page.waitForTimeout(3000);
     assert.strictEqual(await redraws(page), after, "the chart stops changing: the loop ended");
+    await stopWatching(page);
     console.log(`      interrupted after ${said![1]} steps (${said![2]} s), ${after} drawings of the live chart`);
     await screenshot(page, join(shots, "01-interrupted.png"));
     assert.deepStrictEqual(newErrors(), [], "errors in the browser console");

@@ -8,6 +8,7 @@ import { join, delimiter, basename } from "path";
 import { chromium, type Browser } from "playwright-core";
 import { FIGURE_CLASS } from "attention-lib/internal";
 import { ROOT, findChromium, findPython } from "../helpers";
+import { checkLines, type NotebookJSON } from "./frontend";
 
 const NOTEBOOKS = join(ROOT, "notebooks");
 const ARTIFACTS = join(ROOT, "test-artifacts");
@@ -26,20 +27,6 @@ const notebooks = [
   ...ipynbs(NOTEBOOKS).map((f) => ({ file: join(NOTEBOOKS, f), artifacts: ARTIFACTS, solutions: false })),
   ...ipynbs(SOLUTIONS).map((f) => ({ file: join(SOLUTIONS, f), artifacts: join(ARTIFACTS, "solutions"), solutions: true })),
 ];
-
-/** The lines the exercise checks printed, in an executed notebook: ✓, ✗ or "not answered yet". */
-function checkLines(executed: string): { right: number; wrong: string[]; unanswered: number; exercises: number } {
-  const nb = JSON.parse(executed) as { cells: { cell_type: string; source: string[] | string; outputs?: { text?: string[] | string }[] }[] };
-  const text = (s: string[] | string | undefined) => (Array.isArray(s) ? s.join("") : s ?? "");
-  const lines = nb.cells.flatMap((c) => (c.outputs ?? []).flatMap((o) => text(o.text).split("\n")));
-  const exercises = nb.cells.filter((c) => c.cell_type === "markdown" && /^#+ Exercise \d+\.\d+/m.test(text(c.source))).length;
-  return {
-    right: lines.filter((l) => l.startsWith("✓")).length,
-    wrong: lines.filter((l) => l.startsWith("✗")),
-    unanswered: lines.filter((l) => l.startsWith("not answered yet")).length,
-    exercises,
-  };
-}
 
 describe("notebooks: executed in Jupyter with the course kernel, drawn in Chromium", function () {
   this.timeout(15 * 60 * 1000);
@@ -86,7 +73,7 @@ describe("notebooks: executed in Jupyter with the course kernel, drawn in Chromi
       });
 
       it(solutions ? "every exercise check prints ✓" : "every exercise check answers at once: 'not answered yet' for the placeholders", () => {
-        const lines = checkLines(readFileSync(join(artifacts, `${name}.ipynb`), "utf8"));
+        const lines = checkLines(JSON.parse(readFileSync(join(artifacts, `${name}.ipynb`), "utf8")) as NotebookJSON);
         if (/^0[1-6]-/.test(name)) assert.ok(lines.exercises >= 2, `${name} has ${lines.exercises} exercises; notebooks 01-06 have at least 2`);
         assert.deepStrictEqual(lines.wrong, [], "checks that said ✗");
         if (solutions) {

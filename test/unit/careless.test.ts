@@ -500,6 +500,9 @@ describe("a careless learner gets clear errors, never NaN, a hang or a broken ba
       refuses(() => barChart(["a", "b", "c"], nan), /^barChart: values holds NaN at entry 1/);
       refuses(() => lineChart([{ name: "loss", y: [1, -Infinity] }]), /^lineChart: line 'loss' y holds -Infinity at entry 1/);
       refuses(() => lineChart([{ name: "loss", x: [0, NaN], y: [1, 2] }]), /^lineChart: line 'loss' x holds NaN at entry 1/);
+      // A gap is written null (plotly draws no point there), never NaN.
+      assert.deepStrictEqual(lineChart([{ name: "w", y: [0.5, 0.2, null, null] }]).data[0].y, [0.5, 0.2, null, null]);
+      refuses(() => lineChart([{ name: "w", y: [0.5, NaN, null] }]), /^lineChart: line 'w' y \(apart from its gaps\) holds NaN at entry 1/);
       refuses(
         () =>
           headHeatmaps(

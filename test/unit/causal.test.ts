@@ -241,7 +241,7 @@ describe("causal and multi-head attention (notebooks 05 and 06)", function () {
       const wrong = new MultiHeadAttentionWrapper(3, 2, 6, 0.0, 2);
       assert.match(
         checkTwoDimensionalWrapper(wrong, batch),
-        /^✗ Not yet:\n {2}- its context vectors have 4 dimensions: the wrapper concatenates its heads, so the width is d_out x heads = 2 x 2/,
+        /^✗ Not yet: its context vectors have 4 dimensions: the wrapper concatenates its heads, so the width is d_out x heads = 2 x 2/,
       );
       wrong.dispose();
       manualSeed(123);

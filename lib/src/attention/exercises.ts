@@ -72,10 +72,9 @@ export function checkWeightCopy(
   }
   if (problems.length === 0) {
     const diff = tf.tidy(() => maxAbsDiff(v1.forward(x), v2.forward(x)));
-    if (diff <= 1e-5) return "✓ Right: v1 and v2 now compute the same context vectors.";
-    problems.push(`the weights match, yet the outputs differ by up to ${diff.toExponential(2)}`);
+    if (diff > 1e-5) problems.push(`the weights match, yet the outputs differ by up to ${diff.toExponential(2)}`);
   }
-  return ["✗ Not yet:", ...problems.map((p) => `  - ${p}`)].join("\n");
+  return verdict(problems, "Right: v1 and v2 now compute the same context vectors.");
 }
 
 /**
@@ -95,8 +94,7 @@ export function checkTwoDimensionalWrapper(wrapper: MultiHeadAttentionWrapper | 
       `its context vectors have ${width} dimensions: the wrapper concatenates its heads, so the width is d_out x heads = ${wrapper.dOut} x ${heads}`,
     );
   }
-  if (problems.length === 0) return `✓ Right: ${heads} heads, context vectors of width ${width}.`;
-  return ["✗ Not yet:", ...problems.map((p) => `  - ${p}`)].join("\n");
+  return verdict(problems, `Right: ${heads} heads, context vectors of width ${width}.`);
 }
 
 // ---- Notebook 03 ----

@@ -6,7 +6,7 @@
 //   manualSeed(s)          torch.manual_seed(s)
 //   rand([r, c])           torch.rand(r, c)                 one 32-bit draw per element
 //   uniformLinear(...)     nn.Linear's default init         uniform in [-1/sqrt(d_in), 1/sqrt(d_in)]
-//   dropoutKeep(...)       nn.Dropout in training mode      one 53-bit double per element
+//   dropoutScaleValues(...) nn.Dropout in training mode     one 53-bit double per element
 import * as tf from "@tensorflow/tfjs";
 import { checkDropout, checkShape } from "./checks";
 

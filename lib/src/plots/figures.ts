@@ -235,17 +235,30 @@ function isNumberList(v: unknown): v is ArrayLike<number> {
 /** One line of a line chart. `x` defaults to 0, 1, 2, ... */
 export interface Line {
   name: string;
-  y: Vector;
+  /** The values; null leaves a gap (no point there). NaN is refused: it usually means a computation went wrong. */
+  y: Vector | (number | null)[];
   x?: Vector;
   /** A label written next to each point (e.g. the token of each step). */
   text?: string[];
+}
+
+/** A line's y values: a vector, where null marks a gap. */
+function lineValues(y: Vector | (number | null)[], name: string): (number | null)[] {
+  if (!Array.isArray(y) || !y.includes(null)) return toVector(y as Vector, "lineChart", name);
+  const known = toVector(
+    y.filter((v): v is number => v !== null),
+    "lineChart",
+    `${name} (apart from its gaps)`,
+  );
+  let k = 0;
+  return y.map((v) => (v === null ? null : known[k++]));
 }
 
 /** A line chart of one or more named lines (training curves, a quantity against a size, ...). */
 export function lineChart(lines: Line[], options: ChartOptions & { logX?: boolean; logY?: boolean; markers?: boolean } = {}): Figure {
   if (!Array.isArray(lines)) throw new Error("lineChart: expected an array of lines [{ name, y, x? }]");
   const data = lines.map((l) => {
-    const y = toVector(l.y, "lineChart", `line '${l.name}' y`);
+    const y = lineValues(l.y, `line '${l.name}' y`);
     const x = l.x === undefined ? y.map((_, i) => i) : toVector(l.x, "lineChart", `line '${l.name}' x`);
     if (x.length !== y.length) {
       throw new Error(`lineChart: line '${l.name}' has ${x.length} x values and ${y.length} y values; expected as many`);

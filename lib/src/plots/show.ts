@@ -10,9 +10,9 @@
 import { readFileSync } from "fs";
 import { randomBytes } from "crypto";
 import type { Figure } from "./figures";
-import { kernelChannel, type Bundle } from "../core/kernel";
+import { jupyterDisplayChannel, type Bundle } from "../core/jupyter";
 
-export { inKernel } from "../core/kernel";
+export { inKernel } from "../core/jupyter";
 
 /** The plotly.js build the course inlines: scatter, bar, heatmap and the other 2-D traces. */
 export const PLOTLY_PACKAGE = "plotly.js-cartesian-dist-min";
@@ -137,7 +137,7 @@ export function figureBundle(fig: Figure, options: { withLibrary?: boolean; id?:
 let librarySent = false;
 
 function send(data: Bundle, displayId?: string, update = false): boolean {
-  const channel = kernelChannel();
+  const channel = jupyterDisplayChannel();
   if (!channel) return false;
   channel({ data, metadata: {}, transient: displayId ? { display_id: displayId } : {} }, update);
   return true;

@@ -68,7 +68,7 @@ export function translatePairs(model: Seq2Seq, vocabs: { src: Vocabulary; tgt: V
 export function teacherForcedAttention(model: Seq2Seq, vocabs: { src: Vocabulary; tgt: Vocabulary }, pair: SentencePair): number[][] {
   checkAlive(model, "teacherForcedAttention");
   checkVocabularies(model, vocabs, "teacherForcedAttention");
-  if (!model.Wq) throw new Error("teacherForcedAttention: this model has no attention (kind 'plain')");
+  if (!model.W_query) throw new Error("teacherForcedAttention: this model has no attention (kind 'plain')");
   const b = makeBatch([{ src: [...vocabs.src.encode(pair.en), vocabs.src.eos], tgt: [...vocabs.tgt.encode(pair.fr), vocabs.tgt.eos] }]);
   const t = toTensors(b);
   const out = model.forward(t);

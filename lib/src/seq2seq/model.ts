@@ -73,11 +73,11 @@ export class Seq2Seq implements Module {
   readonly tgtEmb: Embedding;
   readonly encoder: GRU;
   readonly decoder: GRU; // input: [embedding of y_(t-1); c_t]
-  readonly Wq: tf.Variable | null; // [H, A] additive attention: query projection
-  readonly Wk: tf.Variable | null; // [H, A] key projection (applied once per sentence)
+  readonly W_query: tf.Variable | null; // [H, A] additive attention: query projection
+  readonly W_key: tf.Variable | null; // [H, A] key projection (applied once per sentence)
   readonly v: tf.Variable | null; // [A, 1]
-  readonly Wo: tf.Variable; // [2H, V] output layer over [s_t; c_t]
-  readonly bo: tf.Variable; // [V]
+  readonly W_out: tf.Variable; // [2H, V] output layer over [s_t; c_t]
+  readonly b_out: tf.Variable; // [V]
 
   constructor(config: Seq2SeqConfig) {
     if (typeof config !== "object" || config === null) {
@@ -94,11 +94,11 @@ export class Seq2Seq implements Module {
     this.encoder = new GRU(E, H, gen);
     this.decoder = new GRU(E + H, H, gen);
     const attn = c.kind === "bahdanau";
-    this.Wq = attn ? uniformVariable([H, A], H, gen) : null;
-    this.Wk = attn ? uniformVariable([H, A], H, gen) : null;
+    this.W_query = attn ? uniformVariable([H, A], H, gen) : null;
+    this.W_key = attn ? uniformVariable([H, A], H, gen) : null;
     this.v = attn ? uniformVariable([A, 1], A, gen) : null;
-    this.Wo = uniformVariable([2 * H, c.tgtVocab], 2 * H, gen);
-    this.bo = uniformVariable([c.tgtVocab], 2 * H, gen);
+    this.W_out = uniformVariable([2 * H, c.tgtVocab], 2 * H, gen);
+    this.b_out = uniformVariable([c.tgtVocab], 2 * H, gen);
   }
 
   /** src [B, S] int32, srcMask [B, S] -> encoder states [B, S, H] and the final state [B, H]. */
@@ -128,7 +128,7 @@ export class Seq2Seq implements Module {
     return tf.tidy(() => {
       const { states, final } = this.encode(src, srcMask);
       const [B, S, H] = states.shape;
-      const keys = this.Wk ? (tf.matMul(states.reshape([B * S, H]), this.Wk).reshape([B, S, this.config.attention]) as tf.Tensor3D) : undefined;
+      const keys = this.W_key ? (tf.matMul(states.reshape([B * S, H]), this.W_key).reshape([B, S, this.config.attention]) as tf.Tensor3D) : undefined;
       return { states, final, keys, maskBias: paddingBias(srcMask) };
     });
   }
@@ -136,7 +136,7 @@ export class Seq2Seq implements Module {
   /** The attention step: decoder state s [B, H] -> weights [B, S] over the source, and context [B, H]. */
   attend(s: tf.Tensor, memory: EncoderMemory): { weights: tf.Tensor2D; context: tf.Tensor2D } {
     return tf.tidy(() => {
-      const { weights, context } = additiveAttention(tf.matMul(s, this.Wq!), memory.keys!, memory.states, this.v!, memory.maskBias);
+      const { weights, context } = additiveAttention(tf.matMul(s, this.W_query!), memory.keys!, memory.states, this.v!, memory.maskBias);
       return { weights, context };
     });
   }
@@ -162,7 +162,7 @@ export class Seq2Seq implements Module {
   output(s: tf.Tensor, context: tf.Tensor): tf.Tensor {
     return tf.tidy(() => {
       const sc = tf.concat([s, context], -1);
-      const logits = tf.add(tf.matMul(sc.reshape([-1, 2 * this.config.hidden]), this.Wo), this.bo);
+      const logits = tf.add(tf.matMul(sc.reshape([-1, 2 * this.config.hidden]), this.W_out), this.b_out);
       return logits.reshape([...s.shape.slice(0, -1), this.config.tgtVocab]);
     });
   }
@@ -216,7 +216,7 @@ export class Seq2Seq implements Module {
     const B = src.shape[0];
     const limit = options.maxLen ?? 2 * src.shape[1] + 10;
     const ids: number[][] = Array.from({ length: B }, () => []);
-    const attn: number[][][] | null = this.Wq ? Array.from({ length: B }, () => []) : null;
+    const attn: number[][][] | null = this.W_query ? Array.from({ length: B }, () => []) : null;
     const done = new Array<boolean>(B).fill(false);
     const memory = this.remember(src, srcMask);
     let s: tf.Tensor = memory.final;
@@ -250,8 +250,8 @@ export class Seq2Seq implements Module {
 
   parameters(): tf.Variable[] {
     const ps = [...this.srcEmb.parameters(), ...this.tgtEmb.parameters(), ...this.encoder.parameters(), ...this.decoder.parameters()];
-    if (this.Wq) ps.push(this.Wq, this.Wk!, this.v!);
-    return [...ps, this.Wo, this.bo];
+    if (this.W_query) ps.push(this.W_query, this.W_key!, this.v!);
+    return [...ps, this.W_out, this.b_out];
   }
 
   /** Parameters by stable names, for checkpoints. */
@@ -267,10 +267,10 @@ export class Seq2Seq implements Module {
       "decoder.bW": this.decoder.bW,
       "decoder.U": this.decoder.U,
       "decoder.bU": this.decoder.bU,
-      Wo: this.Wo,
-      bo: this.bo,
+      Wo: this.W_out, // the checkpoint's names (format 2) predate the W_query spelling; kept so the files still load
+      bo: this.b_out,
     };
-    if (this.Wq) Object.assign(named, { Wq: this.Wq, Wk: this.Wk!, v: this.v! });
+    if (this.W_query) Object.assign(named, { Wq: this.W_query, Wk: this.W_key!, v: this.v! });
     return named;
   }
 

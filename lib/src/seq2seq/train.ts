@@ -5,7 +5,7 @@ import { makeBatches, toTensors, type Batch, type BatchTensors, type EncodedPair
 import type { Seq2Seq } from "./model";
 import { checkPositive, checkPositiveInt } from "../core/checks";
 import { checkAlive } from "../core/module";
-import { inKernel } from "../core/kernel";
+import { inKernel } from "../core/jupyter";
 import { fastLoss, fastPathAvailable, withFastKernels } from "./fast";
 
 /** Scale the gradients down so that their global L2 norm is at most maxNorm (as torch's clip_grad_norm_). */

@@ -44,9 +44,9 @@ function projectedLookup(table: tf.Tensor, W: tf.Tensor, b: tf.Tensor, ids: tf.T
 function outputLayer(model: Seq2Seq, states: tf.Tensor, contexts: tf.Tensor): tf.Tensor3D {
   const [B, T, H] = states.shape;
   const V = model.config.tgtVocab;
-  const fromStates = tf.matMul(states.reshape([B * T, H]), model.Wo.slice([0, 0], [H, V])).reshape([B, T, V]);
-  const fromContexts = tf.matMul(contexts.reshape([-1, H]), model.Wo.slice([H, 0], [H, V])).reshape(contexts.rank === 2 ? [B, 1, V] : [B, T, V]);
-  return tf.add(tf.add(fromStates, fromContexts), model.bo) as tf.Tensor3D;
+  const fromStates = tf.matMul(states.reshape([B * T, H]), model.W_out.slice([0, 0], [H, V])).reshape([B, T, V]);
+  const fromContexts = tf.matMul(contexts.reshape([-1, H]), model.W_out.slice([H, 0], [H, V])).reshape(contexts.rank === 2 ? [B, 1, V] : [B, T, V]);
+  return tf.add(tf.add(fromStates, fromContexts), model.b_out) as tf.Tensor3D;
 }
 
 /** What Seq2Seq.forward computes (teacher forcing), the fast way. Needs a backend where fastPathAvailable(). */
@@ -71,20 +71,20 @@ export function fastForward(model: Seq2Seq, batch: Pick<BatchTensors, "src" | "s
       const dec = model.decoder;
       const embProj = projectedLookup(model.tgtEmb.weight, dec.W.slice([0, 0], [E, 3 * H]), dec.bW, tgtIn);
       const ctxW = dec.W.slice([E, 0], [H, 3 * H]);
-      if (!model.Wq) {
+      if (!model.W_query) {
         // Plain decoder: the context is the same at every step, so the whole decoder is one GRU sequence.
         const xg = tf.add(embProj, tf.matMul(final, ctxW).reshape([B, 1, 3 * H]));
         const decStates = gruSequence(xg, final, dec.U, dec.bU, tf.ones([B, T]));
         return { logits: outputLayer(model, decStates, final), attention: undefined };
       }
-      const keys = tf.matMul(states.reshape([B * S, H]), model.Wk!).reshape([B, S, model.config.attention]);
+      const keys = tf.matMul(states.reshape([B * S, H]), model.W_key!).reshape([B, S, model.config.attention]);
       const out = bahdanauDecoder({
         embProj,
         s0: final,
         keys,
         states,
         maskBias: paddingBias(srcMask),
-        Wq: model.Wq,
+        Wq: model.W_query,
         v: model.v!,
         ctxW,
         U: dec.U,

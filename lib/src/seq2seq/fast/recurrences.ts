@@ -79,6 +79,10 @@ export interface BahdanauInputs {
   bU: tf.Tensor; // [3H]
 }
 
+/** The decoder op's inputs, in the order tf.customGrad passes them and wants their gradients. */
+const BAHDANAU_INPUTS = ["embProj", "s0", "keys", "states", "maskBias", "Wq", "v", "ctxW", "U", "bU"] as const;
+type BahdanauInput = (typeof BAHDANAU_INPUTS)[number];
+
 /**
  * The whole Bahdanau decoder loop under teacher forcing as ONE op for the gradient tape, with a
  * hand-written backward pass through time (the same maths as Seq2Seq.forward).
@@ -88,19 +92,22 @@ export function bahdanauDecoder(x: BahdanauInputs): tf.Tensor3D {
   const [B, T] = x.embProj.shape;
   const [, S, A] = x.keys.shape;
   const H = x.s0.shape[1]!;
-  const f = tf.customGrad(((
-    embProj: tf.Tensor,
-    s0: tf.Tensor,
-    keys: tf.Tensor,
-    hs: tf.Tensor,
-    maskBias: tf.Tensor,
-    Wq: tf.Tensor,
-    v: tf.Tensor,
-    ctxW: tf.Tensor,
-    U: tf.Tensor,
-    bU: tf.Tensor,
-    save: tf.GradSaveFunc,
-  ) => {
+  // tf.customGrad passes its inputs by position and wants their gradients back in the same order: both go
+  // through BAHDANAU_INPUTS, so every gradient is matched to its input by name.
+  const f = tf.customGrad(((...args: [...tf.Tensor[], tf.GradSaveFunc]) => {
+    const save = args.pop() as tf.GradSaveFunc;
+    const {
+      embProj,
+      s0,
+      keys,
+      states: hs,
+      maskBias,
+      Wq,
+      v,
+      ctxW,
+      U,
+      bU,
+    } = Object.fromEntries(BAHDANAU_INPUTS.map((name, i) => [name, args[i] as tf.Tensor])) as Record<BahdanauInput, tf.Tensor>;
     const xs = tf.unstack(embProj, 1);
     const ones = tf.ones([B, 1]);
     let s = s0;
@@ -177,9 +184,21 @@ export function bahdanauDecoder(x: BahdanauInputs): tf.Tensor3D {
         const dctxW = tf.matMul(flatT(cs), dXG);
         // The values: dhs[b] = sum_t a_t[b]^T dc_t[b] = A[b]^T DC[b]
         const dHs = tf.matMul(tf.transpose(tf.stack(as, 1), [0, 2, 1]), tf.stack(dcs, 1)); // [B, S, H]
-        return [tf.stack(dxgs, 1), dsNext, dKeys, dHs, tf.zerosLike(maskBias), dWq, dv.reshape([A, 1]), dctxW, dU, sumRows(dHG)];
+        const grads: Record<BahdanauInput, tf.Tensor> = {
+          embProj: tf.stack(dxgs, 1),
+          s0: dsNext,
+          keys: dKeys,
+          states: dHs,
+          maskBias: tf.zerosLike(maskBias),
+          Wq: dWq,
+          v: dv.reshape([A, 1]),
+          ctxW: dctxW,
+          U: dU,
+          bU: sumRows(dHG),
+        };
+        return BAHDANAU_INPUTS.map((name) => grads[name]);
       },
     };
   }) as unknown as Parameters<typeof tf.customGrad>[0]);
-  return f(x.embProj, x.s0, x.keys, x.states, x.maskBias, x.Wq, x.v, x.ctxW, x.U, x.bU) as tf.Tensor3D;
+  return f(...BAHDANAU_INPUTS.map((name) => x[name])) as tf.Tensor3D;
 }

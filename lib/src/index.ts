@@ -4,15 +4,12 @@
 
 // 00 How to use this course: set up tfjs, print tensors, draw figures, the running example.
 export { setup, type BackendName, type SetupOptions } from "./setup";
-export { print, formatTensor, type PrintOptions } from "./core/print";
-export { show, LivePlot } from "./plots/show";
+export { print, type PrintOptions } from "./core/print";
+export { show } from "./plots/show";
 export { LiveLineChart } from "./plots/live";
 export {
   heatmap,
   barChart,
-  lineChart,
-  vectorPlot,
-  heatmapFrames,
   type Figure,
   type HeatmapOptions,
   type ChartOptions,
@@ -25,30 +22,31 @@ export { EXAMPLE_TOKENS, EXAMPLE_EMBEDDINGS, exampleInputs } from "./core/exampl
 
 // 01 The limits of RNN encoder-decoders: the corpus, a translator, training, checkpoints, BLEU by length.
 export { type SentencePair } from "./seq2seq/grammar";
-export { loadCorpus, buildVocabularies, encodeAll, SPLITS, type Split } from "./seq2seq/data";
-export { Vocabulary, tokenize, PAD, BOS, EOS, UNK, SPECIALS } from "./seq2seq/vocab";
+export { lineChart } from "./plots/figures";
+export { loadCorpus, buildVocabularies, encodeAll, type Split } from "./seq2seq/data";
 export { type EncodedPair } from "./seq2seq/batch";
 export { Seq2Seq, type Seq2SeqConfig, type DecoderKind, type DecoderOutput } from "./seq2seq/model";
 export { Trainer, type TrainOptions } from "./seq2seq/train";
 export { loadCheckpoint, type Checkpoint } from "./seq2seq/checkpoint";
-export { corpusBleu, type BleuDetail } from "./seq2seq/metrics";
-export { translatePairs, translateSentence, scoreByLength, LENGTH_BUCKETS, type Translation, type LengthBucket } from "./seq2seq/experiment";
+export { translatePairs, scoreByLength, LENGTH_BUCKETS, type Translation, type LengthBucket } from "./seq2seq/experiment";
 export { principalComponents } from "./plots/pca";
 export { checkBottleneckSize, checkUnigramPrecision } from "./seq2seq/exercises";
 
 // 02 Bahdanau attention: the decoder looks back; alignments as heatmaps.
-export { teacherForcedAttention } from "./seq2seq/experiment";
+export { translateSentence } from "./seq2seq/experiment";
+export { heatmapFrames } from "./plots/figures";
 export { checkDotProductWeights, checkAttentionContext } from "./seq2seq/exercises";
 
 // 03 Self-attention without weights: scores, softmax, context vectors.
 export { normalizeBySum, softmaxNaive, softmax } from "./attention/softmax";
 export { attentionScores, attentionWeights, contextVectors } from "./attention/scores";
 export { simpleSelfAttention, type SimpleAttention } from "./attention/simple";
+export { vectorPlot } from "./plots/figures";
 export { checkContextVector, checkSelfAttentionFunction } from "./attention/exercises";
 
 // 04 Self-attention with trainable weights: the seeded generator, queries/keys/values, scaling.
-export { Generator, manualSeed, rand } from "./core/random";
-export { type Module, countParameters } from "./core/module";
+export { manualSeed, rand } from "./core/random";
+export { type Module } from "./core/module";
 export { Linear } from "./core/linear";
 export { scaledDotProductAttention, scalingExperiment, type ScaledAttention, type ScalingExperiment } from "./attention/scaled";
 export { SelfAttentionV1, SelfAttentionV2, type AttentionParts } from "./attention/selfattention";
@@ -63,6 +61,8 @@ export { checkCausalMask, checkRenormalized } from "./attention/exercises";
 // 06 Multi-head attention: stacked heads, then the weight-split module.
 export { MultiHeadAttentionWrapper } from "./attention/causalattention";
 export { MultiHeadAttention, multiHeadFromWrapper } from "./attention/multihead";
+export { Generator } from "./core/random";
+export { countParameters } from "./core/module";
 export { headDimOf, splitHeads, mergeHeads } from "./attention/heads";
 export { headHeatmaps, headView } from "./plots/attention";
 export { checkTwoDimensionalWrapper, checkSplitHeads, checkGpt2AttentionParameters } from "./attention/exercises";
@@ -70,3 +70,11 @@ export { checkTwoDimensionalWrapper, checkSplitHeads, checkGpt2AttentionParamete
 // 07 Efficient attention (bonus): the same multi-head attention, fused, and without the T x T matrix.
 export { FusedMultiHeadAttention, type AttentionImplementation } from "./attention/fast/fused";
 export { MemoryEfficientAttention, onlineSoftmaxSteps, type MemoryEfficientOptions } from "./attention/fast/memoryefficient";
+
+// For your own code: what the lib is built from and no notebook calls by name (the notebooks use it through
+// the names above).
+export { formatTensor } from "./core/print";
+export { LivePlot } from "./plots/show";
+export { Vocabulary, tokenize, PAD, BOS, EOS, UNK, SPECIALS } from "./seq2seq/vocab";
+export { SPLITS } from "./seq2seq/data";
+export { corpusBleu, type BleuDetail } from "./seq2seq/metrics";

@@ -30,6 +30,7 @@ export { writeTsv, readTsv, saveCorpus } from "./seq2seq/data";
 export { Embedding, GRU, uniformVariable } from "./seq2seq/layers";
 export { additiveAttention, paddingBias, maskedCrossEntropy, type EncoderMemory } from "./seq2seq/model";
 export { tokenAccuracy } from "./seq2seq/metrics";
+export { teacherForcedAttention } from "./seq2seq/experiment"; // the length experiment's alignment snapshots
 export { clipByGlobalNorm, trainStep, type StepOptions } from "./seq2seq/train";
 export { saveCheckpoint } from "./seq2seq/checkpoint";
 

@@ -295,7 +295,7 @@ describe("exercise checks: ✓, ✗ with a hint, or not answered yet", () => {
       says(() => checkBottleneckSize(NaN, 40, 128), /should be a number, got NaN/);
     });
 
-    it("checkUnigramPrecision: right; unclipped, divided by the reference, NaN on empty output, a throw", () => {
+    it("checkUnigramPrecision: right; unclipped, set-based, divided by the reference, NaN on empty output, a throw", () => {
       const clipped = (o: string, r: string) => {
         const words = o.split(" ").filter(Boolean);
         if (!words.length) return 0;
@@ -318,6 +318,16 @@ describe("exercise checks: ✓, ✗ with a hint, or not answered yet", () => {
             return w.length ? w.filter((x) => r.split(" ").includes(x)).length / w.length : 0;
           }),
         /repeats reference words.*clip the counts/,
+      );
+      // The set-based version |set(output) ∩ set(reference)| / |output|: right wherever no word repeats in both.
+      says(
+        () =>
+          checkUnigramPrecision((o: string, r: string) => {
+            const w = o.split(" ").filter(Boolean);
+            const ref = new Set(r.split(" "));
+            return w.length ? [...new Set(w)].filter((x) => ref.has(x)).length / w.length : 0;
+          }),
+        /^✗ Not yet: on a word that occurs twice in both .* you counted each distinct word once/,
       );
       says(
         () => checkUnigramPrecision((o: string, r: string) => (clipped(o, r) * o.split(" ").filter(Boolean).length) / r.split(" ").length),

@@ -48,6 +48,7 @@ export function checkUnigramPrecision(precision: unknown): string {
   const cases: [string, string, string][] = [
     ["le chat dort .", "le chat dort .", "an exact copy"],
     ["le chat le chat le", "le chat dort", "an output that repeats reference words"],
+    ["le chat voit le chien", "le chien voit le chat", "a word that occurs twice in both"],
     ["la maison", "la maison blanche voit le chien .", "a short output"],
     ["une voiture rouge", "le chat dort .", "an output with no word in common"],
     ["", "le chat dort .", "an empty output"],
@@ -70,12 +71,16 @@ export function checkUnigramPrecision(precision: unknown): string {
       const words = output.split(" ").filter(Boolean);
       const unclipped = words.length ? words.filter((w) => reference.split(" ").includes(w)).length / words.length : 0;
       const byReference = (expected * words.length) / reference.split(" ").filter(Boolean).length;
+      const refWords = new Set(reference.split(" ").filter(Boolean));
+      const setBased = words.length ? [...new Set(words)].filter((w) => refWords.has(w)).length / words.length : 0;
       const hint =
-        Math.abs(got - unclipped) < 1e-9
-          ? "a reference word may be matched only as often as it occurs in the reference (clip the counts)"
-          : Math.abs(got - byReference) < 1e-9
-            ? "divide by the number of output words (precision), not reference words"
-            : "count each output word that still has an unmatched copy in the reference, then divide by the output's length";
+        Math.abs(got - setBased) < 1e-9 && words.length !== new Set(words).size
+          ? "you counted each distinct word once; a word the output repeats counts as often as it occurs, up to its count in the reference"
+          : Math.abs(got - unclipped) < 1e-9
+            ? "a reference word may be matched only as often as it occurs in the reference (clip the counts)"
+            : Math.abs(got - byReference) < 1e-9
+              ? "divide by the number of output words (precision), not reference words"
+              : "count each output word that still has an unmatched copy in the reference, then divide by the output's length";
       return verdict([`on ${what} ("${output}" against "${reference}") it returned ${got}: ${hint}`], "");
     }
   }

@@ -174,7 +174,15 @@ describe("a fresh clone on a machine with no Jupyter on PATH: npm install, then 
     const base = new URL(url);
     const token = base.searchParams.get("token") ?? "";
     assert.ok(token.length > 0, "the address carries its token");
-    const specs = (await (await fetch(`${base.origin}/api/kernelspecs?token=${token}`)).json()) as { kernelspecs: Record<string, { resource_dir?: string }> };
+    // The address is printed as the server starts; give it a few seconds to answer (a loaded machine is slow).
+    for (let t = Date.now(); Date.now() - t < 20000; await new Promise((r) => setTimeout(r, 250))) {
+      if (await fetch(`${base.origin}/api/status?token=${token}`).then((r) => r.ok, () => false)) break;
+    }
+    const specs = (await (
+      await fetch(`${base.origin}/api/kernelspecs?token=${token}`).catch((e) => {
+        throw new Error(`${e.message} (${e.cause?.message}); npm start said:\n${seen.out.slice(-3000)}`);
+      })
+    ).json()) as { kernelspecs: Record<string, { resource_dir?: string }> };
     assert.ok("attention-course" in specs.kernelspecs, `kernelspecs: ${Object.keys(specs.kernelspecs).join(", ")}`);
     const lab = await fetch(`${base.origin}/lab?token=${token}`);
     assert.strictEqual(lab.status, 200);

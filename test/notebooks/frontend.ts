@@ -98,6 +98,12 @@ export function startJupyter(app: App, dir: string, settings: Record<string, obj
   });
 }
 
+/**
+ * JupyterLab 4.6's own message when a toolbar is measured just after its tab was closed (seen once in ~20 closes
+ * by the tests; a race inside JupyterLab, not the course's). Every other console error counts.
+ */
+const JUPYTERLAB_OWN_ERRORS = [/^Error while computing the ReactiveToolbar TypeError: Cannot read properties of null \(reading 'widgets'\)/];
+
 /** A page and the errors its console printed (console.error and uncaught exceptions). */
 export interface OpenNotebook {
   page: Page;
@@ -109,7 +115,7 @@ export async function openNotebook(browser: Browser, server: Server, file: strin
   const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
   const consoleErrors: string[] = [];
   page.on("console", (m) => {
-    if (m.type() === "error") consoleErrors.push(m.text());
+    if (m.type() === "error" && !JUPYTERLAB_OWN_ERRORS.some((re) => re.test(m.text()))) consoleErrors.push(m.text());
   });
   page.on("pageerror", (e) => consoleErrors.push(`uncaught: ${e.message}${process.env.FRONTEND_STACKS ? "\n" + e.stack : ""}`));
   const path = file.split("/").map(encodeURIComponent).join("/");
@@ -129,7 +135,7 @@ export async function openApp(browser: Browser, server: Server, workspace: strin
   const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
   const consoleErrors: string[] = [];
   page.on("console", (m) => {
-    if (m.type() === "error") consoleErrors.push(m.text());
+    if (m.type() === "error" && !JUPYTERLAB_OWN_ERRORS.some((re) => re.test(m.text()))) consoleErrors.push(m.text());
   });
   page.on("pageerror", (e) => consoleErrors.push(`uncaught: ${e.message}${process.env.FRONTEND_STACKS ? "\n" + e.stack : ""}`));
   await page.goto(`${server.origin}/lab/workspaces/${workspace}?reset&token=${server.token}`);
@@ -156,9 +162,16 @@ export async function openInApp(page: Page, file: string, theme?: string): Promi
 export async function closeAll(page: Page): Promise<void> {
   await page.evaluate(async () => {
     const app = (window as any).jupyterapp;
-    for (const w of [...app.shell.widgets("main")]) w.dispose(); // as File > Close All, without asking to save
+    for (const w of [...app.shell.widgets("main")]) {
+      if (w.context?.model) w.context.model.dirty = false; // the tests save what they need first: no "Save changes?" dialog
+      w.close(); // as the tab's ×
+    }
+    for (let t = Date.now(); [...app.shell.widgets("main")].some((w: any) => w.context) && Date.now() - t < 10000; ) {
+      await new Promise((r) => setTimeout(r, 100));
+    }
     await app.serviceManager.sessions.shutdownAll();
   });
+  await page.waitForTimeout(300); // let the toolbars of the closed tabs settle
 }
 
 /** Shut every kernel of the server down (closing a page leaves them running, as closing a tab does), then close the page. */

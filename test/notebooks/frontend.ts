@@ -110,14 +110,20 @@ export interface OpenNotebook {
   consoleErrors: string[];
 }
 
-/** Open `file` (relative to the server's folder) in a fresh page; resolves once its kernel is idle. */
-export async function openNotebook(browser: Browser, server: Server, file: string, workspace: string, theme?: string): Promise<OpenNotebook> {
+/** A fresh page that records its console errors (console.error and uncaught exceptions). */
+async function watchedPage(browser: Browser): Promise<OpenNotebook> {
   const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
   const consoleErrors: string[] = [];
   page.on("console", (m) => {
     if (m.type() === "error" && !JUPYTERLAB_OWN_ERRORS.some((re) => re.test(m.text()))) consoleErrors.push(m.text());
   });
   page.on("pageerror", (e) => consoleErrors.push(`uncaught: ${e.message}${process.env.FRONTEND_STACKS ? "\n" + e.stack : ""}`));
+  return { page, consoleErrors };
+}
+
+/** Open `file` (relative to the server's folder) in a fresh page; resolves once its kernel is idle. */
+export async function openNotebook(browser: Browser, server: Server, file: string, workspace: string, theme?: string): Promise<OpenNotebook> {
+  const { page, consoleErrors } = await watchedPage(browser);
   const path = file.split("/").map(encodeURIComponent).join("/");
   const url =
     server.app === "lab"
@@ -132,12 +138,7 @@ export async function openNotebook(browser: Browser, server: Server, file: strin
 
 /** JupyterLab's app in a fresh page (a clean workspace), for notebooks opened one after another with openInApp. */
 export async function openApp(browser: Browser, server: Server, workspace: string): Promise<OpenNotebook> {
-  const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
-  const consoleErrors: string[] = [];
-  page.on("console", (m) => {
-    if (m.type() === "error" && !JUPYTERLAB_OWN_ERRORS.some((re) => re.test(m.text()))) consoleErrors.push(m.text());
-  });
-  page.on("pageerror", (e) => consoleErrors.push(`uncaught: ${e.message}${process.env.FRONTEND_STACKS ? "\n" + e.stack : ""}`));
+  const { page, consoleErrors } = await watchedPage(browser);
   await page.goto(`${server.origin}/lab/workspaces/${workspace}?reset&token=${server.token}`);
   await page.waitForFunction(() => (window as any).jupyterapp?.restored !== undefined, null, { timeout: 90000 });
   await page.evaluate(() => (window as any).jupyterapp.restored);

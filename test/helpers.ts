@@ -4,6 +4,7 @@ import { readFileSync, existsSync } from "fs";
 import { spawnSync } from "child_process";
 import { join } from "path";
 import * as tf from "@tensorflow/tfjs";
+import { exampleInputs, SelfAttentionV2 } from "attention-lib";
 
 export const ROOT = join(__dirname, "..", "..");
 
@@ -96,3 +97,33 @@ export function checkGradients(loss: () => tf.Scalar, params: tf.Variable[], wha
 }
 
 export { EXAMPLE_TOKENS as TOKENS, EXAMPLE_EMBEDDINGS as INPUTS } from "attention-lib";
+
+/** A tensor's values as a plain array. */
+export const data = (t: tf.Tensor): number[] => Array.from(t.dataSync());
+
+/** The backend still works: a 6x3 self-attention forward gives finite numbers. */
+export function backendWorks(): void {
+  const x = exampleInputs();
+  const sa = new SelfAttentionV2(3, 2);
+  const out = sa.forward(x);
+  assert.deepStrictEqual(out.shape, [6, 2]);
+  assert.ok(Array.from(out.dataSync()).every(Number.isFinite));
+  tf.dispose([x, out]);
+  sa.dispose();
+}
+
+/** fn throws a message matching `pattern`, leaves no tensor behind, and the backend works afterwards. */
+export function refuses(fn: () => unknown, pattern: RegExp): void {
+  noLeak(() => assertThrowsMessage(fn, pattern));
+  backendWorks();
+}
+
+/** Run fn with its own tensors freed afterwards. */
+export function withTensors<T>(make: () => tf.Tensor[], fn: (...t: tf.Tensor[]) => T): T {
+  const ts = make();
+  try {
+    return fn(...ts);
+  } finally {
+    tf.dispose(ts);
+  }
+}

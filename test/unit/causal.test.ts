@@ -1,32 +1,34 @@
 import * as assert from "assert";
 import * as tf from "@tensorflow/tfjs";
 import {
-  setup,
-  manualSeed,
-  exampleInputs,
-  SelfAttentionV2,
-  lowerTriangle,
-  causalMask,
-  maskAndRenormalize,
-  maskFuture,
-  causalSoftmax,
-  dropout,
-  splitHeads,
-  mergeHeads,
-  headDimOf,
   CausalAttention,
-  MultiHeadAttentionWrapper,
+  Generator,
+  Linear,
   MultiHeadAttention,
-  multiHeadFromWrapper,
-  countParameters,
+  MultiHeadAttentionWrapper,
+  SelfAttentionV2,
+  causalMask,
+  causalSoftmax,
   checkTwoDimensionalWrapper,
+  countParameters,
+  dropout,
+  exampleInputs,
+  headDimOf,
   headHeatmaps,
   headView,
-  Generator,
+  lowerTriangle,
+  manualSeed,
+  maskAndRenormalize,
+  maskFuture,
+  mergeHeads,
+  multiHeadFromWrapper,
+  normalizeBySum,
+  setup,
+  softmax,
+  softmaxNaive,
+  splitHeads,
 } from "attention-lib";
-import { referenceValues, assertClose, noLeak, assertThrowsMessage, checkGradients, TOKENS } from "../helpers";
-
-const data = (t: tf.Tensor) => t.dataSync();
+import { data, TOKENS, assertClose, assertThrowsMessage, checkGradients, noLeak, referenceValues, refuses, withTensors } from "../helpers";
 
 // Tensors printed in the book's companion notebook (4 decimals), one batch item.
 const BOOK = {
@@ -92,6 +94,41 @@ describe("causal and multi-head attention (notebooks 05 and 06)", function () {
       );
       s.dispose();
     });
+
+    it("masks", () => {
+      assertThrowsMessage(() => lowerTriangle(0), /^lowerTriangle: tokens must be a positive integer, got 0$/);
+      assertThrowsMessage(() => causalMask(1.5), /^causalMask: tokens must be a positive integer, got 1.5$/);
+      const wide = tf.ones([2, 3]);
+      assertThrowsMessage(
+        () => maskAndRenormalize(wide),
+        /^maskAndRenormalize: expected square attention matrices \[\.\.\., T, T\] \(queries x keys\), got shape \[2, 3\]$/,
+      );
+      assertThrowsMessage(() => maskFuture(wide), /^maskFuture: expected square/);
+      const withMinusInf = tf.tensor2d([
+        [0, -Infinity],
+        [1, 2],
+      ]);
+      assertThrowsMessage(() => maskAndRenormalize(withMinusInf), /^maskAndRenormalize: scores contains NaN or Infinity; expected finite numbers$/);
+      const masked = maskFuture(withMinusInf); // -Infinity is a mask here, allowed
+      assert.deepStrictEqual(data(masked), [0, -Infinity, 1, 2]);
+      tf.dispose([wide, withMinusInf, masked]);
+
+      it("maskAndRenormalize renormalizes each row of each matrix in a batch", () => {
+        const w = tf.tensor3d([
+          [
+            [0.5, 0.5],
+            [0.25, 0.75],
+          ],
+          [
+            [0.2, 0.8],
+            [0.6, 0.4],
+          ],
+        ]);
+        const r = maskAndRenormalize(w);
+        assertClose(data(r), [1, 0, 0.25, 0.75, 1, 0, 0.6, 0.4], 1e-6);
+        tf.dispose([w, r]);
+      });
+    });
   });
 
   describe("dropout", () => {
@@ -119,6 +156,31 @@ describe("causal and multi-head attention (notebooks 05 and 06)", function () {
       assertClose(data(e), data(x), 0);
       assert.strictEqual(before.nextUint32(), new Generator(5).nextUint32(), "evaluation draws no random numbers");
       tf.dispose([x, d, e]);
+    });
+
+    it("dropout's probability, and what p = 0 and evaluation do", () => {
+      const x = tf.ones([4, 4]);
+      for (const p of [1, -0.1, NaN])
+        assertThrowsMessage(() => dropout(x, p), new RegExp(`^dropout: the drop probability p must be in \\[0, 1\\), got ${p}$`));
+      const g = new Generator(3);
+      const before = g.nextUint32();
+      const g2 = new Generator(3);
+      for (const out of [dropout(x, 0, { generator: g2 }), dropout(x, 0.5, { training: false, generator: g2 })]) {
+        assert.deepStrictEqual(data(out), new Array(16).fill(1));
+        out.dispose();
+      }
+      assert.strictEqual(g2.nextUint32(), before, "no random number drawn for p = 0 or in evaluation");
+      const dropped = dropout(x, 0.5, { generator: new Generator(1) });
+      assert.ok(data(dropped).every((v) => v === 0 || v === 2) && data(dropped).includes(0), "training drops and scales");
+      tf.dispose([x, dropped]);
+
+      it("dropout refuses a bad p also in evaluation, where it draws nothing", () => {
+        const x = tf.ones([2, 2]);
+        assertThrowsMessage(() => dropout(x, 1.5, { training: false }), /^dropout: the drop probability p must be in \[0, 1\), got 1.5$/);
+        assertThrowsMessage(() => dropout(x, -1, { training: false }), /^dropout: the drop probability p must be in \[0, 1\), got -1$/);
+        assertThrowsMessage(() => dropout(x, 1, { training: false }), /^dropout: the drop probability p must be in \[0, 1\), got 1$/);
+        x.dispose();
+      });
     });
   });
 
@@ -205,6 +267,33 @@ describe("causal and multi-head attention (notebooks 05 and 06)", function () {
         "training-mode weights carry the 1/(1-p) scale",
       );
       tf.dispose([p, q]);
+      ca.dispose();
+    });
+
+    it("explain() on [T, d_in] gives [T, T] weights and [T, d_out] context, also for one token", () => {
+      const m = new MultiHeadAttention(3, 4, 6, 0, 2);
+      const one = tf.ones([1, 3]);
+      const p = m.explain(one);
+      assert.deepStrictEqual(
+        [p.scores.shape, p.weights.shape, p.context.shape],
+        [
+          [2, 1, 1],
+          [2, 1, 1],
+          [1, 4],
+        ],
+      );
+      const ca = new CausalAttention(3, 2, 6);
+      const q = ca.explain(one);
+      assert.deepStrictEqual(
+        [q.scores.shape, q.weights.shape, q.context.shape],
+        [
+          [1, 1],
+          [1, 1],
+          [1, 2],
+        ],
+      );
+      tf.dispose([one, p, q]);
+      m.dispose();
       ca.dispose();
     });
   });
@@ -346,6 +435,65 @@ describe("causal and multi-head attention (notebooks 05 and 06)", function () {
         batch = tf.stack([inputs, inputs]) as tf.Tensor3D;
       }
     });
+
+    it("MultiHeadAttention draws out_proj (with bias) from the generator it is given, after W_query, W_key, W_value", () => {
+      const m = new MultiHeadAttention(3, 2, 6, 0, 2, { generator: new Generator(5) });
+      const g = new Generator(5);
+      const expected = [
+        new Linear(3, 2, { bias: false, generator: g }),
+        new Linear(3, 2, { bias: false, generator: g }),
+        new Linear(3, 2, { bias: false, generator: g }),
+        new Linear(2, 2, { generator: g }),
+      ];
+      assertClose(data(m.out_proj.weight), data(expected[3].weight), 0);
+      assertClose(data(m.out_proj.bias!), data(expected[3].bias!), 0);
+      m.dispose();
+      expected.forEach((l) => l.dispose());
+
+      it("multiHeadFromWrapper keeps the wrapper's qkv biases", () => {
+        const w = new MultiHeadAttentionWrapper(3, 2, 6, 0, 2, { qkvBias: true, generator: new Generator(9) });
+        const m = multiHeadFromWrapper(w);
+        assert.ok(m.W_query.bias && m.W_key.bias && m.W_value.bias, "biases kept");
+        const x = exampleInputs();
+        const [a, b] = [w.forward(x), m.forward(x)];
+        assertClose(data(a), data(b), 1e-6);
+        tf.dispose([x, a, b]);
+        w.dispose();
+        m.dispose();
+
+        it("multiHeadFromWrapper without qkv biases makes none", () => {
+          const w = new MultiHeadAttentionWrapper(3, 2, 6, 0, 2);
+          const m = multiHeadFromWrapper(w);
+          assert.deepStrictEqual([m.W_query.bias, m.W_key.bias, m.W_value.bias], [null, null, null]);
+          w.dispose();
+          m.dispose();
+
+          it("the wrapper passes eval() and train() on to its heads (dropout 0.5)", () => {
+            manualSeed(123);
+            const w = new MultiHeadAttentionWrapper(3, 2, 6, 0.5, 2);
+            const x = exampleInputs();
+            const a = w.eval().forward(x);
+            const b = w.forward(x);
+            assertClose(data(a), data(b), 0, "evaluation is deterministic");
+            assert.ok(
+              w.heads.every((h) => !h.training),
+              "every head in evaluation mode",
+            );
+            const c = w.train().forward(x);
+            assert.ok(
+              w.heads.every((h) => h.training),
+              "every head back in training mode",
+            );
+            assert.ok(
+              data(c).some((v, i) => Math.abs(v - data(a)[i]) > 1e-6),
+              "training mode drops weights",
+            );
+            tf.dispose([a, b, c, x]);
+            w.dispose();
+          });
+        });
+      });
+    });
   });
 
   describe("clear errors", () => {
@@ -367,6 +515,57 @@ describe("causal and multi-head attention (notebooks 05 and 06)", function () {
       assertThrowsMessage(() => new CausalAttention(3, 2, 6, 1.5), /CausalAttention: dropout must be in \[0, 1\), got 1.5/);
       tf.dispose([wide, r4]);
       m.dispose();
+    });
+
+    it("empty tensors: splitHeads and mergeHeads of an empty batch, softmax of [0, 3]", () => {
+      withTensors(
+        () => [tf.zeros([0, 6, 4])],
+        (x) =>
+          refuses(() => splitHeads(x, 2), /^splitHeads: x is empty \(shape \[0, 6, 4\]\); expected at least one sequence of at least one token$/),
+      );
+      withTensors(
+        () => [tf.zeros([2, 0, 4])],
+        (x) => refuses(() => splitHeads(x, 2), /^splitHeads: x is empty/),
+      );
+      withTensors(
+        () => [tf.zeros([0, 2, 6, 2])],
+        (x) => refuses(() => mergeHeads(x), /^mergeHeads: x is empty/),
+      );
+      for (const f of [softmax, softmaxNaive, normalizeBySum]) {
+        withTensors(
+          () => [tf.zeros([0, 3])],
+          (x) => refuses(() => f(x), new RegExp(`^${f.name}: scores are empty \\(shape \\[0, 3\\]\\); expected at least one row of scores$`)),
+        );
+      }
+    });
+
+    it("the causal modules' sizes, dropout and heads", () => {
+      assertThrowsMessage(() => new CausalAttention(0, 2, 6), /^CausalAttention: d_in must be a positive integer, got 0$/);
+      assertThrowsMessage(() => new CausalAttention(3, 0, 6), /^CausalAttention: d_out must be a positive integer, got 0$/);
+      assertThrowsMessage(() => new CausalAttention(3, 2, 0), /^CausalAttention: context_length must be a positive integer, got 0$/);
+      assertThrowsMessage(() => new CausalAttention(3, 2, 6, 1), /^CausalAttention: dropout must be in \[0, 1\), got 1$/);
+      assertThrowsMessage(() => new CausalAttention(3, 2, 6, -0.1), /^CausalAttention: dropout must be in \[0, 1\), got -0.1$/);
+      assertThrowsMessage(
+        () => new MultiHeadAttentionWrapper(3, 2, 6, 0, 0),
+        /^MultiHeadAttentionWrapper: num_heads must be a positive integer, got 0$/,
+      );
+      const w = new MultiHeadAttentionWrapper(3, 2, 6, 0, 2);
+      const x = tf.ones([4, 5]);
+      assertThrowsMessage(() => w.forward(x), /^MultiHeadAttentionWrapper: inputs has d_in = 5/);
+      tf.dispose(x);
+      w.dispose();
+
+      it("heads: sizes, ranks, divisibility", () => {
+        assertThrowsMessage(() => headDimOf(4, 0), /^headDimOf: num_heads must be a positive integer, got 0$/);
+        assertThrowsMessage(() => headDimOf(0, 2), /^headDimOf: d_out must be a positive integer, got 0$/);
+        const x2 = tf.ones([4, 4]);
+        const x3 = tf.ones([1, 2, 4]);
+        assertThrowsMessage(() => splitHeads(x2, 2), /^splitHeads: x must be \[batch, tokens, d_out\], got shape \[4, 4\]$/);
+        assertThrowsMessage(() => splitHeads(x3, 3), /^splitHeads: d_out = 4 is not divisible by num_heads = 3/);
+        assertThrowsMessage(() => mergeHeads(x3), /^mergeHeads: x must be \[batch, heads, tokens, head_dim\], got shape \[1, 2, 4\]$/);
+        assertThrowsMessage(() => mergeHeads(undefined as never), /^mergeHeads: x must be a tf.Tensor, got undefined$/);
+        tf.dispose([x2, x3]);
+      });
     });
   });
 
@@ -416,5 +615,24 @@ describe("causal and multi-head attention (notebooks 05 and 06)", function () {
       const opacities = lines.map((d) => d.opacity as number).sort();
       assert.deepStrictEqual(opacities, [0.25, 0.75, 0.95]); // weights 0.25, 0.75 and 1 fall in bins 2, 7 and 9
     });
+  });
+
+  describe("explain() leaks nothing, with or without a batch axis", () => {
+    const modules: [string, () => CausalAttention | MultiHeadAttentionWrapper | MultiHeadAttention][] = [
+      ["CausalAttention", () => new CausalAttention(3, 2, 6)],
+      ["MultiHeadAttentionWrapper", () => new MultiHeadAttentionWrapper(3, 2, 6, 0, 2)],
+      ["MultiHeadAttention", () => new MultiHeadAttention(3, 2, 6, 0, 2)],
+    ];
+    for (const [name, make] of modules) {
+      it(name, () => {
+        const m = make();
+        for (const x of [exampleInputs(), tf.stack([exampleInputs(), exampleInputs()])]) {
+          noLeak(() => tf.dispose(m.explain(x)));
+          noLeak(() => tf.dispose(m.forward(x)));
+          x.dispose();
+        }
+        m.dispose();
+      });
+    }
   });
 });

@@ -3,29 +3,29 @@
 import * as assert from "assert";
 import * as tf from "@tensorflow/tfjs";
 import {
-  setup,
+  MultiHeadAttentionWrapper,
+  SelfAttentionV1,
+  SelfAttentionV2,
+  checkAttentionContext,
+  checkBottleneckSize,
+  checkCausalMask,
+  checkContextVector,
+  checkDotProductWeights,
+  checkGpt2AttentionParameters,
+  checkRenormalized,
+  checkScaledAttentionFunction,
+  checkSelfAttentionFunction,
+  checkSplitHeads,
+  checkTwoDimensionalWrapper,
+  checkUnigramPrecision,
+  checkWeightCopy,
   exampleInputs,
   manualSeed,
-  softmax,
-  simpleSelfAttention,
-  SelfAttentionV2,
   maskAndRenormalize,
+  setup,
+  simpleSelfAttention,
+  softmax,
   splitHeads,
-  checkContextVector,
-  checkSelfAttentionFunction,
-  checkScaledAttentionFunction,
-  checkCausalMask,
-  checkRenormalized,
-  checkSplitHeads,
-  checkGpt2AttentionParameters,
-  checkBottleneckSize,
-  checkUnigramPrecision,
-  checkDotProductWeights,
-  checkAttentionContext,
-  checkWeightCopy,
-  checkTwoDimensionalWrapper,
-  SelfAttentionV1,
-  MultiHeadAttentionWrapper,
 } from "attention-lib";
 
 const NOT_ANSWERED = /^not answered yet/;
@@ -378,6 +378,61 @@ describe("exercise checks: ✓, ✗ with a hint, or not answered yet", () => {
       ];
       for (const [a, p] of wrong) says(() => checkAttentionContext(a, right, states), p);
       tf.dispose([states, query, scores, right, ctx, ...cases.map((c) => c[0]), ...wrong.map((c) => c[0])]);
+    });
+  });
+
+  describe("checks of notebooks 04 and 06", () => {
+    it("checkWeightCopy: disposed, wrong shape, another matrix, transposed, right", () => {
+      manualSeed(123);
+      const v1 = new SelfAttentionV1(3, 2);
+      const v2 = new SelfAttentionV2(3, 2);
+      const x = exampleInputs();
+      const assign = (name: "W_query" | "W_key" | "W_value", t: tf.Tensor) => tf.tidy(() => v1[name].assign(t));
+      for (const name of ["W_query", "W_key", "W_value"] as const) assign(name, v2[name].weight.transpose());
+      assert.strictEqual(checkWeightCopy(v1, v2, x), "✓ Right: v1 and v2 now compute the same context vectors.");
+      assign("W_key", v2.W_query.weight.transpose());
+      assert.match(checkWeightCopy(v1, v2, x), /^✗ Not yet: v1.W_key holds the weights of v2.W_query$/);
+      assign("W_key", v2.W_key.weight.reshape([3, 2]));
+      assert.match(
+        checkWeightCopy(v1, v2, x),
+        /v1.W_key holds v2's numbers in v2's memory order, but v1 computes x @ W while nn.Linear computes x @ W\^T/,
+      );
+      assign("W_key", v2.W_key.weight.transpose());
+      v1.W_value.dispose();
+      assert.match(checkWeightCopy(v1, v2, x), /^✗ Not yet: v1.W_value was disposed$/);
+      tf.dispose(x);
+      v1.dispose();
+      v2.dispose();
+    });
+
+    it("checkTwoDimensionalWrapper: the number of heads", () => {
+      const w = new MultiHeadAttentionWrapper(3, 1, 6, 0, 3);
+      const x = tf.stack([exampleInputs(), exampleInputs()]);
+      assert.match(
+        checkTwoDimensionalWrapper(w, x),
+        /^✗ Not yet:\n {2}- the wrapper has 3 head\(s\); the exercise asks for 2\n {2}- its context vectors have 3 dimensions/,
+      );
+      tf.dispose(x);
+      w.dispose();
+    });
+
+    it("checkWeightCopy: a weight of the wrong shape, and square weights copied without the transpose", () => {
+      const v1 = new SelfAttentionV1(3, 2);
+      const v2 = new SelfAttentionV2(3, 2);
+      const x = exampleInputs();
+      const wrong = tf.variable(tf.zeros([2, 3]));
+      const saved = v1.W_query;
+      (v1 as { W_query: tf.Variable }).W_query = wrong;
+      assert.match(checkWeightCopy(v1, v2, x), /^✗ Not yet:\n {2}- v1.W_query has shape \[2, 3\], but v1 needs \[d_in, d_out\] = \[3, 2\]/);
+      (v1 as { W_query: tf.Variable }).W_query = saved;
+      wrong.dispose();
+      const s1 = new SelfAttentionV1(3, 3);
+      const s2 = new SelfAttentionV2(3, 3);
+      for (const name of ["W_query", "W_key", "W_value"] as const) tf.tidy(() => s1[name].assign(s2[name].weight.transpose()));
+      tf.tidy(() => s1.W_value.assign(s2.W_value.weight)); // not transposed: for a square matrix, not the memory-order hint
+      assert.match(checkWeightCopy(s1, s2, x), /^✗ Not yet: v1.W_value does not hold v2.W_value's weights \(as v1 uses them\)$/);
+      tf.dispose(x);
+      [v1, v2, s1, s2].forEach((m) => m.dispose());
     });
   });
 });

@@ -1,8 +1,21 @@
 import * as assert from "assert";
 import * as tf from "@tensorflow/tfjs";
-import { setup, heatmap, heatmapFrames, barChart, lineChart, vectorPlot, principalComponents } from "attention-lib";
+import {
+  LiveLineChart,
+  barChart,
+  formatTensor,
+  headHeatmaps,
+  headView,
+  heatmap,
+  heatmapFrames,
+  lineChart,
+  principalComponents,
+  setup,
+  show,
+  vectorPlot,
+} from "attention-lib";
 import { project3d } from "attention-lib/internal";
-import { noLeak, assertThrowsMessage } from "../helpers";
+import { assertThrowsMessage, noLeak, refuses, withTensors } from "../helpers";
 
 const tokens = ["Your", "journey", "starts"];
 
@@ -64,6 +77,29 @@ describe("figures: plot specs with labels, shapes and values", () => {
       v.dispose();
       assertThrowsMessage(() => heatmap([[1, 2], [3]]), /row 1 has 1 values, row 0 has 2/);
     });
+
+    it("heatmap: columns are x (keys), rows are y (queries), on a non-square matrix with different labels", () => {
+      const fig = heatmap(
+        [
+          [1, 2, 3],
+          [4, 5, 6],
+        ],
+        { x: ["a", "b", "c"], y: ["r0", "r1"], xTitle: "key", yTitle: "query" },
+      );
+      const trace = fig.data[0] as { z: number[][]; x: number[]; y: number[]; customdata: string[][][] };
+      const layout = fig.layout as { xaxis: { ticktext: string[]; title: { text: string } }; yaxis: { ticktext: string[]; title: { text: string } } };
+      assert.deepStrictEqual(layout.xaxis.ticktext, ["a", "b", "c"]);
+      assert.deepStrictEqual(layout.yaxis.ticktext, ["r0", "r1"]);
+      assert.deepStrictEqual([layout.xaxis.title.text, layout.yaxis.title.text], ["key", "query"]);
+      assert.deepStrictEqual(
+        [trace.x, trace.y],
+        [
+          [0, 1, 2],
+          [0, 1],
+        ],
+      );
+      assert.deepStrictEqual(trace.customdata[1][2], ["r1", "c"], "hover of z[1][2] names row r1 and column c");
+    });
   });
 
   describe("barChart", () => {
@@ -93,6 +129,35 @@ describe("figures: plot specs with labels, shapes and values", () => {
     });
     it("rejects x and y of different lengths", () => {
       assertThrowsMessage(() => lineChart([{ name: "a", x: [1], y: [1, 2] }]), /line 'a' has 1 x values and 2 y values/);
+    });
+
+    it("lineChart draws scatter traces; the other builders name what is wrong", () => {
+      assert.strictEqual((lineChart([{ name: "a", y: [1, 2] }]).data[0] as any).type, "scatter");
+      assertThrowsMessage(() => lineChart("x" as never), /^lineChart: expected an array of lines/);
+      assertThrowsMessage(() => heatmap([[]]), /^heatmap: values has no columns$/);
+      assertThrowsMessage(() => heatmap([[1]], { x: "a" as never }), /^heatmap: the column labels must be an array of strings, got the string "a"$/);
+      assertThrowsMessage(() => heatmap([{} as never]), /^heatmap: values must be 2-D \[rows, columns\], but row 0 is an object/);
+      assertThrowsMessage(() => barChart(["a"], {}), /^barChart: no series given; expected values, or \{ name: values \}$/);
+      const m = tf.ones([2, 2]);
+      assertThrowsMessage(() => barChart(["a", "b"], m), /^barChart: values must be a 1-D tensor, got shape \[2, 2\]$/);
+      assertThrowsMessage(
+        () => headHeatmaps("w" as never, ["a"]),
+        /^headHeatmaps: weights must be a tensor or nested arrays \[heads, tokens, tokens\], got string$/,
+      );
+      const titled = headHeatmaps(tf.ones([1, 2, 2]), ["a", "b"], { title: "T" });
+      assert.deepStrictEqual((titled.layout as any).title, { text: "T" });
+      const view = headView(
+        [
+          [
+            [1, 0],
+            [0.5, 0.5],
+          ],
+        ],
+        ["a", "b"],
+        { title: "V" },
+      );
+      assert.deepStrictEqual((view.layout as any).title, { text: "V" });
+      m.dispose();
     });
   });
 
@@ -137,6 +202,21 @@ describe("figures: plot specs with labels, shapes and values", () => {
     it("rejects 4-D vectors and unknown highlight names", () => {
       assertThrowsMessage(() => vectorPlot([[1, 2, 3, 4]], ["a"]), /must be \[n, 2\] or \[n, 3\], got \[1, 4\]/);
       assertThrowsMessage(() => vectorPlot([[1, 2]], ["a"], { highlight: ["z"] }), /highlight names z are not among the labels a/);
+    });
+
+    it("vectorPlot draws points when asked, not arrows", () => {
+      const fig = vectorPlot(
+        [
+          [1, 2],
+          [3, 4],
+        ],
+        ["a", "b"],
+        { style: "points", highlight: ["b"] },
+      );
+      const [a, b] = fig.data as any[];
+      assert.deepStrictEqual([a.x, a.y, a.mode, a.text, a.hovertext.length], [[1], [2], "markers+text", ["a"], 1]);
+      assert.deepStrictEqual(b.marker, { size: 14 });
+      assert.deepStrictEqual(a.marker, { size: 10 });
     });
   });
 });
@@ -186,6 +266,150 @@ describe("figures for notebooks 01-02", () => {
     assert.ok(explained[0] > 0.99, `explained ${explained}`);
     points.forEach((p, i) => assert.ok(Math.abs(Math.abs(p[0]) - Math.abs(i - 10 + 0.5)) < 1e-3, `${p[0]} at ${i}`)); // centred: the mean t is -0.5
     assertThrowsMessage(() => principalComponents([[1, 2]]), /expected at least 2 rows/);
+  });
+
+  describe("careless arguments", () => {
+    it("name the function and the argument that is wrong", () => {
+      refuses(
+        () => show(undefined as never),
+        /show: expected a figure made by heatmap\(\), barChart\(\), lineChart\(\), vectorPlot\(\), ... \(an object with data and layout\), got undefined/,
+      );
+      refuses(() => show({} as never), /show: expected a figure .* got an object without data and layout/);
+      refuses(() => formatTensor(undefined as never), /formatTensor: expected a tf.Tensor, got undefined/);
+      refuses(() => barChart(undefined as never, [1, 2]), /barChart: labels must be an array of strings \(one per bar\), got undefined/);
+      refuses(
+        () => barChart(["a", "b"], undefined as never),
+        /barChart: expected values \(a 1-D tensor or array\) or \{ name: values \}, got undefined/,
+      );
+      refuses(() => barChart(["a", "b"], ["x", "y"] as never), /barChart: values must hold numbers, but entry 0 is the string "x"/);
+      refuses(
+        () => heatmap([1, 2, 3] as never),
+        /heatmap: values must be 2-D \[rows, columns\], but row 0 is the number 1 \(for one row of numbers, wrap it: \[values\]\)/,
+      );
+      refuses(() => heatmap(undefined as never), /heatmap: values must be a non-empty 2-D array or tensor \[rows, columns\], got undefined/);
+      refuses(() => lineChart([{ name: "a", y: undefined as never }]), /lineChart: .*must be a 1-D tensor or an array of numbers, got undefined/);
+      const w = tf.ones([2, 3, 3]);
+      refuses(() => headHeatmaps(w, undefined as never), /headHeatmaps: tokens must be an array of strings \(one label per token\), got undefined/);
+      refuses(() => headView(w, undefined as never), /headView: tokens must be an array of strings/);
+      w.dispose();
+      withTensors(
+        () => [tf.scalar(1)],
+        (one) => refuses(() => formatTensor(one, { precision: 200 }), /formatTensor: precision must be an integer from 0 to 16, got 200/),
+      );
+    });
+
+    it("large inputs do not overflow the stack: a 400x400 heatmap with zmax, printing with threshold Infinity", () => {
+      const big = tf.randomUniform([400, 400], 0, 1, "float32", 1);
+      const fig = heatmap(big, { zmax: 1 });
+      const trace = fig.data[0] as { zmin: number; zmax: number };
+      assert.ok(trace.zmin >= 0 && trace.zmin < 0.01 && trace.zmax === 1, `zmin ${trace.zmin}, zmax ${trace.zmax}`);
+      const text = formatTensor(big, { threshold: Infinity });
+      assert.ok(!text.includes("..."), "nothing summarised");
+      assert.strictEqual(text.match(/\d\.\d{4}/g)!.length, 160000, "every value printed");
+      big.dispose();
+    });
+
+    it("NaN and Infinity in the data of every figure builder, the live chart and principalComponents", () => {
+      const nan = [0.1, NaN, 0.3];
+      refuses(
+        () =>
+          heatmap([
+            [1, 2],
+            [3, Infinity],
+          ]),
+        /^heatmap: values holds Infinity at row 1, column 1; expected finite numbers/,
+      );
+      withTensors(
+        () => [tf.tensor2d([[1, NaN]])],
+        (t) => refuses(() => heatmap(t), /^heatmap: values holds NaN at entry 1; expected finite numbers/),
+      );
+      refuses(() => barChart(["a", "b", "c"], nan), /^barChart: values holds NaN at entry 1/);
+      refuses(() => lineChart([{ name: "loss", y: [1, -Infinity] }]), /^lineChart: line 'loss' y holds -Infinity at entry 1/);
+      refuses(() => lineChart([{ name: "loss", x: [0, NaN], y: [1, 2] }]), /^lineChart: line 'loss' x holds NaN at entry 1/);
+      // A gap is written null (plotly draws no point there), never NaN.
+      assert.deepStrictEqual(lineChart([{ name: "w", y: [0.5, 0.2, null, null] }]).data[0].y, [0.5, 0.2, null, null]);
+      refuses(() => lineChart([{ name: "w", y: [0.5, NaN, null] }]), /^lineChart: line 'w' y \(apart from its gaps\) holds NaN at entry 1/);
+      refuses(
+        () =>
+          headHeatmaps(
+            [
+              [
+                [1, 0],
+                [0.5, NaN],
+              ],
+            ],
+            ["a", "b"],
+          ),
+        /^headHeatmaps: the weights of head 0 holds NaN at row 1, column 1/,
+      );
+      withTensors(
+        () => [
+          tf.tensor3d([
+            [
+              [1, 0],
+              [Infinity, 0],
+            ],
+          ]),
+        ],
+        (t) => refuses(() => headView(t, ["a", "b"]), /^headView: the weights of head 0 holds Infinity at row 1, column 0/),
+      );
+      refuses(
+        () =>
+          principalComponents([
+            [1, 2],
+            [3, NaN],
+            [0, 1],
+          ]),
+        /^principalComponents: x holds NaN at row 1, column 1/,
+      );
+      const chart = new LiveLineChart(["loss"]);
+      refuses(() => chart.push("loss", 1, NaN), /^LiveLineChart\.push: the point \(1, NaN\) of line 'loss' is not two finite numbers/);
+      refuses(() => chart.push("loss", "2" as unknown as number, 1), /^LiveLineChart\.push: the point \(2, 1\)/);
+      assert.deepStrictEqual(chart.points, { loss: { x: [], y: [] } }, "a refused point is not kept");
+    });
+  });
+
+  describe("figures for notebooks 01-02 (more)", () => {
+    it("heatmapFrames: its defaults, its slider, and its checks", () => {
+      const fig = heatmapFrames([
+        { label: "step 0", z: [[0.5, 0.5]] },
+        { label: "step 9", z: [[0.9, 0.1]] },
+      ]);
+      const trace = fig.data[0] as { zmin: number; zmax: number; z: number[][] };
+      assert.deepStrictEqual([trace.zmin, trace.zmax, fig.layout.height, trace.z], [0, 1, 520, [[0.9, 0.1]]]);
+      const slider = (fig.layout.sliders as any[])[0];
+      assert.strictEqual(slider.currentvalue.prefix, "");
+      assert.deepStrictEqual(slider.pad, { t: 50 });
+      assert.deepStrictEqual(slider.steps[0], {
+        label: "step 0",
+        method: "animate",
+        args: [["step 0"], { mode: "immediate", frame: { duration: 0, redraw: true }, transition: { duration: 0 } }],
+      });
+      const custom = heatmapFrames([{ label: "a", z: [[1]] }], { zmin: -1, zmax: 2, height: 300, sliderPrefix: "at " });
+      assert.deepStrictEqual(
+        [(custom.data[0] as any).zmin, (custom.data[0] as any).zmax, custom.layout.height, (custom.layout.sliders as any[])[0].currentvalue.prefix],
+        [-1, 2, 300, "at "],
+      );
+      assertThrowsMessage(() => heatmapFrames([]), /^heatmapFrames: expected at least one frame \{ label, z \}$/);
+      assertThrowsMessage(() => heatmapFrames(undefined as never), /^heatmapFrames: expected at least one frame/);
+      assertThrowsMessage(
+        () =>
+          heatmapFrames([
+            { label: "a", z: [[1, 2]] },
+            { label: "b", z: [[1]] },
+          ]),
+        /^heatmapFrames: frame 1 is \[1, 1\], frame 0 is \[1, 2\]; all frames must have the same shape$/,
+      );
+      assertThrowsMessage(
+        () =>
+          heatmapFrames([
+            { label: "a", z: [[1]] },
+            { label: "b", z: [[1], [2]] },
+          ]),
+        /^heatmapFrames: frame 1 is \[2, 1\]/,
+      );
+      assertThrowsMessage(() => heatmapFrames([{ label: "odd", z: [1] as never }]), /^heatmapFrames: frame 0 \('odd'\) must be 2-D/);
+    });
   });
 });
 

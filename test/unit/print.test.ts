@@ -1,7 +1,7 @@
 import * as assert from "assert";
 import * as tf from "@tensorflow/tfjs";
 import { inspect } from "util";
-import { setup, formatTensor, print } from "attention-lib";
+import { formatTensor, print, setup } from "attention-lib";
 import { formatValues } from "attention-lib/internal";
 import { noLeak } from "../helpers";
 
@@ -84,5 +84,17 @@ describe("print: tensors look like PyTorch's", () => {
 
   it("says clearly when values do not fill the shape", () => {
     assert.throws(() => formatValues([1, 2, 3], [2, 2]), /3 values do not fill shape \[2, 2\] \(4\)/);
+  });
+
+  it("print() of values of any kind does not throw", () => {
+    const lines: string[] = [];
+    const log = console.log;
+    console.log = (s: string) => lines.push(s);
+    try {
+      print(undefined, null, { a: 1 }, [1, 2]);
+    } finally {
+      console.log = log;
+    }
+    assert.strictEqual(lines[0], "undefined null { a: 1 } [ 1, 2 ]");
   });
 });

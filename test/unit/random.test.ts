@@ -1,8 +1,8 @@
 import * as assert from "assert";
 import * as tf from "@tensorflow/tfjs";
-import { setup, Generator, manualSeed, rand } from "attention-lib";
-import { randValues, uniformValues, uniformLinear, dropoutScaleValues, defaultGenerator } from "attention-lib/internal";
-import { referenceValues, assertClose, noLeak, assertThrowsMessage } from "../helpers";
+import { Generator, manualSeed, rand, setup } from "attention-lib";
+import { defaultGenerator, dropoutScaleValues, randValues, uniformLinear, uniformValues } from "attention-lib/internal";
+import { assertClose, assertThrowsMessage, noLeak, referenceValues, refuses } from "../helpers";
 
 describe("random: a generator that reproduces PyTorch's CPU generator", () => {
   const ref = referenceValues();
@@ -81,5 +81,13 @@ describe("random: a generator that reproduces PyTorch's CPU generator", () => {
     assertThrowsMessage(() => uniformLinear(0, 2, false), /d_in must be a positive integer, got 0/);
     assertThrowsMessage(() => uniformValues([2], 1, 0), /low <= high/);
     assert.strictEqual(tf.memory().numTensors, before, "the failed calls made no tensors");
+  });
+
+  it("manualSeed refuses seeds JavaScript cannot hold exactly", () => {
+    refuses(
+      () => manualSeed(2 ** 64),
+      /manualSeed: the seed must be an integer from 0 to 2\^53 - 1, got 18446744073709552000 \(integers above 2\^53 - 1 lose digits/,
+    );
+    refuses(() => manualSeed(1.5), /manualSeed: the seed must be an integer from 0 to 2\^53 - 1, got 1.5$/);
   });
 });

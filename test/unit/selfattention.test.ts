@@ -1,29 +1,28 @@
 import * as assert from "assert";
 import * as tf from "@tensorflow/tfjs";
 import {
-  setup,
-  manualSeed,
-  normalizeBySum,
-  softmaxNaive,
-  softmax,
-  attentionScores,
-  attentionWeights,
-  contextVectors,
-  simpleSelfAttention,
-  scaledDotProductAttention,
-  scalingExperiment,
+  Linear,
   SelfAttentionV1,
   SelfAttentionV2,
-  Linear,
-  countParameters,
+  attentionScores,
+  attentionWeights,
   checkWeightCopy,
+  contextVectors,
+  countParameters,
+  manualSeed,
+  normalizeBySum,
+  scaledDotProductAttention,
+  scalingExperiment,
+  setup,
+  simpleSelfAttention,
+  softmax,
+  softmaxNaive,
 } from "attention-lib";
-import { referenceValues, assertClose, noLeak, assertThrowsMessage, INPUTS } from "../helpers";
+import { data, INPUTS, assertClose, assertThrowsMessage, noLeak, referenceValues } from "../helpers";
 
 describe("self-attention (notebooks 03 and 04)", () => {
   const ref = referenceValues();
   let inputs: tf.Tensor2D;
-  const data = (t: tf.Tensor) => t.dataSync();
   before(async () => {
     await setup({ backend: "wasm", verbose: false });
     inputs = tf.tensor2d(INPUTS);
@@ -68,6 +67,16 @@ describe("self-attention (notebooks 03 and 04)", () => {
       assertClose(data(parts.context).slice(18), ref["simplified.context"].data, 1e-4);
       tf.dispose([parts, batch]);
     });
+
+    it("normalizeBySum divides each row by its own sum (not the whole tensor's)", () => {
+      const s = tf.tensor2d([
+        [1, 3],
+        [2, 8],
+      ]);
+      const w = normalizeBySum(s);
+      assertClose(data(w), [0.25, 0.75, 0.2, 0.8], 1e-6);
+      tf.dispose([s, w]);
+    });
   });
 
   describe("softmax variants", () => {
@@ -104,6 +113,14 @@ describe("self-attention (notebooks 03 and 04)", () => {
         "negative weights from sum-normalizing",
       );
       tf.dispose([s, neg]);
+    });
+
+    it("softmax needs keys", () => {
+      const scalar = tf.scalar(1);
+      const empty = tf.zeros([2, 0]);
+      assertThrowsMessage(() => softmax(scalar), /^softmax: scores must have at least one axis \(the keys\), got a scalar$/);
+      assertThrowsMessage(() => softmax(empty), /^softmax: scores have no keys along the last axis \(shape \[2, 0\]\)$/);
+      tf.dispose([scalar, empty]);
     });
   });
 
@@ -217,6 +234,31 @@ describe("self-attention (notebooks 03 and 04)", () => {
       for (const m of e.maxWeightScaled) assert.ok(m < 0.4, `scaled max weight ${m}`);
       assert.ok(e.entropyScaled[2] > 4 * e.entropyUnscaled[2]);
     });
+
+    it("scalingExperiment: its checks, its defaults, one value per dimension", () => {
+      assertThrowsMessage(() => scalingExperiment([0]), /^scalingExperiment: each dimension must be a positive integer, got 0$/);
+      assertThrowsMessage(() => scalingExperiment([4], { tokens: 0 }), /^scalingExperiment: tokens must be a positive integer, got 0$/);
+      assertThrowsMessage(() => scalingExperiment([4], { rows: -1 }), /^scalingExperiment: rows must be a positive integer, got -1$/);
+      const e = noLeak(() => scalingExperiment());
+      assert.deepStrictEqual(e.dims, [2, 4, 8, 16, 32, 64, 128, 256, 512, 1024]);
+      for (const k of ["maxWeightUnscaled", "maxWeightScaled", "entropyUnscaled", "entropyScaled"] as const) assert.strictEqual(e[k].length, 10, k);
+      const same = scalingExperiment([4], { tokens: 16, rows: 64, seed: 0 });
+      assert.deepStrictEqual(scalingExperiment([4]).maxWeightScaled, same.maxWeightScaled, "defaults: 16 tokens, 64 rows, seed 0");
+      assert.ok(
+        e.entropyScaled.every((h) => h > 0 && h <= Math.log(16) + 1e-6),
+        "entropies between 0 and ln(16)",
+      );
+
+      it("scalingExperiment divides by sqrt(d_k): scaled scores keep unit variance, so the peak stays put as d_k grows", () => {
+        const e = scalingExperiment([4, 1024], { tokens: 16, rows: 64, seed: 3 });
+        const [small, large] = e.maxWeightScaled;
+        // Divided by d instead, the d = 1024 weights would be nearly uniform (max -> 1/16 = 0.0625).
+        assert.ok(large > 0.15, `scaled max weight at d=1024: ${large}`);
+        assert.ok(Math.abs(large - small) < 0.35 * small, `scaled max weight ${small} at d=4 vs ${large} at d=1024`);
+        // and the entropy of the scaled weights does not depend on d_k either
+        assert.ok(Math.abs(e.entropyScaled[0] - e.entropyScaled[1]) < 0.3, `entropies ${e.entropyScaled}`);
+      });
+    });
   });
 
   describe("bad input gets a clear error", () => {
@@ -264,6 +306,31 @@ describe("self-attention (notebooks 03 and 04)", () => {
       assertThrowsMessage(() => lin.forward(b), /Linear: input has last axis 2 \(shape \[6, 2\]\), expected d_in = 3/);
       lin.dispose();
       tf.dispose([a, b, w]);
+    });
+
+    it("scores and context vectors: ranks, leading axes, scale", () => {
+      const a2 = tf.ones([2, 3]);
+      const a3 = tf.ones([1, 2, 3]);
+      const b3 = tf.ones([2, 2, 3]);
+      const v1 = tf.ones([3]);
+      assertThrowsMessage(() => attentionScores(a2, a3), /^attentionScores: queries \[2, 3\] and keys \[1, 2, 3\] must have the same rank$/);
+      assertThrowsMessage(
+        () => attentionScores(a3, b3),
+        /^attentionScores: queries \[1, 2, 3\] and keys \[2, 2, 3\] must agree on the leading \(batch\/head\) axes$/,
+      );
+      assertThrowsMessage(
+        () => attentionScores(v1, v1),
+        /^attentionScores: queries must have rank 2, 3 or 4 \(\[tokens, d\], \[batch, tokens, d\] or \[batch, heads, tokens, d\]\), got shape \[3\]$/,
+      );
+      for (const s of [0, -1, Infinity, NaN])
+        assertThrowsMessage(
+          () => attentionScores(a2, a2, s),
+          new RegExp(`^attentionScores: scale must be a finite number greater than 0, got ${s}$`),
+        );
+      const s2 = attentionScores(a2, a2, 2);
+      assert.deepStrictEqual(data(s2), [1.5, 1.5, 1.5, 1.5], "divided by the scale");
+      assertThrowsMessage(() => contextVectors(a3, b3), /^contextVectors: weights \[1, 2, 3\] and values \[2, 2, 3\] must agree/);
+      tf.dispose([a2, a3, b3, v1, s2]);
     });
   });
 });

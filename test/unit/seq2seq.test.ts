@@ -1,42 +1,43 @@
 import * as assert from "assert";
 import * as tf from "@tensorflow/tfjs";
-import { mkdtempSync } from "fs";
+import { mkdtempSync, readFileSync, writeFileSync } from "fs";
 import { tmpdir } from "os";
 import { join } from "path";
+import { createHash } from "crypto";
 import {
-  setup,
   Generator,
-  loadCorpus,
-  Vocabulary,
   Seq2Seq,
+  Trainer,
+  Vocabulary,
+  buildVocabularies,
   corpusBleu,
+  encodeAll,
   loadCheckpoint,
+  loadCorpus,
+  scoreByLength,
+  setup,
   translatePairs,
   translateSentence,
-  scoreByLength,
-  Trainer,
-  buildVocabularies,
-  encodeAll,
 } from "attention-lib";
 import {
+  Embedding,
+  GRU,
+  TESTED_TFJS,
+  clipByGlobalNorm,
+  encodePair,
+  fastForward,
   generateCorpus,
   generatePairs,
   makeBatch,
   makeBatches,
-  toTensors,
-  encodePair,
-  GRU,
   maskedCrossEntropy,
+  saveCheckpoint,
+  toTensors,
   tokenAccuracy,
   trainStep,
-  saveCheckpoint,
-  fastForward,
   withFastKernels,
-  TESTED_TFJS,
 } from "attention-lib/internal";
-import { assertClose, noLeak, assertThrowsMessage, checkGradients, ROOT } from "../helpers";
-
-const data = (t: tf.Tensor) => Array.from(t.dataSync());
+import { data, ROOT, assertClose, assertThrowsMessage, checkGradients, noLeak, refuses, withTensors } from "../helpers";
 
 describe("seq2seq translators (notebooks 01 and 02)", function () {
   this.timeout(120000);
@@ -264,6 +265,106 @@ describe("seq2seq translators (notebooks 01 and 02)", function () {
       opt.dispose();
       m.dispose();
     });
+
+    it("Seq2Seq: no config, token ids outside the vocabulary, float32 ids, a rank-1 source, a mismatched mask", () => {
+      refuses(
+        () => new (Seq2Seq as unknown as new () => Seq2Seq)(),
+        /^Seq2Seq: expected a config \{ kind: "plain" \| "bahdanau", srcVocab, tgtVocab, embedding, hidden \}, got undefined$/,
+      );
+      const m = new Seq2Seq({ kind: "bahdanau", srcVocab: 10, tgtVocab: 12, embedding: 4, hidden: 4 });
+      try {
+        const src = (ids: number[][], dtype: "int32" | "float32" = "int32") => tf.tensor2d(ids, [ids.length, ids[0].length], dtype);
+        const cases: [() => tf.Tensor[], RegExp][] = [
+          [
+            () => [src([[3, 10, 2]]), tf.ones([1, 3])],
+            /^Seq2Seq\.translate: src holds the id 10, outside the vocabulary's ids 0\.\.9; encode the words with the model's vocabulary$/,
+          ],
+          [() => [src([[3, -1, 2]]), tf.ones([1, 3])], /^Seq2Seq\.translate: src holds the id -1, outside/],
+          [() => [src([[3, 4, 2]], "float32"), tf.ones([1, 3])], /^Seq2Seq\.translate: src holds float32 values; expected int32 token ids/],
+          [
+            () => [tf.tensor1d([3, 4, 2], "int32"), tf.ones([3])],
+            /^Seq2Seq\.translate: src must have rank 2 \(\[batch, tokens\]\), got shape \[3\]$/,
+          ],
+          [
+            () => [src([[3, 4, 2]]), tf.ones([1, 2])],
+            /^Seq2Seq\.translate: srcMask has shape \[1, 2\], src \[1, 3\]; expected one mask value per source token$/,
+          ],
+        ];
+        for (const [make, pattern] of cases)
+          withTensors(make, (s, mask) => refuses(() => m.translate(s as tf.Tensor2D, mask as tf.Tensor2D), pattern));
+        withTensors(
+          () => [src([[3, 4, 2]]), tf.ones([1, 3]), src([[1, 12]])],
+          (s, mask, tgtIn) =>
+            refuses(
+              () => m.forward({ src: s as tf.Tensor2D, srcMask: mask as tf.Tensor2D, tgtIn: tgtIn as tf.Tensor2D }),
+              /^Seq2Seq\.forward: tgtIn holds the id 12, outside the vocabulary's ids 0\.\.11/,
+            ),
+        );
+        // In range, it translates.
+        withTensors(
+          () => [src([[3, 9, 2]]), tf.ones([1, 3])],
+          (s, mask) => assert.strictEqual(m.translate(s as tf.Tensor2D, mask as tf.Tensor2D, { maxLen: 3 }).ids.length, 1),
+        );
+      } finally {
+        m.dispose();
+      }
+    });
+
+    it("clipByGlobalNorm scales by maxNorm / sqrt(sum of squares), and leaves small gradients alone", () => {
+      const grads = { a: tf.tensor1d([3]), b: tf.tensor1d([4]) }; // global norm 5
+      const big = clipByGlobalNorm(grads, 1);
+      assertClose(data(big.norm), [5], 1e-6);
+      assertClose([...data(big.grads.a), ...data(big.grads.b)], [0.6, 0.8], 1e-5);
+      const small = clipByGlobalNorm(grads, 10);
+      assertClose([...data(small.grads.a), ...data(small.grads.b)], [3, 4], 1e-5);
+      tf.dispose([grads, big.grads, big.norm, small.grads, small.norm]);
+
+      it("Trainer: options and pairs that are not what it expects, a second run at once, and a time limit", async () => {
+        const pairs = generatePairs(30, 5);
+        const vocabs = buildVocabularies(pairs);
+        const encoded = encodeAll(pairs, vocabs);
+        const m = new Seq2Seq({ kind: "plain", srcVocab: vocabs.src.size, tgtVocab: vocabs.tgt.size, embedding: 8, hidden: 8 });
+        assertThrowsMessage(() => new Trainer(m, encoded, null as never), /^Trainer: options must be an object such as \{ steps: 300 \}$/);
+        assertThrowsMessage(() => new Trainer(m, encoded, { steps: 2, seed: -1 }), /^Trainer: seed must be a non-negative integer, got -1$/);
+        assertThrowsMessage(() => new Trainer(m, encoded, { steps: 2, seed: 1.5 }), /^Trainer: seed must be a non-negative integer, got 1.5$/);
+        assert.doesNotThrow(() => new Trainer(m, encoded, { steps: 2, seed: 0 }).dispose());
+        assertThrowsMessage(
+          () => new Trainer(m, encoded, { steps: 2, onReport: 5 as never }),
+          /^Trainer: onReport must be a function \(step, loss\) => \.\.\.$/,
+        );
+        assertThrowsMessage(
+          () => new Trainer(m, [{ src: [], tgt: [2] }], { steps: 2 }),
+          /^Trainer: pair 0 has no source ids; expected \{ src: number\[\], tgt: number\[\] \} from encodeAll$/,
+        );
+        const t = new Trainer(m, encoded, { steps: 100000, maxSeconds: 0.3, batchSize: 8 });
+        const first = t.run();
+        await assert.rejects(t.run(), /^Error: Trainer.run: this trainer is already running; wait for it, or call stop\(\)$/);
+        const r = await first;
+        assert.ok(r.stoppedEarly && !r.interrupted && r.steps > 0 && r.steps < 100000 && r.seconds >= 0.3 && r.seconds < 5, JSON.stringify(r));
+        t.dispose();
+        m.dispose();
+
+        it("the translator: its kind, the GRU's input size, and greedy decoding stops at <eos>", () => {
+          assertThrowsMessage(
+            () => new Seq2Seq({ kind: "lstm" as never, srcVocab: 5, tgtVocab: 5, embedding: 2, hidden: 2 }),
+            /^Seq2Seq: kind must be 'plain' or 'bahdanau', got 'lstm'$/,
+          );
+          const gru = new GRU(3, 4, new Generator(1));
+          const x = tf.ones([2, 5]);
+          assertThrowsMessage(() => gru.projectInputs(x), /^GRU: inputs have size 5 \(shape \[2, 5\]\), expected 3$/);
+          x.dispose();
+          gru.dispose();
+          const before = tf.memory().numTensors;
+          const emb = new Embedding(5, 2, new Generator(1));
+          emb.dispose();
+          assert.strictEqual(tf.memory().numTensors, before, "Embedding.dispose frees its table");
+          const ck = loadCheckpoint(join(ROOT, "data", "checkpoints", "attention"));
+          const t = translateSentence(ck.model, ck.vocabs, "the white song sees a strong house .");
+          assert.strictEqual(t.attention!.length, t.output.split(" ").length + 1, "one attention row per word and one for <eos>, then it stops");
+          ck.model.dispose();
+        });
+      });
+    });
   });
 
   describe("BLEU", () => {
@@ -294,6 +395,10 @@ describe("seq2seq translators (notebooks 01 and 02)", function () {
       assertClose(c.precisions, [6 / 8, 3 / 6, 2 / 4, 1 / 2], 1e-12);
       assertClose([c.bleu], [Math.exp((Math.log(0.75) + 3 * Math.log(0.5)) / 4)], 1e-12);
       assert.strictEqual(tokenAccuracy([["a", "x", "c"]], [["a", "b", "c", "d"]]), 0.5);
+    });
+
+    it("corpusBleu needs one candidate per reference", () => {
+      assertThrowsMessage(() => corpusBleu([["a"]], []), /^corpusBleu: 1 candidates for 0 references; expected one candidate per reference$/);
     });
   });
 
@@ -340,6 +445,178 @@ describe("seq2seq translators (notebooks 01 and 02)", function () {
         ]);
         assert.strictEqual(scored[0].n + scored[1].n, 40);
         m.dispose();
+      });
+    });
+  });
+
+  describe("the training loop", () => {
+    const pairs = generatePairs(40, 3);
+    const vocabs = buildVocabularies(pairs);
+    const encoded = encodeAll(pairs, vocabs);
+    const model = () => new Seq2Seq({ kind: "plain", srcVocab: vocabs.src.size, tgtVocab: vocabs.tgt.size, embedding: 8, hidden: 8 });
+
+    it("refuses options that would loop forever, train on NaN or run zero steps", () => {
+      const m = model();
+      const cases: [object, RegExp][] = [
+        [{ steps: 5, batchSize: 0 }, /Trainer: batchSize must be a positive integer, got 0/],
+        [{ steps: 5, batchSize: -4 }, /Trainer: batchSize must be a positive integer, got -4/],
+        [{ steps: 5, learningRate: NaN }, /Trainer: learningRate must be a finite number greater than 0, got NaN/],
+        [{ steps: 5, learningRate: -1 }, /Trainer: learningRate must be a finite number greater than 0, got -1/],
+        [{}, /Trainer: steps \(how many training steps to run\) must be a positive integer, got undefined/],
+        [{ steps: 5, maxSeconds: NaN }, /Trainer: maxSeconds must be a finite number greater than 0, got NaN/],
+        [{ steps: 5, clipNorm: 0 }, /Trainer: clipNorm must be a finite number greater than 0, got 0/],
+        [{ steps: 5, reportEvery: 0.5 }, /Trainer: reportEvery must be a positive integer, got 0.5/],
+      ];
+      for (const [options, pattern] of cases) refuses(() => new Trainer(m, encoded, options as never), pattern);
+      m.dispose();
+    });
+
+    it("refuses token ids outside the model's vocabulary before it starts, and a disposed model", async () => {
+      const m = model();
+      const bad = [{ src: [4, 9999, 2], tgt: [4, 2] }, ...encoded];
+      refuses(() => new Trainer(m, bad, { steps: 2 }), /Trainer: pair 0 has source id 9999, but the model's source vocabulary has \d+ words/);
+      refuses(() => new Trainer(m, [], { steps: 2 }), /Trainer: no training pairs/);
+      const t = new Trainer(m, encoded, { steps: 2, batchSize: 8 });
+      m.dispose();
+      const before = tf.memory().numTensors;
+      await assert.rejects(t.run(), /Trainer.run: this module was disposed \(its weights were freed\); build a new one/);
+      assert.strictEqual(tf.memory().numTensors, before, "a failed run leaks nothing");
+      t.dispose();
+      refuses(() => new Trainer(m, encoded, { steps: 2 }), /Trainer: this module was disposed/);
+    });
+
+    it("a run ends by stop() after the current step, keeps what it learned, and reports it", async () => {
+      const m = model();
+      const t = new Trainer(m, encoded, {
+        steps: 1000,
+        batchSize: 8,
+        reportEvery: 1,
+        onReport: (step) => {
+          if (step === 3) t.stop();
+        },
+      });
+      const r = await t.run();
+      assert.deepStrictEqual([r.steps, r.stoppedEarly, r.interrupted], [3, true, false]);
+      assert.strictEqual(t.step, 3);
+      t.dispose();
+      m.dispose();
+    });
+  });
+
+  describe("files", () => {
+    it("a corpus saved with Windows line endings reads the same", () => {
+      const dir = mkdtempSync(join(tmpdir(), "crlf-"));
+      for (const split of ["train", "valid", "test"])
+        writeFileSync(join(dir, `${split}.tsv`), "the cat sleeps .\tle chat dort .\r\na dog runs .\tun chien court .\r\n");
+      const corpus = loadCorpus(dir);
+      assert.deepStrictEqual(corpus.train[1], { en: "a dog runs .", fr: "un chien court ." });
+      assert.ok(!JSON.stringify(corpus).includes("\\r"));
+    });
+
+    describe("checkpoints are checked, and a failed load says which file and how to restore it", () => {
+      const pairs = generatePairs(30, 9);
+      const vocabs = buildVocabularies(pairs);
+      let dir = "";
+      let base = "";
+      const json = () => readFileSync(`${base}.json`, "utf8");
+      const bin = () => readFileSync(`${base}.bin`);
+      let goodJson = "";
+      let goodBin: Buffer = Buffer.alloc(0);
+      const restoreHint =
+        /Restore the committed checkpoints with `git checkout -- data\/checkpoints`, or retrain them with `npm run length-experiment`/;
+
+      before(() => {
+        dir = mkdtempSync(join(tmpdir(), "ckpt-"));
+        base = join(dir, "m");
+        const m = new Seq2Seq({ kind: "bahdanau", srcVocab: vocabs.src.size, tgtVocab: vocabs.tgt.size, embedding: 8, hidden: 16, seed: 4 });
+        saveCheckpoint(base, m, vocabs, { steps: 0 });
+        m.dispose();
+        goodJson = json();
+        goodBin = bin();
+      });
+      afterEach(() => {
+        writeFileSync(`${base}.json`, goodJson);
+        writeFileSync(`${base}.bin`, goodBin);
+      });
+
+      const damaged: [string, () => void, RegExp][] = [
+        [
+          "random bytes of the right size",
+          () => writeFileSync(`${base}.bin`, Buffer.from(goodBin.map((_, i) => (i * 7919 + 13) & 255))),
+          /m\.bin does not match the SHA-256 in its manifest/,
+        ],
+        [
+          "a truncated .bin",
+          () => writeFileSync(`${base}.bin`, goodBin.subarray(0, 1000)),
+          /m\.bin has 1000 bytes; its manifest says \d+ \(a truncated or replaced file\)/,
+        ],
+        ["a truncated .json", () => writeFileSync(`${base}.json`, goodJson.slice(0, 200)), /m\.json is not valid JSON/],
+        [
+          "a vocabulary shorter than the config",
+          () => {
+            const m = JSON.parse(goodJson);
+            m.vocabs.tgt = m.vocabs.tgt.slice(0, -3);
+            writeFileSync(`${base}.json`, JSON.stringify(m));
+          },
+          /m\.json has vocabularies of \d+ and \d+ words, but its config says/,
+        ],
+        [
+          "an older format",
+          () => writeFileSync(`${base}.json`, goodJson.replace("attention-course-seq2seq/2", "attention-course-seq2seq/1")),
+          /m\.json has format "attention-course-seq2seq\/1"; this course reads attention-course-seq2seq\/2/,
+        ],
+        [
+          "a parameter missing from the manifest",
+          () => {
+            const m = JSON.parse(goodJson);
+            m.parameters = m.parameters.filter((p: { name: string }) => p.name !== "v");
+            writeFileSync(`${base}.json`, JSON.stringify(m));
+          },
+          /m\.json lists the parameters \[.*\]; a 'bahdanau' model has \[.*\bv\b.*\]/,
+        ],
+        [
+          "NaN among the weights (with a matching checksum)",
+          () => {
+            const f = new Float32Array(goodBin.buffer.slice(goodBin.byteOffset, goodBin.byteOffset + goodBin.byteLength));
+            f[5] = NaN;
+            const m = JSON.parse(goodJson);
+            m.bin.sha256 = createHash("sha256").update(new Uint8Array(f.buffer)).digest("hex");
+            writeFileSync(`${base}.bin`, new Uint8Array(f.buffer));
+            writeFileSync(`${base}.json`, JSON.stringify(m));
+          },
+          /m\.bin holds NaN or Infinity among its weights/,
+        ],
+        ["a missing .bin", () => writeFileSync(join(dir, "other.json"), goodJson), /other\.bin is missing/],
+      ];
+      for (const [what, damage, pattern] of damaged) {
+        it(what, () => {
+          damage();
+          const target = what === "a missing .bin" ? join(dir, "other") : base;
+          refuses(() => loadCheckpoint(target), pattern);
+          refuses(() => loadCheckpoint(target), restoreHint);
+        });
+      }
+
+      it("an intact one loads, and translating with a disposed model or the wrong vocabularies is refused without a leak", () => {
+        const ck = loadCheckpoint(base);
+        const other = buildVocabularies(generatePairs(200, 2));
+        refuses(
+          () => translateSentence(ck.model, other, "the cat sleeps ."),
+          /translatePairs: the vocabularies have \d+ and \d+ words, but the model was built for/,
+        );
+        ck.model.dispose();
+        refuses(() => translateSentence(ck.model, ck.vocabs, "the cat sleeps ."), /translatePairs: this module was disposed/);
+        refuses(() => translatePairs(ck.model, ck.vocabs, undefined as never), /translatePairs: this module was disposed/);
+      });
+
+      it("the committed checkpoints carry their checksums and load", () => {
+        for (const [name, parameters] of [
+          ["rnn", 12],
+          ["attention", 15],
+        ] as const) {
+          const ck = noLeak(() => loadCheckpoint(join(ROOT, "data", "checkpoints", name)), parameters);
+          ck.model.dispose();
+        }
       });
     });
   });

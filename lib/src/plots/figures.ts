@@ -4,6 +4,9 @@ import * as tf from "@tensorflow/tfjs";
 import { checkTensor, shapeStr } from "../core/checks";
 
 /** A plotly.js figure: traces, layout, and optional animation frames. */
+/** One plotly trace (a scatter line, a heatmap, ...), as plotly.js reads it. */
+type Trace = Record<string, unknown>;
+
 export interface Figure {
   data: Record<string, unknown>[];
   layout: Record<string, unknown>;
@@ -323,34 +326,12 @@ export function vectorPlot(vectors: Matrix, labels: string[], options: VectorPlo
   if (unknown.length) throw new Error(`vectorPlot: highlight names ${unknown.join(", ")} are not among the labels ${names.join(", ")}`);
   const arrows = (options.style ?? "arrows") === "arrows";
   const axisNames = options.axisNames ?? ["x1", "x2", "x3"];
-
-  const traceAt = (screen: [number, number][]) =>
-    screen.map(([sx, sy]) => ({
-      x: arrows ? [0, sx] : [sx],
-      y: arrows ? [0, sy] : [sy],
-    }));
-  const styled = (xy: { x: number[]; y: number[] }[], i: number, hover: string) => {
-    const big = highlight.has(names[i]);
-    return {
-      type: "scatter",
-      mode: arrows ? "lines+markers+text" : "markers+text",
-      name: names[i],
-      x: xy[i].x,
-      y: xy[i].y,
-      text: arrows ? ["", names[i]] : [names[i]],
-      textposition: "top center",
-      hovertext: arrows ? ["origin", hover] : [hover],
-      hoverinfo: "text+name",
-      line: { width: big ? 5 : 2 },
-      marker: arrows ? { size: [0, big ? 16 : 12], symbol: "arrow", angleref: "previous" } : { size: big ? 14 : 10 },
-    };
-  };
-  const coords = (p: number[]) => `(${p.map((v) => v.toFixed(4)).join(", ")})`;
-
+  // One trace per vector, drawn at its screen position [sx, sy]; the hover shows its own coordinates.
+  const vectorTraces = (screen: [number, number][]) =>
+    screen.map((s, i) => vectorTrace(s, names[i], `(${pts[i].map((v) => v.toFixed(4)).join(", ")})`, arrows, highlight.has(names[i])));
   if (dim === 2) {
-    const xy = traceAt(pts.map((p) => [p[0], p[1]]));
     return {
-      data: pts.map((p, i) => styled(xy, i, coords(p))),
+      data: vectorTraces(pts.map((p) => [p[0], p[1]])),
       layout: {
         ...base(options.title, options.height),
         xaxis: { title: { text: axisNames[0] }, zeroline: true },
@@ -358,21 +339,44 @@ export function vectorPlot(vectors: Matrix, labels: string[], options: VectorPlo
       },
     };
   }
+  return turningView(pts, axisNames, vectorTraces, options);
+}
 
-  // 3-D: the axes are drawn as traces too, so that they turn with the camera.
+/** One vector's scatter trace: an arrow from the origin to [sx, sy] (or only its tip), thicker when highlighted. */
+function vectorTrace([sx, sy]: [number, number], name: string, hover: string, arrows: boolean, big: boolean): Trace {
+  return {
+    type: "scatter",
+    mode: arrows ? "lines+markers+text" : "markers+text",
+    name,
+    x: arrows ? [0, sx] : [sx],
+    y: arrows ? [0, sy] : [sy],
+    text: arrows ? ["", name] : [name],
+    textposition: "top center",
+    hovertext: arrows ? ["origin", hover] : [hover],
+    hoverinfo: "text+name",
+    line: { width: big ? 5 : 2 },
+    marker: arrows ? { size: [0, big ? 16 : 12], symbol: "arrow", angleref: "previous" } : { size: big ? 14 : 10 },
+  };
+}
+
+/**
+ * 3-D points [n, 3] projected for a camera turned in 15° steps (one frame each, a slider to turn it), with the
+ * three axes drawn as dotted traces so that they turn with the camera. No WebGL needed.
+ */
+function turningView(
+  pts: number[][],
+  axisNames: string[],
+  vectorTraces: (screen: [number, number][]) => Trace[],
+  options: VectorPlotOptions,
+): Figure {
   const extent = Math.max(1e-9, ...pts.map((p) => Math.hypot(...p))) * 1.05;
-  const axes = [0, 1, 2].map((k) => {
-    const tip = [0, 0, 0];
-    tip[k] = extent;
-    return tip;
-  });
   const elevation = 25 * DEG;
   const angles = Array.from({ length: 24 }, (_, i) => i * 15);
   const tracesFor = (azDeg: number) => {
     const az = azDeg * DEG;
-    const xy = traceAt(pts.map((p) => project3d(p, az, elevation)));
-    const vecs = pts.map((p, i) => styled(xy, i, coords(p)));
-    const axisTraces = axes.map((tip, k) => {
+    const axisTraces = [0, 1, 2].map((k) => {
+      const tip = [0, 0, 0];
+      tip[k] = extent;
       const [sx, sy] = project3d(tip, az, elevation);
       return {
         type: "scatter",
@@ -386,7 +390,7 @@ export function vectorPlot(vectors: Matrix, labels: string[], options: VectorPlo
         showlegend: false,
       };
     });
-    return [...axisTraces, ...vecs];
+    return [...axisTraces, ...vectorTraces(pts.map((p) => project3d(p, az, elevation)))];
   };
   const start = 30;
   const lim = extent * 1.1;

@@ -56,20 +56,39 @@ export function saveCheckpoint(
   writeFileSync(`${base}.bin`, bin);
 }
 
+const RESTORE =
+  "Restore the committed checkpoints with `git checkout -- data/checkpoints`, or retrain them with `npm run length-experiment` (see data/README.md).";
+
+/** Throw loadCheckpoint's error: which file, what is wrong with it, and how to get a good one back. */
+function fail(file: string, what: string): never {
+  throw new Error(`loadCheckpoint: ${file} ${what}. ${RESTORE}`);
+}
+
 /** Read a checkpoint written by saveCheckpoint. Nothing is built (or leaked) unless every check passes. */
 export function loadCheckpoint(base: string): Checkpoint {
   if (typeof base !== "string" || base === "")
     throw new Error(`loadCheckpoint: expected a path such as "../data/checkpoints/rnn", got ${String(base)}`);
-  const restore =
-    "Restore the committed checkpoints with `git checkout -- data/checkpoints`, or retrain them with `npm run length-experiment` (see data/README.md).";
-  const fail = (file: string, what: string): never => {
-    throw new Error(`loadCheckpoint: ${file} ${what}. ${restore}`);
-  };
-  for (const f of [`${base}.json`, `${base}.bin`]) {
-    if (!existsSync(f)) fail(f, "is missing");
+  const [json, binFile] = [`${base}.json`, `${base}.bin`];
+  for (const f of [json, binFile]) if (!existsSync(f)) fail(f, "is missing");
+  const { manifest, src, tgt } = readManifest(json);
+  const weights = readWeights(binFile, manifest.bin);
+  let model: Seq2Seq;
+  try {
+    model = new Seq2Seq(manifest.config);
+  } catch (e) {
+    return fail(json, `has a config this course cannot build (${(e as Error).message})`);
   }
-  const json = `${base}.json`;
-  const binFile = `${base}.bin`;
+  try {
+    fillParameters(model, manifest, weights, json, binFile);
+  } catch (e) {
+    model.dispose();
+    throw e;
+  }
+  return { model, vocabs: { src, tgt }, notes: manifest.notes ?? {} };
+}
+
+/** NAME.json: its format, its four parts, and vocabularies whose sizes agree with the config. */
+function readManifest(json: string): { manifest: Manifest; src: Vocabulary; tgt: Vocabulary } {
   let manifest: Manifest;
   try {
     manifest = JSON.parse(readFileSync(json, "utf8")) as Manifest;
@@ -93,43 +112,40 @@ export function loadCheckpoint(base: string): Checkpoint {
   if (src.size !== config.srcVocab || tgt.size !== config.tgtVocab) {
     fail(json, `has vocabularies of ${src.size} and ${tgt.size} words, but its config says ${config.srcVocab} and ${config.tgtVocab}`);
   }
+  return { manifest, src, tgt };
+}
+
+/** NAME.bin: the size and SHA-256 its manifest promises, and only finite numbers. */
+function readWeights(binFile: string, bin: Manifest["bin"]): Float32Array {
   const bytes = readFileSync(binFile);
   if (bytes.byteLength !== bin.bytes) fail(binFile, `has ${bytes.byteLength} bytes; its manifest says ${bin.bytes} (a truncated or replaced file)`);
   if (sha256(bytes) !== bin.sha256) fail(binFile, "does not match the SHA-256 in its manifest (the file was changed or damaged)");
-  const data = new Float32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
-  if (!data.every(Number.isFinite)) fail(binFile, "holds NaN or Infinity among its weights");
+  const weights = new Float32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
+  if (!weights.every(Number.isFinite)) fail(binFile, "holds NaN or Infinity among its weights");
+  return weights;
+}
 
-  let model: Seq2Seq;
-  try {
-    model = new Seq2Seq(config);
-  } catch (e) {
-    return fail(json, `has a config this course cannot build (${(e as Error).message})`);
+/** Check that the manifest lists exactly the model's parameters, with its shapes, then copy the weights in, in that order. */
+function fillParameters(model: Seq2Seq, manifest: Manifest, weights: Float32Array, json: string, binFile: string): void {
+  const named = model.namedParameters();
+  const expected = Object.keys(named).sort().join(", ");
+  const listed = manifest.parameters
+    .map((p) => p?.name)
+    .sort()
+    .join(", ");
+  if (listed !== expected) fail(json, `lists the parameters [${listed}]; a '${manifest.config.kind}' model has [${expected}]`);
+  let total = 0;
+  for (const { name, shape } of manifest.parameters) {
+    const v = named[name];
+    if (!Array.isArray(shape) || v.shape.join() !== shape.join())
+      fail(json, `gives ${name} the shape ${JSON.stringify(shape)}; the model's is ${JSON.stringify(v.shape)}`);
+    total += v.size;
   }
-  try {
-    const named = model.namedParameters();
-    const expected = Object.keys(named).sort().join(", ");
-    const listed = parameters
-      .map((p) => p?.name)
-      .sort()
-      .join(", ");
-    if (listed !== expected) fail(json, `lists the parameters [${listed}]; a '${config.kind}' model has [${expected}]`);
-    let o = 0;
-    for (const { name, shape } of parameters) {
-      const v = named[name];
-      if (!Array.isArray(shape) || v.shape.join() !== shape.join())
-        fail(json, `gives ${name} the shape ${JSON.stringify(shape)}; the model's is ${JSON.stringify(v.shape)}`);
-      o += v.size;
-    }
-    if (o !== data.length) fail(binFile, `holds ${data.length} numbers; the manifest describes ${o}`);
-    o = 0;
-    for (const { name } of parameters) {
-      const v = named[name];
-      tf.tidy(() => v.assign(tf.tensor(data.subarray(o, o + v.size), v.shape)));
-      o += v.size;
-    }
-  } catch (e) {
-    model.dispose();
-    throw e;
+  if (total !== weights.length) fail(binFile, `holds ${weights.length} numbers; the manifest describes ${total}`);
+  let o = 0;
+  for (const { name } of manifest.parameters) {
+    const v = named[name];
+    tf.tidy(() => v.assign(tf.tensor(weights.subarray(o, o + v.size), v.shape)));
+    o += v.size;
   }
-  return { model, vocabs: { src, tgt }, notes: manifest.notes ?? {} };
 }

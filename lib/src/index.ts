@@ -30,19 +30,19 @@ export { Trainer, type TrainOptions } from "./seq2seq/train";
 export { loadCheckpoint, type Checkpoint } from "./seq2seq/checkpoint";
 export { translatePairs, scoreByLength, LENGTH_BUCKETS, type Translation, type LengthBucket } from "./seq2seq/experiment";
 export { principalComponents } from "./plots/pca";
-export { checkBottleneckSize, checkUnigramPrecision } from "./seq2seq/exercises";
+export { checkEncoderLoop, checkUnigramPrecision } from "./seq2seq/exercises";
 
 // 02 Bahdanau attention: the decoder looks back; alignments as heatmaps.
 export { translateSentence } from "./seq2seq/experiment";
 export { heatmapFrames } from "./plots/figures";
-export { checkDotProductWeights, checkAttentionContext } from "./seq2seq/exercises";
+export { checkDotProductWeights, checkAdditiveStep } from "./seq2seq/exercises";
 
 // 03 Self-attention without weights: scores, softmax, context vectors.
 export { normalizeBySum, softmaxNaive, softmax } from "./attention/softmax";
 export { attentionScores, attentionWeights, contextVectors } from "./attention/scores";
 export { simpleSelfAttention, type SimpleAttention } from "./attention/simple";
 export { vectorPlot } from "./plots/figures";
-export { checkContextVector, checkSelfAttentionFunction } from "./attention/exercises";
+export { checkTemperatureContext, checkPaddedSelfAttention } from "./attention/exercises";
 
 // 04 Self-attention with trainable weights: the seeded generator, queries/keys/values, scaling.
 export { manualSeed, rand } from "./core/random";
@@ -56,7 +56,7 @@ export { checkWeightCopy, checkScaledAttentionFunction } from "./attention/exerc
 export { lowerTriangle, causalMask, maskAndRenormalize, maskFuture, causalSoftmax } from "./attention/causal";
 export { dropout, type DropoutOptions } from "./attention/dropout";
 export { CausalAttention, type CausalOptions, type CausalParts } from "./attention/causalattention";
-export { checkCausalMask, checkRenormalized } from "./attention/exercises";
+export { checkCausalMask, checkCausalModule } from "./attention/exercises";
 
 // 06 Multi-head attention: stacked heads, then the weight-split module.
 export { MultiHeadAttentionWrapper } from "./attention/causalattention";
@@ -65,7 +65,7 @@ export { Generator } from "./core/random";
 export { countParameters } from "./core/module";
 export { headDimOf, splitHeads, mergeHeads } from "./attention/heads";
 export { headHeatmaps, headView } from "./plots/attention";
-export { checkTwoDimensionalWrapper, checkSplitHeads, checkGpt2AttentionParameters } from "./attention/exercises";
+export { checkTwoDimensionalWrapper, checkSplitHeads, checkAttentionParameterCount, checkMultiHeadModule } from "./attention/exercises";
 
 // 07 Efficient attention (bonus): the same multi-head attention, fused, and without the T x T matrix.
 export { FusedMultiHeadAttention, type AttentionImplementation } from "./attention/fast/fused";

@@ -2,31 +2,44 @@
 // wrong answer a "✗" that says what is wrong without printing the answer. No check leaks a tensor.
 import * as assert from "assert";
 import * as tf from "@tensorflow/tfjs";
+import { join } from "path";
 import {
+  MultiHeadAttention,
   MultiHeadAttentionWrapper,
+  Linear,
+  causalMask,
+  countParameters,
+  dropout,
+  rand,
+  softmax,
+  normalizeBySum,
+  loadCheckpoint,
+  type Checkpoint,
+  type Seq2Seq,
+  type Vocabulary,
+  checkTemperatureContext,
+  checkPaddedSelfAttention,
+  checkCausalModule,
+  checkAttentionParameterCount,
+  checkMultiHeadModule,
+  checkEncoderLoop,
+  checkAdditiveStep,
   SelfAttentionV1,
   SelfAttentionV2,
-  checkAttentionContext,
-  checkBottleneckSize,
   checkCausalMask,
-  checkContextVector,
   checkDotProductWeights,
-  checkGpt2AttentionParameters,
-  checkRenormalized,
   checkScaledAttentionFunction,
-  checkSelfAttentionFunction,
   checkSplitHeads,
   checkTwoDimensionalWrapper,
   checkUnigramPrecision,
   checkWeightCopy,
   exampleInputs,
   manualSeed,
-  maskAndRenormalize,
   setup,
-  simpleSelfAttention,
-  softmax,
   splitHeads,
 } from "attention-lib";
+
+import { ROOT } from "../helpers";
 
 const NOT_ANSWERED = /^not answered yet/;
 
@@ -52,139 +65,25 @@ describe("exercise checks: ✓, ✗ with a hint, or not answered yet", () => {
     const w = tf.ones([6, 6]);
     const [w3, row] = [w.reshape([1, 6, 6]), w.slice([0, 0], [1, 6])];
     const checks: (() => string)[] = [
-      () => checkContextVector(null, inputs, 4),
-      () => checkSelfAttentionFunction(undefined, inputs),
-      () => checkSelfAttentionFunction(() => null, inputs),
+      () => checkTemperatureContext(null),
+      () => checkTemperatureContext(() => null),
+      () => checkPaddedSelfAttention(undefined),
       () => checkScaledAttentionFunction(null),
       () => checkScaledAttentionFunction(() => undefined),
       () => checkCausalMask(null, 6),
-      () => checkRenormalized(undefined, w),
+      () => checkCausalModule(null),
       () => checkSplitHeads(null, w3, 2),
-      () => checkGpt2AttentionParameters(null),
-      () => checkBottleneckSize(undefined, 40, 128),
+      () => checkAttentionParameterCount(null),
+      () => checkAttentionParameterCount(() => null),
+      () => checkMultiHeadModule(undefined),
       () => checkUnigramPrecision(null),
       () => checkUnigramPrecision(() => undefined),
       () => checkDotProductWeights(null, row, w),
-      () => checkAttentionContext(null, row, w),
       () => checkWeightCopy(null as never, null as never, inputs),
       () => checkTwoDimensionalWrapper(null as never, inputs),
     ];
     for (const c of checks) says(c, NOT_ANSWERED);
     tf.dispose([w, w3, row]);
-  });
-
-  it("the shared comparison: transposed shapes, which entries differ and where, no hint for an unrelated answer", () => {
-    const attn = simpleSelfAttention(inputs);
-    // [6, 3] expected: a [3, 6] answer is flagged as transposed; a [3, 3] one is not.
-    says(
-      () => checkSelfAttentionFunction((x: tf.Tensor) => simpleSelfAttention(x).context.transpose(), inputs),
-      /has shape \[3, 6\]; expected \[6, 3\] \[T, d\] \(yours looks transposed\)$/,
-    );
-    says(() => checkSelfAttentionFunction((_x: tf.Tensor) => tf.zeros([3, 3]), inputs), /has shape \[3, 3\]; expected \[6, 3\] \[T, d\]$/);
-    // Two wrong entries of a [6, 6] answer: counted, and the first one located as [row, column].
-    const w = tf.linalg.bandPart(tf.ones([6, 6]), -1, 0);
-    const twoWrong = tf.add(
-      w,
-      tf.scatterND(
-        [
-          [1, 2],
-          [4, 5],
-        ],
-        [1, 1],
-        [6, 6],
-      ),
-    );
-    says(
-      () => checkCausalMask(twoWrong, 6),
-      /^✗ Not yet: 2 of 36 entries of your mask differ from what they should be, the first at index \[1, 2\]$/,
-    );
-    // The right shape for the "forgot the transpose" pitfall, but other numbers: no hint about swapping axes.
-    const x = tf.tensor3d(
-      Array.from({ length: 2 * 6 * 4 }, (_, i) => i),
-      [2, 6, 4],
-    );
-    const other = tf.zeros([2, 6, 2, 2]);
-    const m = says(() => checkSplitHeads(other, x, 2), /shape \[2, 6, 2, 2\]; expected \[2, 2, 6, 2\]/);
-    assert.ok(!m.includes("swap"), m);
-    // Off-by-one hints at both ends: token 0 has no token before it, the last no token after it.
-    const [row1, row4] = [attn.context.gather(1), attn.context.gather(4)];
-    says(() => checkContextVector(row1, inputs, 0), /token 1: the course counts tokens from 0/);
-    says(() => checkContextVector(row4, inputs, 5), /token 4: the course counts tokens from 0/);
-    // A number: too large or too small when it matches no pitfall.
-    says(() => checkGpt2AttentionParameters(3e6), /too large/);
-    tf.dispose([attn, w, twoWrong, x, other, row1, row4]);
-  });
-
-  describe("03: context vectors", () => {
-    it("checkContextVector: right, raw scores, divided by sum, weights, the query itself, 1-based index, wrong shape", () => {
-      const attn = simpleSelfAttention(inputs);
-      const right = attn.context.gather(4);
-      says(() => checkContextVector(right, inputs, 4), /^✓/);
-      says(() => checkContextVector(Array.from(right.dataSync()), inputs, 4), /^✓/); // a plain array is fine too
-      const scores = tf.dot(inputs, inputs.gather(4));
-      const ctx = (w: tf.Tensor) => tf.matMul(w.expandDims(0), inputs).squeeze();
-      const cases: [tf.Tensor, RegExp][] = [
-        [ctx(scores), /^✗ Not yet: you summed the inputs weighted by the raw scores/],
-        [ctx(tf.div(scores, scores.sum())), /divided the scores by their sum; attention uses the softmax/],
-        [softmax(scores), /those are the attention weights/],
-        [inputs.gather(4), /the query's own embedding/],
-        [attn.context.gather(5), /context vector of token 5: the course counts tokens from 0/],
-        [attn.context.gather(3), /context vector of token 3: the course counts tokens from 0/],
-        [right.expandDims(0), /has shape \[1, 3\]; expected \[3\]/],
-        [tf.add(right, tf.tensor1d([0, 0.5, 0])), /1 of 3 entries of your context vector differ.*index \[1\]/],
-        [tf.fill([3], NaN), /NaN/],
-      ];
-      for (const [answer, pattern] of cases) says(() => checkContextVector(answer, inputs, 4), pattern, [right.dataSync()[0].toFixed(4)]);
-      says(() => checkContextVector("0.4, 0.6, 0.5", inputs, 4), /should be a tf\.Tensor, got string/);
-      const gone = right.clone();
-      gone.dispose();
-      says(() => checkContextVector(gone, inputs, 4), /was disposed/);
-      tf.dispose([attn, right, scores, ...cases.map((c) => c[0])]);
-    });
-
-    it("checkSelfAttentionFunction: right on two inputs; no softmax, columns, weights, hard-coded, a throw", () => {
-      const right = (x: tf.Tensor) => simpleSelfAttention(x).context;
-      says(() => checkSelfAttentionFunction(right, inputs), /^✓/);
-      const scores = (x: tf.Tensor) => tf.matMul(x, x, false, true);
-      says(() => checkSelfAttentionFunction((x: tf.Tensor) => tf.matMul(scores(x), x), inputs), /raw scores: apply the softmax to each row/);
-      says(
-        () => checkSelfAttentionFunction((x: tf.Tensor) => tf.matMul(tf.softmax(scores(x).transpose()).transpose(), x), inputs),
-        /normalized each column/,
-      );
-      says(() => checkSelfAttentionFunction((x: tf.Tensor) => tf.softmax(scores(x)), inputs), /attention weights; multiply them by the inputs/);
-      const fixed = simpleSelfAttention(inputs);
-      says(() => checkSelfAttentionFunction(() => fixed.context.clone(), inputs), /on a second input \[4, 4\].*shape \[6, 3\]; expected \[4, 4\]/);
-      says(
-        () =>
-          checkSelfAttentionFunction(() => {
-            throw new Error("boom");
-          }, inputs),
-        /your function threw: boom/,
-      );
-      says(() => checkSelfAttentionFunction(42, inputs), /expected a function/);
-      tf.dispose(fixed);
-    });
-  });
-
-  it("04: checkScaledAttentionFunction: right; no scale, d_k, multiplied, columns, weights", () => {
-    const sdpa =
-      (s: (x: tf.Tensor) => tf.Tensor, axisRows = true) =>
-      (q: tf.Tensor, k: tf.Tensor, v: tf.Tensor) => {
-        const scores = s(tf.matMul(q, k, false, true));
-        const w = axisRows ? tf.softmax(scores) : tf.softmax(scores.transpose()).transpose();
-        return tf.matMul(w, v);
-      };
-    const dk = 16;
-    says(() => checkScaledAttentionFunction(sdpa((s) => tf.div(s, Math.sqrt(dk)))), /^✓/);
-    says(() => checkScaledAttentionFunction(sdpa((s) => s)), /no scaling: divide the scores by √d_k/);
-    says(() => checkScaledAttentionFunction(sdpa((s) => tf.div(s, dk))), /you divided by d_k; the scale is its square root/);
-    says(() => checkScaledAttentionFunction(sdpa((s) => tf.mul(s, Math.sqrt(dk)))), /multiplied by √d_k/);
-    says(() => checkScaledAttentionFunction(sdpa((s) => tf.div(s, 4), false)), /normalized each column/);
-    says(
-      () => checkScaledAttentionFunction((q: tf.Tensor, k: tf.Tensor) => tf.softmax(tf.div(tf.matMul(q, k, false, true), 4))),
-      /shape \[5, 5\]; expected \[5, 3\].*attention weights; multiply them by the values/,
-    );
-    says(() => checkScaledAttentionFunction((q: tf.Tensor, k: tf.Tensor, _v: tf.Tensor) => tf.matMul(q, k)), /your function threw: .*/);
   });
 
   describe("05: the causal mask and renormalization", () => {
@@ -204,25 +103,6 @@ describe("exercise checks: ✓, ✗ with a hint, or not answered yet", () => {
       for (const [a, p] of cases) says(() => checkCausalMask(a, 6), p);
       tf.dispose([allowed, ...cases.map((c) => c[0])]);
     });
-
-    it("checkRenormalized: right; not renormalized, columns, unmasked, softmax again", () => {
-      manualSeed(789);
-      const sa = new SelfAttentionV2(3, 2);
-      const { weights, ...rest } = sa.explain(inputs);
-      const mask = tf.linalg.bandPart(tf.ones([6, 6]), -1, 0);
-      const masked = tf.mul(weights, mask);
-      const right = maskAndRenormalize(weights);
-      says(() => checkRenormalized(right, weights), /^✓/);
-      const cases: [tf.Tensor, RegExp][] = [
-        [masked, /rows no longer sum to 1: divide each row by its sum/],
-        [tf.div(masked, tf.sum(masked, 0, true)), /divided by the column sums/],
-        [weights, /nothing is masked/],
-        [tf.softmax(masked), /softmax of masked weights/],
-      ];
-      for (const [a, p] of cases) says(() => checkRenormalized(a, weights), p);
-      tf.dispose([weights, rest, mask, masked, right, ...cases.map((c) => c[0])]);
-      sa.dispose();
-    });
   });
 
   describe("06: heads and parameters", () => {
@@ -238,17 +118,6 @@ describe("exercise checks: ✓, ✗ with a hint, or not answered yet", () => {
       const straight = x.reshape([2, 2, 6, 2]);
       says(() => checkSplitHeads(straight, x, 2), /mixes tokens into heads/);
       tf.dispose([x, right, viewed, straight]);
-    });
-
-    it("checkGpt2AttentionParameters: right; no biases, the course's module, no output projection, 12 blocks", () => {
-      const right = 4 * 768 * 768 + 4 * 768;
-      says(() => checkGpt2AttentionParameters(right), /^✓/);
-      says(() => checkGpt2AttentionParameters(4 * 768 * 768), /left out the biases/, [String(right)]);
-      says(() => checkGpt2AttentionParameters(2360064), /the course's module \(qkv_bias = false\)/, [String(right)]);
-      says(() => checkGpt2AttentionParameters(3 * 768 * 768), /left out the output projection and the biases/);
-      says(() => checkGpt2AttentionParameters(12 * right), /all 12 blocks/);
-      says(() => checkGpt2AttentionParameters(1000), /too small/);
-      says(() => checkGpt2AttentionParameters("2362368"), /should be a number/);
     });
 
     it("the existing checks keep working: weight copy and the two-dimensional wrapper", () => {
@@ -287,14 +156,6 @@ describe("exercise checks: ✓, ✗ with a hint, or not answered yet", () => {
   });
 
   describe("01 and 02: the translators' exercises", () => {
-    it("checkBottleneckSize: right; all states, tokens, the embedding size", () => {
-      says(() => checkBottleneckSize(128, 40, 128), /^✓/);
-      says(() => checkBottleneckSize(40 * 128, 40, 128), /every encoder state; the plain decoder receives only one/, ["128 numbers"]);
-      says(() => checkBottleneckSize(40, 40, 128), /counts tokens/);
-      says(() => checkBottleneckSize(64, 40, 128), /size of a word embedding/);
-      says(() => checkBottleneckSize(NaN, 40, 128), /should be a number, got NaN/);
-    });
-
     it("checkUnigramPrecision: right; unclipped, set-based, divided by the reference, NaN on empty output, a throw", () => {
       const clipped = (o: string, r: string) => {
         const words = o.split(" ").filter(Boolean);
@@ -350,35 +211,6 @@ describe("exercise checks: ✓, ✗ with a hint, or not answered yet", () => {
       );
       says(() => checkUnigramPrecision(() => 0.5), /^✗ Not yet: on an exact copy/);
     });
-
-    it("checkDotProductWeights and checkAttentionContext: right; unscaled, no softmax, by H; unweighted, mean, last state", () => {
-      const states = tf.tensor2d([
-        [0.5, -1, 2, 0.1],
-        [1, 0.2, -0.3, 0.7],
-        [-0.4, 0.9, 0.3, -1.2],
-      ]); // [S = 3, H = 4]
-      const query = tf.tensor2d([[0.3, 0.8, -0.5, 1.1]]);
-      const scores = tf.dot(states, query.reshape([-1]));
-      const right = tf.softmax(tf.div(scores, 2));
-      says(() => checkDotProductWeights(right, query, states), /^✓/);
-      const cases: [tf.Tensor, RegExp][] = [
-        [tf.softmax(scores), /no scaling/],
-        [tf.div(scores, 2), /scaled scores; the weights are their softmax/],
-        [scores, /raw dot products/],
-        [tf.softmax(tf.div(scores, 4)), /divided by H; the scale is √H/],
-      ];
-      for (const [a, p] of cases) says(() => checkDotProductWeights(a, query, states), p);
-      const ctx = tf.matMul(right.expandDims(0), states);
-      says(() => checkAttentionContext(ctx, right, states), /^✓/);
-      const wrong: [tf.Tensor, RegExp][] = [
-        [tf.sum(states, 0, true), /without the weights/],
-        [tf.mean(states, 0, true), /plain average/],
-        [states.slice([2, 0], [1, 4]), /last encoder state/],
-        [ctx.reshape([-1]), /shape \[4\]; expected \[1, 4\].*keep the batch axis/],
-      ];
-      for (const [a, p] of wrong) says(() => checkAttentionContext(a, right, states), p);
-      tf.dispose([states, query, scores, right, ctx, ...cases.map((c) => c[0]), ...wrong.map((c) => c[0])]);
-    });
   });
 
   describe("checks of notebooks 04 and 06", () => {
@@ -433,6 +265,337 @@ describe("exercise checks: ✓, ✗ with a hint, or not answered yet", () => {
       assert.match(checkWeightCopy(s1, s2, x), /^✗ Not yet: v1.W_value does not hold v2.W_value's weights \(as v1 uses them\)$/);
       tf.dispose(x);
       [v1, v2, s1, s2].forEach((m) => m.dispose());
+    });
+  });
+  describe("03: temperature and padding", () => {
+    const contextOf = (x: tf.Tensor, i: number, tau: number, f: (s: tf.Tensor) => tf.Tensor = softmax) =>
+      tf.matMul(f(tf.div(tf.dot(x as tf.Tensor2D, x.gather(i) as tf.Tensor1D), tau)).expandDims(0), x).squeeze([0]);
+
+    it("checkTemperatureContext: right; multiplied by τ, τ ignored, raw scores, by sum, 1-based, weights only, a throw", () => {
+      says(() => checkTemperatureContext((x: tf.Tensor, i: number, tau: number) => contextOf(x, i, tau)), /^✓/);
+      const wrong: [unknown, RegExp][] = [
+        [(x: tf.Tensor, i: number, tau: number) => contextOf(x, i, 1 / tau), /multiplied the scores by the temperature/],
+        [(x: tf.Tensor, i: number) => contextOf(x, i, 1), /the temperature changes nothing/],
+        [(x: tf.Tensor, i: number, tau: number) => contextOf(x, i, tau, (s) => s), /raw scores/],
+        [(x: tf.Tensor, i: number, tau: number) => contextOf(x, i, tau, normalizeBySum), /divided the scores by their sum/],
+        [(x: tf.Tensor, i: number, tau: number) => contextOf(x, i + 1, tau), /tokens are counted from 0/],
+        [
+          (x: tf.Tensor, i: number, tau: number) => softmax(tf.div(tf.dot(x as tf.Tensor2D, x.gather(i) as tf.Tensor1D), tau)),
+          /shape \[5\]; expected \[4\].*those are the weights/,
+        ],
+        [(x: tf.Tensor, i: number) => x.gather(i), /token i's own embedding/],
+        [() => exampleInputs().gather(4), /on x \[5, 4\] with i = 0.*shape \[3\]; expected \[4\]/], // the notebook's own inputs: not what the check feeds
+        [
+          () => {
+            throw new Error("oops");
+          },
+          /on x \[5, 4\] with i = 0 and temperature 1, your function threw: oops/,
+        ],
+        [42, /expected a function/],
+      ];
+      for (const [fn, p] of wrong) says(() => checkTemperatureContext(fn), p);
+    });
+
+    it("checkPaddedSelfAttention: right (masking keys with -∞ or a large negative number); no mask, zeroed after, one too many, unbatched", () => {
+      const attend = (visibleUpTo: (n: number) => number, how: "minusInf" | "bias" | "zeroAfter" | "none") => (x: tf.Tensor, lengths: number[]) => {
+        const [B, T] = x.shape;
+        const keyOk = tf.tensor3d(
+          lengths.map((n) => [Array.from({ length: T }, (_, j) => +(j < visibleUpTo(n)))]),
+          [B, 1, T],
+        );
+        const scores = tf.matMul(x, x, false, true);
+        if (how === "none") return tf.matMul(tf.softmax(scores), x);
+        if (how === "zeroAfter") return tf.matMul(tf.mul(tf.softmax(scores), keyOk), x);
+        const masked =
+          how === "bias"
+            ? tf.add(scores, tf.mul(tf.sub(1, keyOk), -1e9))
+            : tf.where(tf.greater(tf.broadcastTo(keyOk, [B, T, T]), 0), scores, tf.fill([B, T, T], -Infinity));
+        return tf.matMul(tf.softmax(masked), x);
+      };
+      says(() => checkPaddedSelfAttention(attend((n) => n, "minusInf")), /^✓/);
+      says(() => checkPaddedSelfAttention(attend((n) => n, "bias")), /^✓/);
+      // Padded queries may hold anything, even NaN: only real tokens are compared.
+      says(
+        () =>
+          checkPaddedSelfAttention((x: tf.Tensor, lengths: number[]) => {
+            const out = attend((n) => n, "minusInf")(x, lengths);
+            const [B, T, d] = x.shape;
+            const real = tf.tensor3d(
+              lengths.map((n) => Array.from({ length: T }, (_, t) => Array(d).fill(+(t < n)))),
+              [B, T, d],
+            );
+            return tf.where(tf.greater(real, 0), out, tf.fill(out.shape, NaN));
+          }),
+        /^✓/,
+      );
+      says(() => checkPaddedSelfAttention(attend((n) => n, "none")), /the padding gets weight/);
+      says(() => checkPaddedSelfAttention(attend((n) => n, "zeroAfter")), /zeroed the padding's weights after the softmax/);
+      says(() => checkPaddedSelfAttention(attend((n) => n + 1, "minusInf")), /the first padding position is still visible/);
+      says(() => checkPaddedSelfAttention((x: tf.Tensor) => tf.matMul(tf.softmax(tf.matMul(x, x.transpose())), x)), /your function threw|differ/);
+    });
+  });
+
+  describe("04: batched scaled attention", () => {
+    const sdpa =
+      (scale: (dk: number, dv: number) => number, axis: "keys" | "queries" = "keys") =>
+      (q: tf.Tensor, k: tf.Tensor, v: tf.Tensor) => {
+        const s = tf.div(tf.matMul(q, k, false, true), scale(q.shape[2]!, v.shape[2]!));
+        const w = axis === "keys" ? tf.softmax(s) : tf.softmax(s.transpose([0, 2, 1])).transpose([0, 2, 1]);
+        return tf.matMul(w, v);
+      };
+    it("checkScaledAttentionFunction: right; no scale, d_k, multiplied, √d_v, over the queries, weights only, 2-d only", () => {
+      says(() => checkScaledAttentionFunction(sdpa((dk) => Math.sqrt(dk))), /^✓/);
+      const wrong: [unknown, RegExp][] = [
+        [sdpa(() => 1), /no scaling/],
+        [sdpa((dk) => dk), /divided by d_k/],
+        [sdpa((dk) => 1 / Math.sqrt(dk)), /multiplied by √d_k/],
+        [sdpa((_dk, dv) => Math.sqrt(dv)), /scaled by √d_v/],
+        [sdpa((dk) => Math.sqrt(dk), "queries"), /softmax ran over the queries/],
+        [
+          (q: tf.Tensor, k: tf.Tensor) => tf.softmax(tf.div(tf.matMul(q, k, false, true), Math.sqrt(q.shape[2]!))),
+          /attention weights; multiply them by the values/,
+        ],
+        [(q: tf.Tensor, k: tf.Tensor, v: tf.Tensor) => tf.matMul(tf.softmax(tf.div(tf.matMul(q, k.transpose()), 4)), v), /your function threw/], // a 2-d transpose on a batch
+      ];
+      for (const [fn, p] of wrong) says(() => checkScaledAttentionFunction(fn), p);
+    });
+  });
+
+  describe("05: the causal module's forward pass", () => {
+    // The notebook's skeleton: the constructor as given, forward written several ways.
+    type Forward = (m: Skeleton, x: tf.Tensor) => tf.Tensor;
+    class Skeleton {
+      W_query: Linear;
+      W_key: Linear;
+      W_value: Linear;
+      mask: tf.Tensor2D;
+      training = true;
+      static forwardImpl: Forward;
+      constructor(
+        dIn: number,
+        dOut: number,
+        readonly contextLength: number,
+        readonly dropoutP: number,
+      ) {
+        this.W_query = new Linear(dIn, dOut, { bias: false });
+        this.W_key = new Linear(dIn, dOut, { bias: false });
+        this.W_value = new Linear(dIn, dOut, { bias: false });
+        this.mask = causalMask(contextLength);
+      }
+      forward(x: tf.Tensor): tf.Tensor {
+        return Skeleton.forwardImpl(this, x);
+      }
+    }
+    const forward =
+      (
+        o: { scale?: "dOut" | "dIn" | "none"; mask?: "minusInf" | "none" | "fullSize"; dropout?: "weights" | "never" | "scores" | "always" } = {},
+      ): Forward =>
+      (m, x) =>
+        tf.tidy(() => {
+          const T = x.shape[1]!;
+          const [q, k, v] = [m.W_query.forward(x), m.W_key.forward(x), m.W_value.forward(x)];
+          const dk = o.scale === "dIn" ? x.shape[2]! : k.shape[2]!;
+          let s = tf.div(tf.matMul(q, k, false, true), o.scale === "none" ? 1 : Math.sqrt(dk));
+          if (o.dropout === "scores") s = dropout(s, m.dropoutP, { training: m.training });
+          if (o.mask !== "none") s = tf.where(o.mask === "fullSize" ? m.mask : m.mask.slice([0, 0], [T, T]), tf.scalar(-Infinity), s);
+          let w = tf.softmax(s);
+          if (o.dropout === undefined || o.dropout === "weights") w = dropout(w, m.dropoutP, { training: m.training });
+          if (o.dropout === "always") w = dropout(w, m.dropoutP);
+          return tf.matMul(w, v);
+        });
+    const run = (f: Forward) => {
+      Skeleton.forwardImpl = f;
+      return checkCausalModule(Skeleton);
+    };
+    it("checkCausalModule: right; no scale, √d_in, no mask, the full-size mask, dropout never/always/on the scores; the generator is left as it was", () => {
+      manualSeed(5);
+      const before = rand([3]).dataSync().slice();
+      manualSeed(5);
+      says(() => run(forward()), /^✓/);
+      assert.deepStrictEqual(Array.from(rand([3]).dataSync()), Array.from(before), "the check leaves the default generator where it found it");
+      const wrong: [Forward, RegExp][] = [
+        [forward({ scale: "none" }), /no scaling/],
+        [forward({ scale: "dIn" }), /scaled by √d_in/],
+        [forward({ mask: "none" }), /the future leaks: changing the last two of 5 tokens moved the outputs of tokens 0..2/],
+        [forward({ mask: "fullSize" }), /on a batch \[3, 5, 4\] \(5 tokens, context length 8.*forward threw/],
+        [forward({ dropout: "never" }), /nothing was dropped/],
+        [forward({ dropout: "always" }), /with training = false \(evaluation\).*dropout must do nothing/],
+        [forward({ dropout: "scores" }), /apply dropout once, to the weights after the softmax/],
+        [() => null as never, NOT_ANSWERED],
+      ];
+      for (const [f, p] of wrong) says(() => run(f), p);
+      says(() => checkCausalModule(class {}), /no forward|not the Linear/);
+      says(() => checkCausalModule("MyCausalAttention"), /expected the class itself/);
+    });
+  });
+
+  describe("06: the parameter count and the multi-head forward pass", () => {
+    it("checkAttentionParameterCount: right (equal to countParameters); qkv bias ignored, x heads, no out_proj bias, out_proj d_in", () => {
+      const right = (dIn: number, dOut: number, _h: number, bias: boolean) => 3 * dIn * dOut + (bias ? 3 * dOut : 0) + dOut * dOut + dOut;
+      for (const [dIn, dOut, h, bias] of [
+        [3, 2, 2, false],
+        [5, 6, 3, true],
+      ] as const) {
+        const m = new MultiHeadAttention(dIn, dOut, 4, 0, h, { qkvBias: bias });
+        assert.strictEqual(right(dIn, dOut, h, bias), countParameters(m), "the formula the check uses is the module's count");
+        m.dispose();
+      }
+      says(() => checkAttentionParameterCount(right), /^✓/);
+      const wrong: [unknown, RegExp][] = [
+        [(dIn: number, dOut: number) => 3 * dIn * dOut + 3 * dOut + dOut * dOut + dOut, /on d_in = 1024.*qkvBias = false means no biases/],
+        [(dIn: number, dOut: number) => 3 * dIn * dOut + dOut * dOut + dOut, /on d_in = 768.*qkvBias = true.*each have a bias/],
+        [(dIn: number, dOut: number, h: number, b: boolean) => h * right(dIn, dOut, h, b), /the heads do not multiply/],
+        [(dIn: number, dOut: number, h: number, b: boolean) => right(dIn, dOut, h, b) - dOut, /output projection has a bias/],
+        [
+          (dIn: number, dOut: number, h: number, b: boolean) => right(dIn, dOut, h, b) - dOut * dOut + dIn * dOut,
+          /on d_in = 3, d_out = 2.*maps d_out to d_out/,
+        ],
+        [() => 7, /too small/],
+        [() => "2362368", /expected a number/],
+      ];
+      for (const [fn, p] of wrong) says(() => checkAttentionParameterCount(fn), p, ["2,362,368"]);
+    });
+
+    type Forward = (m: MhaSkeleton, x: tf.Tensor) => tf.Tensor;
+    class MhaSkeleton {
+      W_query: Linear;
+      W_key: Linear;
+      W_value: Linear;
+      out_proj: Linear;
+      headDim: number;
+      mask: tf.Tensor2D;
+      static forwardImpl: Forward;
+      constructor(
+        dIn: number,
+        readonly dOut: number,
+        contextLength: number,
+        readonly numHeads: number,
+      ) {
+        this.headDim = dOut / numHeads;
+        this.W_query = new Linear(dIn, dOut, { bias: false });
+        this.W_key = new Linear(dIn, dOut, { bias: false });
+        this.W_value = new Linear(dIn, dOut, { bias: false });
+        this.out_proj = new Linear(dOut, dOut);
+        this.mask = causalMask(contextLength);
+      }
+      forward(x: tf.Tensor): tf.Tensor {
+        return MhaSkeleton.forwardImpl(this, x);
+      }
+    }
+    const forward =
+      (o: { scale?: "headDim" | "dOut"; split?: "right" | "straight"; merge?: "right" | "straight"; out?: boolean; mask?: boolean } = {}): Forward =>
+      (m, x) =>
+        tf.tidy(() => {
+          const [b, T] = x.shape;
+          const split = (t: tf.Tensor) =>
+            o.split === "straight" ? t.reshape([b, m.numHeads, T, m.headDim]) : t.reshape([b, T, m.numHeads, m.headDim]).transpose([0, 2, 1, 3]);
+          const [q, k, v] = [split(m.W_query.forward(x)), split(m.W_key.forward(x)), split(m.W_value.forward(x))];
+          let s = tf.div(tf.matMul(q, k, false, true), Math.sqrt(o.scale === "dOut" ? m.dOut : m.headDim));
+          if (o.mask !== false) s = tf.where(m.mask.slice([0, 0], [T, T]), tf.scalar(-Infinity), s);
+          const ctx = tf.matMul(tf.softmax(s), v);
+          const merged = o.merge === "straight" ? ctx.reshape([b, T, m.dOut]) : ctx.transpose([0, 2, 1, 3]).reshape([b, T, m.dOut]);
+          return o.out === false ? merged : m.out_proj.forward(merged);
+        });
+    const run = (f: Forward) => {
+      MhaSkeleton.forwardImpl = f;
+      return checkMultiHeadModule(MhaSkeleton);
+    };
+    it("checkMultiHeadModule: right; √d_out, split or merge without the transpose, no out_proj, no mask, hard-coded sizes", () => {
+      says(() => run(forward()), /^✓/);
+      const wrong: [Forward, RegExp][] = [
+        [forward({ scale: "dOut" }), /scaled by √d_out/],
+        [forward({ split: "straight" }), /mixes tokens into heads/],
+        [forward({ merge: "straight" }), /merged without swapping axes 1 and 2 back/],
+        [forward({ out: false }), /still go through out_proj/],
+        [forward({ mask: false }), /the future leaks/],
+        [(m, x) => forward()(m, x).slice([0, 0, 0], [2, 6, m.dOut]), /forward threw|shape/], // sizes of the notebook's batch, hard-coded
+      ];
+      for (const [f, p] of wrong) says(() => run(f), p);
+    });
+  });
+
+  describe("02: the dot-product score", () => {
+    it("checkDotProductWeights: right; unscaled, no softmax, by H", () => {
+      const states = tf.tensor2d([
+        [0.5, -1, 2, 0.1],
+        [1, 0.2, -0.3, 0.7],
+        [-0.4, 0.9, 0.3, -1.2],
+      ]); // [S = 3, H = 4]
+      const query = tf.tensor2d([[0.3, 0.8, -0.5, 1.1]]);
+      const scores = tf.dot(states, query.reshape([-1]));
+      const right = tf.softmax(tf.div(scores, 2));
+      says(() => checkDotProductWeights(right, query, states), /^✓/);
+      const cases: [tf.Tensor, RegExp][] = [
+        [tf.softmax(scores), /no scaling/],
+        [tf.div(scores, 2), /scaled scores; the weights are their softmax/],
+        [scores, /raw dot products/],
+        [tf.softmax(tf.div(scores, 4)), /divided by H; the scale is √H/],
+      ];
+      for (const [a, p] of cases) says(() => checkDotProductWeights(a, query, states), p);
+      tf.dispose([states, query, scores, right, ...cases.map((c) => c[0])]);
+    });
+  });
+
+  describe("01 and 02: the encoder loop and a padded attention step", () => {
+    let rnn: Checkpoint;
+    let attn: Checkpoint;
+    before(() => {
+      rnn = loadCheckpoint(join(ROOT, "data", "checkpoints", "rnn"));
+      attn = loadCheckpoint(join(ROOT, "data", "checkpoints", "attention"));
+    });
+    after(() => {
+      rnn.model.dispose();
+      attn.model.dispose();
+    });
+    const loop =
+      (m: Seq2Seq, vocab: Vocabulary, o: { stop?: number; carry?: boolean; first?: boolean } = {}) =>
+      (ids: number[]) =>
+        tf.tidy(() => {
+          const src = tf.tensor2d([ids], [1, ids.length], "int32");
+          const x = m.srcEmb.forward(src); // [1, S, E]
+          let h: tf.Tensor = tf.zeros([1, m.config.hidden]);
+          const upTo = o.first ? 1 : ids.length - (o.stop ?? 0);
+          for (let t = 0; t < upTo; t++) {
+            const xt = x.slice([0, t, 0], [1, 1, -1]).reshape([1, -1]);
+            h = m.encoder.step(m.encoder.projectInputs(xt), o.carry === false ? tf.zeros([1, m.config.hidden]) : h);
+          }
+          void vocab;
+          return h;
+        });
+    it("checkEncoderLoop: right; the first state, one token early, no state carried, all states", () => {
+      says(() => checkEncoderLoop(loop(rnn.model, rnn.vocabs.src), rnn.model, rnn.vocabs), /^✓ Right: the last state h_S, 128 numbers/);
+      says(() => checkEncoderLoop(loop(rnn.model, rnn.vocabs.src, { first: true }), rnn.model, rnn.vocabs), /state after the first token/);
+      says(() => checkEncoderLoop(loop(rnn.model, rnn.vocabs.src, { stop: 1 }), rnn.model, rnn.vocabs), /one token early/);
+      says(
+        () => checkEncoderLoop(loop(rnn.model, rnn.vocabs.src, { carry: false }), rnn.model, rnn.vocabs),
+        /must start from the state the previous one returned/,
+      );
+      says(
+        () =>
+          checkEncoderLoop(
+            (ids: number[]) =>
+              tf.tidy(() => rnn.model.encode(tf.tensor2d([ids], [1, ids.length], "int32"), tf.ones([1, ids.length])).states.squeeze([0])),
+            rnn.model,
+            rnn.vocabs,
+          ),
+        /shape \[\d+, 128\]; expected \[1, 128\].*all the states/,
+      );
+    });
+
+    it("checkAdditiveStep: right; no padding mask, the plain average, the last state, the weights; refuses a plain model", () => {
+      const m = attn.model;
+      const step = (mask: boolean) => (s: tf.Tensor, states: tf.Tensor, srcMask: tf.Tensor) =>
+        tf.tidy(() => {
+          const [B, S, H] = states.shape;
+          const e = tf.tanh(tf.add(tf.matMul(states.reshape([B * S, H]), m.W_key!).reshape([B, S, -1]), tf.matMul(s, m.W_query!).expandDims(1)));
+          let scores = tf.matMul(e.reshape([B * S, -1]), m.v!).reshape([B, S]);
+          if (mask) scores = tf.where(tf.greater(srcMask, 0), scores, tf.fill([B, S], -Infinity));
+          return tf.matMul(tf.softmax(scores).expandDims(1), states).squeeze([1]);
+        });
+      says(() => checkAdditiveStep(step(true), m, attn.vocabs), /^✓/);
+      says(() => checkAdditiveStep(step(false), m, attn.vocabs), /the padding gets weight/);
+      says(() => checkAdditiveStep((s: tf.Tensor) => s.clone(), m, attn.vocabs), /each sentence's last state/);
+      assert.throws(() => checkAdditiveStep(step(true), rnn.model, rnn.vocabs), /checkAdditiveStep: expected a Bahdanau model/);
     });
   });
 });

@@ -8,6 +8,17 @@ describe("random: a generator that reproduces PyTorch's CPU generator", () => {
   const ref = referenceValues();
   before(() => setup({ backend: "wasm", verbose: false }));
 
+  it("getState/setState come back to the same place in the stream, like torch.get_rng_state", () => {
+    const g = new Generator(7);
+    g.nextUint32();
+    const state = g.getState();
+    const next = [g.nextUint32(), g.nextFloat64()];
+    g.manualSeed(99).nextUint32();
+    g.setState(state);
+    assert.deepStrictEqual([g.nextUint32(), g.nextFloat64()], next);
+    assert.strictEqual(g.seed, 7);
+  });
+
   it("is MT19937: seed 5489 gives the standard first outputs", () => {
     const g = new Generator(5489);
     assert.deepStrictEqual([g.nextUint32(), g.nextUint32(), g.nextUint32()], [3499211612, 581869302, 3890346734]);

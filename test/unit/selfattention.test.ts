@@ -235,6 +235,21 @@ describe("self-attention (notebooks 03 and 04)", () => {
       assert.ok(e.entropyScaled[2] > 4 * e.entropyUnscaled[2]);
     });
 
+    it("without scaling the gradient reaching the scores shrinks as d_k grows; with it, it stays put", () => {
+      const e = noLeak(() => scalingExperiment([2, 1024], { tokens: 16, rows: 64, seed: 0 }));
+      assert.ok(e.gradNormUnscaled[1] < e.gradNormUnscaled[0] / 4, `unscaled: ${e.gradNormUnscaled}`);
+      assert.ok(Math.abs(e.gradNormScaled[1] - e.gradNormScaled[0]) < 0.1, `scaled: ${e.gradNormScaled}`);
+      // The measured gradient is J^T g with the softmax's Jacobian J = diag(w) - w w^T: check one row by hand.
+      const z = tf.tensor1d([0.5, -1, 2]);
+      const g = tf.tensor1d([1, -2, 0.5]);
+      const grad = tf.grad((zz: tf.Tensor) => tf.sum(tf.mul(tf.softmax(zz), g)))(z);
+      const w = Array.from(tf.softmax(z).dataSync());
+      const gv = [1, -2, 0.5];
+      const dot = w.reduce((s, wi, i) => s + wi * gv[i], 0);
+      assertClose(data(grad), w.map((wi, i) => wi * (gv[i] - dot)), 1e-6);
+      tf.dispose([z, g, grad]);
+    });
+
     it("scalingExperiment: its checks, its defaults, one value per dimension", () => {
       assertThrowsMessage(() => scalingExperiment([0]), /^scalingExperiment: each dimension must be a positive integer, got 0$/);
       assertThrowsMessage(() => scalingExperiment([4], { tokens: 0 }), /^scalingExperiment: tokens must be a positive integer, got 0$/);

@@ -1,12 +1,14 @@
 // Checks for the notebooks' exercises: they say "right", or what differs, without giving the answer.
 import * as tf from "@tensorflow/tfjs";
 import { shapeStr } from "../core/checks";
-import { Generator, randValues } from "../core/random";
-import { NOT_ANSWERED, callAnswer, checkNumber, compareAnswer, isUnanswered, verdict, type Pitfall } from "../core/exercise";
+import { Generator, defaultGenerator, randValues } from "../core/random";
+import { Linear } from "../core/linear";
+import { NOT_ANSWERED, callAnswer, checkFunctionOnCases, compareAnswer, isUnanswered, verdict, type Pitfall } from "../core/exercise";
 import { normalizeBySum, softmax } from "./softmax";
 import { SelfAttentionV1, SelfAttentionV2 } from "./selfattention";
-import { lowerTriangle } from "./causal";
-import type { MultiHeadAttentionWrapper } from "./causalattention";
+import { causalMask, lowerTriangle } from "./causal";
+import { CausalAttention, type MultiHeadAttentionWrapper } from "./causalattention";
+import { MultiHeadAttention } from "./multihead";
 
 function maxAbsDiff(a: tf.Tensor, b: tf.Tensor): number {
   return tf.tidy(() => tf.max(tf.abs(tf.sub(a, b))).dataSync()[0]);
@@ -97,130 +99,6 @@ export function checkTwoDimensionalWrapper(wrapper: MultiHeadAttentionWrapper | 
   return verdict(problems, `Right: ${heads} heads, context vectors of width ${width}.`);
 }
 
-// ---- Notebook 03 ----
-
-/**
- * Exercise 3.1: the context vector of token `query` (0-based) of `inputs` [T, d], computed by hand: scores
- * (dot products with every token), softmax, weighted sum of the inputs. The answer is a [d] tensor.
- */
-export function checkContextVector(answer: unknown, inputs: tf.Tensor, query: number): string {
-  if (isUnanswered(answer)) return NOT_ANSWERED;
-  const right = `Right: the context vector of token ${query} is the softmax-weighted average of all ${inputs.shape[0]} inputs.`;
-  const problems = tf.tidy(() => {
-    const x = inputs as tf.Tensor2D;
-    const of = (i: number, normalize: (s: tf.Tensor) => tf.Tensor) => tf.matMul(normalize(tf.dot(x, x.gather(i))).expandDims(0), x).squeeze([0]);
-    const expected = of(query, softmax);
-    const pitfalls: Pitfall[] = [
-      { value: of(query, normalizeBySum), hint: "you divided the scores by their sum; attention uses the softmax" },
-      { value: of(query, (s) => s), hint: "you summed the inputs weighted by the raw scores: normalize the scores into weights first" },
-      { value: x.gather(query), hint: "that is the query's own embedding; the context vector mixes in every token" },
-      { value: softmax(tf.dot(x, x.gather(query))), hint: "those are the attention weights; the context vector is the weighted sum of the inputs" },
-    ];
-    if (query + 1 < x.shape[0])
-      pitfalls.push({ value: of(query + 1, softmax), hint: `that is the context vector of token ${query + 1}: the course counts tokens from 0` });
-    if (query > 0)
-      pitfalls.push({ value: of(query - 1, softmax), hint: `that is the context vector of token ${query - 1}: the course counts tokens from 0` });
-    return compareAnswer(answer, expected, "your context vector", "[d]", pitfalls);
-  });
-  return verdict(problems, right);
-}
-
-/**
- * Exercise 3.2: `attend(x)` computes simplified self-attention for every token: x [T, d] -> context [T, d].
- * Checked on the course's inputs and on a second input it has not seen.
- */
-export function checkSelfAttentionFunction(attend: unknown, inputs: tf.Tensor): string {
-  if (isUnanswered(attend)) return NOT_ANSWERED;
-  if (typeof attend !== "function") return verdict([`expected a function (x) => context, got ${typeof attend}`], "");
-  const right = "Right: scores x xᵀ, a softmax over each row, then weights x inputs, for every token at once.";
-  const other = tf.tidy(() =>
-    tf.tensor2d([
-      [0.3, -0.2, 0.9, 0.1],
-      [0.5, 0.4, -0.6, 0.2],
-      [-0.1, 0.8, 0.3, 0.7],
-      [0.6, 0.1, 0.2, -0.4],
-    ]),
-  );
-  try {
-    for (const [x, which] of [
-      [inputs, "the course's inputs"],
-      [other, "a second input [4, 4]"],
-    ] as const) {
-      const call = callAnswer(() => tf.tidy(() => (attend as (x: tf.Tensor) => tf.Tensor)(x)));
-      if ("error" in call) return verdict([`on ${which}, ${call.error}`], right);
-      if (isUnanswered(call.value)) return NOT_ANSWERED;
-      const found = tf.tidy(() => {
-        const scores = tf.matMul(x, x, false, true); // [T, T]
-        const expected = tf.matMul(softmax(scores), x);
-        return compareAnswer(call.value, expected, `your function's output on ${which}`, "[T, d]", [
-          { value: tf.matMul(scores, x), hint: "you weighted the inputs by the raw scores: apply the softmax to each row of scores first" },
-          { value: tf.matMul(normalizeBySum(scores), x), hint: "you divided each row of scores by its sum; attention uses the softmax" },
-          {
-            value: tf.matMul(softmax(scores.transpose()).transpose(), x),
-            hint: "your softmax normalized each column; it must normalize each row (axis -1), one row per query",
-          },
-          { value: softmax(scores), hint: "those are the attention weights; multiply them by the inputs to get the context vectors" },
-        ]);
-      });
-      if (call.value instanceof tf.Tensor) call.value.dispose();
-      if (found.length) return verdict(found, right);
-    }
-    return verdict([], right);
-  } finally {
-    tf.dispose(other);
-  }
-}
-
-// ---- Notebook 04 ----
-
-/**
- * Exercise 4.2: `attention(queries, keys, values)` returns the context vectors of scaled dot-product attention:
- * queries [T, d_k], keys [T, d_k], values [T, d_v] -> [T, d_v]. Checked with d_k = 16, where scaling matters.
- */
-export function checkScaledAttentionFunction(attention: unknown): string {
-  if (isUnanswered(attention)) return NOT_ANSWERED;
-  if (typeof attention !== "function") return verdict([`expected a function (queries, keys, values) => context, got ${typeof attention}`], "");
-  const right = "Right: softmax(Q Kᵀ / √d_k) V.";
-  const gen = new Generator(4);
-  const [q, k, v] = tf.tidy(() => [
-    tf
-      .tensor2d(randValues([5, 16], gen), [5, 16])
-      .sub(0.5)
-      .mul(2),
-    tf
-      .tensor2d(randValues([5, 16], gen), [5, 16])
-      .sub(0.5)
-      .mul(2),
-    tf.tensor2d(randValues([5, 3], gen), [5, 3]),
-  ]);
-  try {
-    const call = callAnswer(() => tf.tidy(() => (attention as (q: tf.Tensor, k: tf.Tensor, v: tf.Tensor) => tf.Tensor)(q, k, v)));
-    if ("error" in call) return verdict([call.error], right);
-    if (isUnanswered(call.value)) return NOT_ANSWERED;
-    try {
-      const problems = tf.tidy(() => {
-        const scores = tf.matMul(q, k, false, true); // [5, 5]
-        const expected = tf.matMul(softmax(tf.div(scores, 4)), v);
-        return compareAnswer(call.value, expected, "your context vectors", "[T, d_v] = [5, 3]", [
-          { value: tf.matMul(softmax(scores), v), hint: "no scaling: divide the scores by √d_k before the softmax" },
-          { value: tf.matMul(softmax(tf.div(scores, 16)), v), hint: "you divided by d_k; the scale is its square root, √d_k" },
-          { value: tf.matMul(softmax(tf.mul(scores, 4)), v), hint: "you multiplied by √d_k; divide instead" },
-          {
-            value: tf.matMul(softmax(tf.div(scores, 4).transpose()).transpose(), v),
-            hint: "your softmax normalized each column; it must normalize each row (one row per query)",
-          },
-          { value: softmax(tf.div(scores, 4)), hint: "those are the attention weights; multiply them by the values" },
-        ]);
-      });
-      return verdict(problems, right);
-    } finally {
-      if (call.value instanceof tf.Tensor) call.value.dispose();
-    }
-  } finally {
-    tf.dispose([q, k, v]);
-  }
-}
-
 // ---- Notebook 05 ----
 
 /** Exercise 5.1: a [T, T] matrix of 0 and 1, 1 where query (row) i may see key (column) j. */
@@ -243,26 +121,6 @@ export function checkCausalMask(answer: unknown, tokens: number): string {
     );
   });
   return verdict(problems, "Right: row i has ones in columns 0..i, a lower triangle with its diagonal.");
-}
-
-/** Exercise 5.2: mask the future of softmax `weights` [T, T] and renormalize each row to sum to 1. */
-export function checkRenormalized(answer: unknown, weights: tf.Tensor): string {
-  if (isUnanswered(answer)) return NOT_ANSWERED;
-  const problems = tf.tidy(() => {
-    const t = weights.shape[weights.rank - 1];
-    const masked = tf.mul(weights, lowerTriangle(t));
-    const expected = tf.div(masked, tf.sum(masked, -1, true));
-    return compareAnswer(answer, expected, "your weights", "[T, T]", [
-      { value: masked, hint: "the future is 0, but the rows no longer sum to 1: divide each row by its sum" },
-      { value: tf.div(masked, tf.sum(masked, 0, true)), hint: "you divided by the column sums; each row (one query) must sum to 1" },
-      { value: weights, hint: "nothing is masked: multiply by the mask first" },
-      {
-        value: softmax(masked),
-        hint: "a softmax of masked weights gives the zeros e^0 = 1 and lets the future back in: divide by the row sums instead",
-      },
-    ]);
-  });
-  return verdict(problems, "Right: the future is 0 and every row sums to 1, the same weights as the -∞ softmax.");
 }
 
 // ---- Notebook 06 ----
@@ -292,24 +150,512 @@ export function checkSplitHeads(answer: unknown, x: tf.Tensor, numHeads: number)
   return verdict(problems, `Right: ${numHeads} heads of head_dim ${hd}, each holding its own slice of every token.`);
 }
 
-/** GPT-2 small's attention layer (per block): d = 768, biases on the query/key/value projections and the output. */
-const GPT2_D = 768;
+// ---- Notebook 03 ----
 
-/** Exercise 6.3: how many parameters one attention layer of GPT-2 small has (biases included). */
-export function checkGpt2AttentionParameters(answer: unknown): string {
-  const d = GPT2_D;
-  return checkNumber(
-    answer,
-    4 * d * d + 4 * d,
-    "your count",
-    [
-      [4 * d * d, "you left out the biases: GPT-2 has one on each of its four projections"],
-      [4 * d * d + d, "that is the course's module (qkv_bias = false): GPT-2's query, key and value projections have biases too"],
-      [3 * d * d, "you left out the output projection and the biases"],
-      [3 * d * d + 3 * d, "you left out the output projection (768 x 768, with a bias)"],
-      [12 * (4 * d * d + 4 * d), "that is all 12 blocks; the question asks for one attention layer"],
-      [4 * (d / 12) * (d / 12) * 12 + 4 * d, "the heads do not shrink the projections: each is still 768 x 768, split into 12 heads afterwards"],
-    ],
-    "Right: four 768 x 768 projections, each with a bias of 768.",
+/** Entries uniform in [-1, 1), from its own seeded generator: inputs the learner's code has not seen. */
+function unseen(shape: number[], gen: Generator): tf.Tensor {
+  return tf.tidy(() => tf.tensor(randValues(shape, gen), shape).mul(2).sub(1));
+}
+
+/** softmax(x · x_i / τ) over the tokens, then the weighted sum of the rows of x: [T, d] -> [d]. Also its ingredients. */
+function contextAt(x: tf.Tensor, i: number, temperature: number, normalize: (s: tf.Tensor) => tf.Tensor = softmax): tf.Tensor {
+  return tf.tidy(() => tf.matMul(normalize(tf.div(tf.dot(x as tf.Tensor2D, x.gather(i) as tf.Tensor1D), temperature)).expandDims(0), x).squeeze([0]));
+}
+
+/**
+ * Exercise 3.1: `context(x, i, temperature)` returns the context vector of token i (0-based) of x [T, d] with
+ * temperature-scaled weights softmax(x · x_i / τ). Checked on inputs and temperatures it has not seen.
+ */
+export function checkTemperatureContext(context: unknown): string {
+  return checkFunctionOnCases(
+    context,
+    "(x, i, temperature) => context [d]",
+    () => {
+      const gen = new Generator(31);
+      const x1 = unseen([5, 4], gen);
+      const x2 = unseen([7, 3], gen);
+      return (
+        [
+          [x1, 0, 1],
+          [x1, 4, 0.5],
+          [x1, 2, 4],
+          [x2, 6, 2],
+        ] as const
+      ).map(([x, i, tau]) => {
+        const T = x.shape[0];
+        const pitfalls: Pitfall[] = [
+          { value: contextAt(x, i, 1 / tau), hint: "you multiplied the scores by the temperature; divide them by it" },
+          { value: contextAt(x, i, tau, (s) => s), hint: "you weighted the inputs by the raw scores: take the softmax of the scaled scores first" },
+          { value: contextAt(x, i, tau, normalizeBySum), hint: "you divided the scores by their sum; attention uses the softmax" },
+          { value: x.gather(i), hint: "that is token i's own embedding; the context vector mixes in every token" },
+          {
+            value: softmax(tf.div(tf.dot(x as tf.Tensor2D, x.gather(i) as tf.Tensor1D), tau)),
+            hint: "those are the weights; the context vector is the weighted sum of the inputs",
+          },
+        ];
+        if (tau !== 1)
+          pitfalls.push({ value: contextAt(x, i, 1), hint: "the temperature changes nothing in yours: divide the scores by it before the softmax" });
+        if (i + 1 < T) pitfalls.push({ value: contextAt(x, i + 1, tau), hint: `that is the context of token ${i + 1}: tokens are counted from 0` });
+        if (i > 0) pitfalls.push({ value: contextAt(x, i - 1, tau), hint: `that is the context of token ${i - 1}: tokens are counted from 0` });
+        return {
+          what: `x ${shapeStr(x.shape)} with i = ${i} and temperature ${tau}`,
+          args: [x, i, tau],
+          expected: contextAt(x, i, tau),
+          layout: "[d]",
+          pitfalls,
+        };
+      });
+    },
+    "Right: softmax(x · x_i / τ) weights every token; a high temperature evens them out, a low one picks the best match.",
   );
+}
+
+/** Simplified self-attention over a padded batch x [B, T, d], keys j >= lengths[b] hidden; and its ingredients. */
+function paddedAttention(x: tf.Tensor, lengths: number[], variant: "right" | "no mask" | "zeroed after" = "right"): tf.Tensor {
+  return tf.tidy(() => {
+    const [B, T] = x.shape;
+    const real = tf
+      .tensor2d(
+        lengths.map((n) => Array.from({ length: T }, (_, j) => +(j < n))),
+        [B, T],
+      )
+      .reshape([B, 1, T]); // [B, 1, T] keys
+    const scores = tf.matMul(x, x, false, true); // [B, T, T]
+    if (variant === "no mask") return tf.matMul(softmax(scores), x);
+    if (variant === "zeroed after") return tf.matMul(tf.mul(softmax(scores), real), x);
+    const masked = tf.where(tf.greater(tf.broadcastTo(real, [B, T, T]), 0), scores, tf.fill([B, T, T], -Infinity));
+    return tf.matMul(softmax(masked), x);
+  });
+}
+
+/**
+ * Exercise 3.2: `attend(x, lengths)` computes simplified self-attention for a padded batch x [B, T, d], where
+ * sequence b has lengths[b] real tokens and padding after them: padding gets weight 0 as a key. Only the outputs of
+ * real tokens are compared. Checked on batches it has not seen.
+ */
+export function checkPaddedSelfAttention(attend: unknown): string {
+  return checkFunctionOnCases(
+    attend,
+    "(x [B, T, d], lengths) => context [B, T, d]",
+    () => {
+      const gen = new Generator(32);
+      return (
+        [
+          [
+            [3, 5, 4],
+            [5, 3, 1],
+          ],
+          [
+            [2, 4, 2],
+            [2, 4],
+          ],
+        ] as const
+      ).map(([shape, lengths]) => {
+        const x = unseen([...shape], gen);
+        const [B, T, d] = shape;
+        const rows = tf.tensor3d(
+          lengths.map((n) => Array.from({ length: T }, (_, t) => Array(d).fill(+(t < n)))),
+          [B, T, d],
+        );
+        return {
+          what: `a batch ${shapeStr([...shape])} with lengths ${lengths.join(", ")}`,
+          args: [x, [...lengths]],
+          expected: paddedAttention(x, [...lengths]),
+          layout: "[B, T, d]",
+          compareWhere: tf.greater(rows, 0),
+          pitfalls: [
+            {
+              value: paddedAttention(x, [...lengths], "no mask"),
+              hint: "the padding gets weight: hide the keys at positions lengths[b] and after before the softmax",
+            },
+            {
+              value: paddedAttention(x, [...lengths], "zeroed after"),
+              hint: "you zeroed the padding's weights after the softmax, so the rows no longer sum to 1: mask the scores before it",
+            },
+            {
+              value: paddedAttention(
+                x,
+                lengths.map((n) => Math.min(T, n + 1)),
+              ),
+              hint: "the first padding position is still visible: a sequence of length L has real tokens 0 .. L-1",
+            },
+          ],
+        };
+      });
+    },
+    "Right: padding is invisible as a key, so each real token's context is what it would be without the padding.",
+  );
+}
+
+// ---- Notebook 04 (continued) ----
+
+/** softmax(Q Kᵀ / scale) V over [B, T_q, d_k], [B, T_k, d_k], [B, T_k, d_v], with the softmax along `axis`. */
+function sdpa(q: tf.Tensor, k: tf.Tensor, v: tf.Tensor, scale: number, axis = -1): tf.Tensor {
+  return tf.tidy(() => {
+    const scores = tf.div(tf.matMul(q, k, false, true), scale);
+    const w = axis === -1 ? softmax(scores) : tf.softmax(scores.transpose([0, 2, 1])).transpose([0, 2, 1]);
+    return tf.matMul(w, v);
+  });
+}
+
+/**
+ * Exercise 4.2: `attention(queries, keys, values)` for a batch, with as many queries as it likes: queries
+ * [B, T_q, d_k], keys [B, T_k, d_k], values [B, T_k, d_v] -> context [B, T_q, d_v] = softmax(Q Kᵀ / √d_k) V.
+ * Checked on shapes it has not seen, with T_q != T_k and d_v != d_k, so a wrong axis or a wrong scale shows.
+ */
+export function checkScaledAttentionFunction(attention: unknown): string {
+  return checkFunctionOnCases(
+    attention,
+    "(queries, keys, values) => context",
+    () => {
+      const gen = new Generator(4);
+      return (
+        [
+          [2, 3, 5, 16, 3],
+          [1, 4, 4, 9, 6],
+          [3, 1, 6, 4, 2],
+        ] as const
+      ).map(([B, Tq, Tk, dk, dv]) => {
+        const [q, k, v] = [unseen([B, Tq, dk], gen), unseen([B, Tk, dk], gen), unseen([B, Tk, dv], gen)];
+        const weights = softmax(tf.div(tf.matMul(q, k, false, true), Math.sqrt(dk)));
+        const pitfalls: Pitfall[] = [
+          { value: sdpa(q, k, v, 1), hint: "no scaling: divide the scores by √d_k before the softmax" },
+          { value: sdpa(q, k, v, dk), hint: "you divided by d_k; the scale is its square root, √d_k" },
+          { value: sdpa(q, k, v, 1 / Math.sqrt(dk)), hint: "you multiplied by √d_k; divide instead" },
+          { value: sdpa(q, k, v, Math.sqrt(dv)), hint: "you scaled by √d_v, the values' size; the scale is √d_k, the size of the queries and keys" },
+          { value: weights, hint: "those are the attention weights; multiply them by the values" },
+        ];
+        if (Tq > 1)
+          pitfalls.push({
+            value: sdpa(q, k, v, Math.sqrt(dk), 1),
+            hint: "your softmax ran over the queries; it must run over the keys (the last axis), one row per query",
+          });
+        return {
+          what: `queries ${shapeStr(q.shape)}, keys ${shapeStr(k.shape)}, values ${shapeStr(v.shape)}`,
+          args: [q, k, v],
+          expected: tf.matMul(weights, v),
+          layout: `[B, T_q, d_v] = ${shapeStr([B, Tq, dv])}`,
+          pitfalls,
+        };
+      });
+    },
+    "Right: softmax(Q Kᵀ / √d_k) V, for any batch, any number of queries and keys, and values of any width.",
+  );
+}
+
+// ---- Notebook 05 (continued) ----
+
+/** What the exercise's skeleton classes hold: the constructor is given, forward is the learner's. */
+type Skeleton = Record<string, unknown> & { forward?: (x: tf.Tensor) => unknown; training?: boolean };
+
+/** Build the learner's module, copy the library module's weights into it, or say what is missing. */
+function buildSkeleton(Module: unknown, args: number[], copyFrom: Record<string, Linear | unknown>, names: string[]): Skeleton | string {
+  if (typeof Module !== "function") return `expected the class itself (e.g. MyCausalAttention), got ${typeof Module}`;
+  let mine: Skeleton;
+  try {
+    mine = new (Module as new (...a: number[]) => Skeleton)(...args);
+  } catch (e) {
+    return `its constructor threw on (${args.join(", ")}): ${(e as Error).message}; keep the constructor as given`;
+  }
+  for (const name of names) {
+    const target = mine[name];
+    const source = copyFrom[name] as Linear;
+    if (!(target instanceof Linear) || target.weight.shape.join() !== source.weight.shape.join()) {
+      disposeSkeleton(mine);
+      return `this.${name} is not the Linear the constructor makes (d_in -> d_out); keep the constructor as given`;
+    }
+    tf.tidy(() => {
+      target.weight.assign(source.weight);
+      if (target.bias && source.bias) target.bias.assign(source.bias);
+    });
+  }
+  if (typeof mine.forward !== "function") {
+    disposeSkeleton(mine);
+    return "the class has no forward(x) method";
+  }
+  return mine;
+}
+
+function disposeSkeleton(mine: Skeleton): void {
+  for (const v of Object.values(mine)) {
+    if (v instanceof Linear) v.dispose();
+    else if (v instanceof tf.Tensor && !v.isDisposed) v.dispose();
+  }
+}
+
+/** Call forward on the learner's module, turning a throw or a non-tensor into a message. */
+function runForward(mine: Skeleton, x: tf.Tensor, what: string): tf.Tensor | string | null {
+  const call = callAnswer(() => tf.tidy(() => mine.forward!(x) as tf.Tensor));
+  if ("error" in call) return `on ${what}, forward threw: ${call.error.replace(/^your function threw: /, "")}`;
+  if (isUnanswered(call.value)) return null;
+  if (!(call.value instanceof tf.Tensor)) return `on ${what}, forward returned ${typeof call.value}; expected a tensor`;
+  return call.value;
+}
+
+/**
+ * The causality property: replace the last two tokens of x [b, T, d_in] and see whether the outputs of the
+ * earlier tokens move. Returns a problem, or null when the future stays hidden.
+ */
+function futureLeaks(mine: Skeleton, x: tf.Tensor, gen: Generator): string | null {
+  const [b, T, d] = x.shape;
+  const keep = T - 2;
+  const changed = tf.tidy(() => tf.concat([x.slice([0, 0, 0], [b, keep, d]), unseen([b, 2, d], gen)], 1));
+  try {
+    const a = runForward(mine, x, "the probe");
+    const c = runForward(mine, changed, "the probe");
+    if (!(a instanceof tf.Tensor) || !(c instanceof tf.Tensor)) return null; // the comparison below reports it
+    const moved = tf.tidy(() => maxAbsDiff(a.slice([0, 0, 0], [b, keep, a.shape[2]!]), c.slice([0, 0, 0], [b, keep, c.shape[2]!])));
+    tf.dispose([a, c]);
+    return moved > 1e-5
+      ? `the future leaks: changing the last two of ${T} tokens moved the outputs of tokens 0..${keep - 1} by up to ${moved.toExponential(1)}; hide the scores of later keys before the softmax`
+      : null;
+  } finally {
+    changed.dispose();
+  }
+}
+
+/** A mismatch that no known pitfall explains: say whether the future leaks, the most likely cause. */
+function whyDifferent(problems: string[], mine: Skeleton, x: tf.Tensor, gen: Generator): string[] {
+  if (!/entries of .* differ/.test(problems.join(" "))) return problems;
+  const leak = futureLeaks(mine, x, gen);
+  return leak ? [leak] : problems;
+}
+
+/** One causal head computed from a CausalAttention's projections, with the variants the checks recognise. */
+function causalVariant(ca: CausalAttention, x: tf.Tensor, variant: "no scale" | "scale by d_in" | "zeroed after" | "softmax again"): tf.Tensor {
+  return tf.tidy(() => {
+    const [q, k, v] = [ca.W_query.forward(x), ca.W_key.forward(x), ca.W_value.forward(x)];
+    const T = x.shape[1]!;
+    const scores = tf.matMul(q, k, false, true);
+    const scale = variant === "no scale" ? 1 : Math.sqrt(variant === "scale by d_in" ? ca.dIn : ca.dOut);
+    const future = causalMask(T);
+    if (variant === "zeroed after" || variant === "softmax again") {
+      const zeroed = tf.where(future, tf.zerosLike(scores), softmax(tf.div(scores, scale)));
+      return tf.matMul(variant === "zeroed after" ? zeroed : softmax(zeroed), v);
+    }
+    return tf.matMul(softmax(tf.where(future, tf.fill(scores.shape, -Infinity), tf.div(scores, scale))), v);
+  });
+}
+
+/**
+ * Exercise 5.2: the forward pass of a causal attention module whose constructor is given:
+ * `new Module(dIn, dOut, contextLength, dropoutP)` with W_query, W_key, W_value (Linear), mask and training.
+ * The check copies a library CausalAttention's weights into it and compares on batches it has not seen (inputs
+ * shorter than the context, d_in != d_out), tests that the future stays hidden, and that dropout acts on the
+ * weights in training mode only.
+ */
+export function checkCausalModule(Module: unknown): string {
+  if (isUnanswered(Module)) return NOT_ANSWERED;
+  // The learner's constructor draws its weights from the default generator: put it back as it was afterwards.
+  const saved = defaultGenerator.getState();
+  try {
+    const right = "Right: projections, scaled scores, the stored mask's top-left corner, softmax, dropout in training only, weights x values.";
+    const gen = new Generator(52);
+    const configs = [
+      { dIn: 4, dOut: 3, ctx: 8, p: 0, x: [3, 5, 4] },
+      { dIn: 3, dOut: 2, ctx: 6, p: 0, x: [2, 6, 3] },
+      { dIn: 4, dOut: 3, ctx: 8, p: 0.5, x: [2, 5, 4] },
+    ];
+    for (const { dIn, dOut, ctx, p, x: shape } of configs) {
+      const lib = new CausalAttention(dIn, dOut, ctx, p, { generator: new Generator(gen.nextUint32()) });
+      const mine = buildSkeleton(Module, [dIn, dOut, ctx, p], lib as unknown as Record<string, unknown>, ["W_query", "W_key", "W_value"]);
+      const x = unseen(shape, gen);
+      const what = `a batch ${shapeStr(shape)} (${shape[1]} tokens, context length ${ctx}, d_in = ${dIn}, d_out = ${dOut}${p ? `, dropout ${p}` : ""})`;
+      try {
+        if (typeof mine === "string") return verdict([mine], right);
+        if (p === 0) {
+          mine.training = true;
+          const out = runForward(mine, x, what);
+          if (out === null) return NOT_ANSWERED;
+          if (typeof out === "string") return verdict([out], right);
+          out.dispose();
+          const problems = tf.tidy(() => {
+            const got = runForward(mine, x, what) as tf.Tensor;
+            return compareAnswer(got, lib.forward(x), `your output on ${what}`, `[b, T, d_out] = ${shapeStr([shape[0], shape[1], dOut])}`, [
+              {
+                value: causalVariant(lib, x, "no scale"),
+                hint: "no scaling: divide the scores by √d_k (d_k = d_out, the keys' size) before the softmax",
+              },
+              { value: causalVariant(lib, x, "scale by d_in"), hint: "you scaled by √d_in; the scale is √d_k, the size of the keys (d_out)" },
+              {
+                value: causalVariant(lib, x, "zeroed after"),
+                hint: "you zeroed the future after the softmax, so the rows no longer sum to 1: set the future scores to -∞ before it",
+              },
+              {
+                value: causalVariant(lib, x, "softmax again"),
+                hint: "a second softmax after zeroing lets the future back in (e^0 = 1): mask the scores with -∞ before one softmax",
+              },
+            ]);
+          });
+          if (problems.length) return verdict(whyDifferent(problems, mine, x, gen), right);
+          continue;
+        }
+        // Dropout: the same draws as the library's when the default generator starts where the library's does.
+        const seed = gen.nextUint32();
+        (lib as unknown as { generator: Generator }).generator.manualSeed(seed);
+        const expectedTrain = lib.forward(x);
+        lib.eval();
+        const expectedEval = lib.forward(x);
+        const saved = defaultGenerator.getState();
+        defaultGenerator.manualSeed(seed);
+        mine.training = true;
+        const train = runForward(mine, x, what);
+        defaultGenerator.setState(saved);
+        mine.training = false;
+        const evaluation = runForward(mine, x, what);
+        try {
+          if (train === null || evaluation === null) return NOT_ANSWERED;
+          if (typeof train === "string") return verdict([train], right);
+          if (typeof evaluation === "string") return verdict([evaluation], right);
+          const problems: string[] = [];
+          if (maxAbsDiff(evaluation, expectedEval) > 1e-4)
+            problems.push("with training = false (evaluation) the output should be the one without dropout: dropout must do nothing then");
+          if (maxAbsDiff(train, expectedTrain) > 1e-4) {
+            problems.push(
+              maxAbsDiff(train, expectedEval) <= 1e-4
+                ? `with training = true and dropout ${p}, nothing was dropped: call dropout(…, this.dropoutP, { training: this.training })`
+                : "in training mode the output differs from dropout on the attention weights: apply dropout once, to the weights after the softmax, before multiplying by the values",
+            );
+          }
+          if (problems.length) return verdict(problems, right);
+        } finally {
+          tf.dispose([expectedTrain, expectedEval, ...[train, evaluation].filter((t): t is tf.Tensor => t instanceof tf.Tensor)]);
+        }
+      } finally {
+        lib.dispose();
+        if (typeof mine !== "string") disposeSkeleton(mine);
+        x.dispose();
+      }
+    }
+    return verdict([], right);
+  } finally {
+    defaultGenerator.setState(saved);
+  }
+}
+
+// ---- Notebook 06 (continued) ----
+
+/**
+ * Exercise 6.3: `count(dIn, dOut, numHeads, qkvBias)` returns the number of parameters of a MultiHeadAttention
+ * with those settings (three projections d_in -> d_out, with biases when qkvBias, and an output projection
+ * d_out -> d_out with a bias). Checked on GPT-2's sizes and on sizes it has not seen.
+ */
+export function checkAttentionParameterCount(count: unknown): string {
+  if (isUnanswered(count)) return NOT_ANSWERED;
+  const right = "Right: 3 d_in d_out (+ 3 d_out with qkv biases) + d_out² + d_out, whatever the number of heads.";
+  if (typeof count !== "function") return verdict([`expected a function (dIn, dOut, numHeads, qkvBias) => number, got ${typeof count}`], right);
+  const cases: [number, number, number, boolean][] = [
+    [768, 768, 12, true],
+    [1024, 1024, 16, false],
+    [3, 2, 2, false],
+    [5, 6, 3, true],
+  ];
+  for (const [dIn, dOut, heads, bias] of cases) {
+    const what = `d_in = ${dIn}, d_out = ${dOut}, ${heads} heads, qkvBias = ${bias}`;
+    const call = callAnswer(() => (count as (a: number, b: number, c: number, d: boolean) => unknown)(dIn, dOut, heads, bias));
+    if ("error" in call) return verdict([`on ${what}, ${call.error}`], right);
+    if (isUnanswered(call.value)) return NOT_ANSWERED;
+    const qkv = 3 * dIn * dOut + (bias ? 3 * dOut : 0);
+    const expected = qkv + dOut * dOut + dOut;
+    const got = call.value;
+    if (typeof got !== "number" || !Number.isFinite(got)) return verdict([`on ${what} it returned ${String(got)}; expected a number`], right);
+    if (got === expected) continue;
+    const pitfalls: [number, string][] = [
+      [3 * dIn * dOut + 3 * dOut + dOut * dOut + dOut, "qkvBias = false means no biases on the query, key and value projections"],
+      [3 * dIn * dOut + dOut * dOut + dOut, "with qkvBias = true the query, key and value projections each have a bias of d_out"],
+      [qkv + dOut * dOut, "the output projection has a bias of d_out too"],
+      [qkv, "you left out the output projection (d_out -> d_out, with a bias)"],
+      [qkv + dIn * dOut + dOut, "the output projection maps d_out to d_out (it reads the merged heads), not d_in to d_out"],
+      [heads * expected, "the heads do not multiply the parameters: they split each projection's d_out columns"],
+      [heads * qkv + dOut * dOut + dOut, "the heads do not multiply the projections: they split each projection's d_out columns"],
+    ];
+    const hint = pitfalls.find(([v]) => v === got)?.[1] ?? `${got.toLocaleString("en-US")} is ${got > expected ? "too large" : "too small"}`;
+    return verdict([`on ${what} it returned ${got.toLocaleString("en-US")}: ${hint}`], right);
+  }
+  return verdict([], right);
+}
+
+/** Multi-head attention from a MultiHeadAttention's projections, with the variants the checks recognise. */
+type MultiHeadVariant =
+  "scale by d_out" | "split without transpose" | "split and merge without transpose" | "merge without transpose" | "no output projection";
+function multiHeadVariant(m: MultiHeadAttention, x: tf.Tensor, variant: MultiHeadVariant): tf.Tensor {
+  return tf.tidy(() => {
+    const [b, T] = x.shape;
+    const [h, hd] = [m.numHeads, m.headDim];
+    const straightSplit = variant.startsWith("split");
+    const straightMerge = variant.includes("merge without");
+    const split = (t: tf.Tensor) => (straightSplit ? t.reshape([b, h, T, hd]) : t.reshape([b, T, h, hd]).transpose([0, 2, 1, 3]));
+    const [q, k, v] = [split(m.W_query.forward(x)), split(m.W_key.forward(x)), split(m.W_value.forward(x))];
+    const scale = Math.sqrt(variant === "scale by d_out" ? m.dOut : hd);
+    const scores = tf.div(tf.matMul(q, k, false, true), scale);
+    const weights = softmax(tf.where(causalMask(T), tf.fill(scores.shape, -Infinity), scores));
+    const context = tf.matMul(weights, v); // [b, h, T, hd]
+    const merged = straightMerge ? context.reshape([b, T, m.dOut]) : context.transpose([0, 2, 1, 3]).reshape([b, T, m.dOut]);
+    return variant === "no output projection" ? merged : m.out_proj.forward(merged);
+  });
+}
+
+/**
+ * Exercise 6.4: `MultiHeadAttention.forward` in a skeleton class whose constructor is given:
+ * `new Module(dIn, dOut, contextLength, numHeads)` with W_query, W_key, W_value, out_proj (Linear), headDim and mask.
+ * The check copies a library MultiHeadAttention's weights into it and compares on batches it has not seen (other
+ * head counts, d_in != d_out, inputs shorter than the context), and tests that the future stays hidden.
+ */
+export function checkMultiHeadModule(Module: unknown): string {
+  if (isUnanswered(Module)) return NOT_ANSWERED;
+  // The learner's constructor draws its weights from the default generator: put it back as it was afterwards.
+  const saved = defaultGenerator.getState();
+  try {
+    const right = "Right: one projection each for Q, K, V, split into heads, causal scaled softmax per head, merged, then out_proj.";
+    const gen = new Generator(64);
+    const configs = [
+      { dIn: 5, dOut: 6, ctx: 7, heads: 3, x: [3, 5, 5] },
+      { dIn: 3, dOut: 4, ctx: 6, heads: 2, x: [1, 6, 3] },
+    ];
+    for (const { dIn, dOut, ctx, heads, x: shape } of configs) {
+      const lib = new MultiHeadAttention(dIn, dOut, ctx, 0, heads, { generator: new Generator(gen.nextUint32()) });
+      const mine = buildSkeleton(Module, [dIn, dOut, ctx, heads], lib as unknown as Record<string, unknown>, [
+        "W_query",
+        "W_key",
+        "W_value",
+        "out_proj",
+      ]);
+      const x = unseen(shape, gen);
+      const what = `a batch ${shapeStr(shape)} (${shape[1]} tokens, context length ${ctx}, d_in = ${dIn}, d_out = ${dOut}, ${heads} heads)`;
+      try {
+        if (typeof mine === "string") return verdict([mine], right);
+        const out = runForward(mine, x, what);
+        if (out === null) return NOT_ANSWERED;
+        if (typeof out === "string") return verdict([out], right);
+        out.dispose();
+        const problems = tf.tidy(() => {
+          const got = runForward(mine, x, what) as tf.Tensor;
+          return compareAnswer(got, lib.forward(x), `your output on ${what}`, `[b, T, d_out] = ${shapeStr([shape[0], shape[1], dOut])}`, [
+            {
+              value: multiHeadVariant(lib, x, "scale by d_out"),
+              hint: "you scaled by √d_out; each head's keys have head_dim entries, so the scale is √head_dim",
+            },
+            ...(["split without transpose", "split and merge without transpose"] as const).map((v) => ({
+              value: multiHeadVariant(lib, x, v),
+              hint: "reshaping straight to [b, heads, T, head_dim] mixes tokens into heads: reshape to [b, T, heads, head_dim], then swap axes 1 and 2",
+            })),
+
+            {
+              value: multiHeadVariant(lib, x, "merge without transpose"),
+              hint: "the heads are merged without swapping axes 1 and 2 back first: tokens and heads get mixed",
+            },
+            { value: multiHeadVariant(lib, x, "no output projection"), hint: "the merged heads still go through out_proj" },
+          ]);
+        });
+        if (problems.length) return verdict(whyDifferent(problems, mine, x, gen), right);
+      } finally {
+        lib.dispose();
+        if (typeof mine !== "string") disposeSkeleton(mine);
+        x.dispose();
+      }
+    }
+    return verdict([], right);
+  } finally {
+    defaultGenerator.setState(saved);
+  }
 }

@@ -38,6 +38,12 @@ export interface ScalingExperiment {
   /** Mean entropy of a row in nats (0 = one-hot; ln(tokens) = uniform). */
   entropyUnscaled: number[];
   entropyScaled: number[];
+  /**
+   * Mean length of the gradient that reaches a row's scores, for a loss sum(weights ⊙ g) with random g (entries
+   * of variance 1): measured by tf.grad through the softmax. Near 0 when the softmax is saturated.
+   */
+  gradNormUnscaled: number[];
+  gradNormScaled: number[];
 }
 
 /**
@@ -56,10 +62,19 @@ export function scalingExperiment(
   checkPositiveInt(rows, "scalingExperiment", "rows");
   dims.forEach((d) => checkPositiveInt(d, "scalingExperiment", "each dimension"));
   const gen = new Generator(options.seed ?? 0);
+  const upstream = new Generator((options.seed ?? 0) + 1); // its own stream, so the weights' numbers do not depend on it
   const a = Math.sqrt(3); // uniform on [-sqrt 3, sqrt 3] has variance 1
-  const out: ScalingExperiment = { dims: [...dims], maxWeightUnscaled: [], maxWeightScaled: [], entropyUnscaled: [], entropyScaled: [] };
+  const out: ScalingExperiment = {
+    dims: [...dims],
+    maxWeightUnscaled: [],
+    maxWeightScaled: [],
+    entropyUnscaled: [],
+    entropyScaled: [],
+    gradNormUnscaled: [],
+    gradNormScaled: [],
+  };
   for (const d of dims) {
-    const [mu, ms, eu, es] = tf.tidy(() => {
+    const [mu, ms, eu, es, gu, gs] = tf.tidy(() => {
       const q = tf.tensor(uniformValues([rows, d], -a, a, gen), [rows, d]);
       const k = tf.tensor(uniformValues([tokens, d], -a, a, gen), [tokens, d]);
       const s = attentionScores(q, k);
@@ -70,12 +85,17 @@ export function scalingExperiment(
       };
       const [m1, e1] = stats(softmax(s));
       const [m2, e2] = stats(softmax(tf.div(s, Math.sqrt(d))));
-      return [m1, m2, e1, e2].map((t) => t.dataSync()[0]);
+      // The gradient with respect to the scores that enter the softmax, for an upstream gradient g: [rows, tokens].
+      const g = tf.tensor(uniformValues([rows, tokens], -a, a, upstream), [rows, tokens]);
+      const gradNorm = (z: tf.Tensor) => tf.mean(tf.norm(tf.grad((zz: tf.Tensor) => tf.sum(tf.mul(softmax(zz), g)))(z), "euclidean", -1));
+      return [m1, m2, e1, e2, gradNorm(s), gradNorm(tf.div(s, Math.sqrt(d)))].map((t) => t.dataSync()[0]);
     });
     out.maxWeightUnscaled.push(mu);
     out.maxWeightScaled.push(ms);
     out.entropyUnscaled.push(eu);
     out.entropyScaled.push(es);
+    out.gradNormUnscaled.push(gu);
+    out.gradNormScaled.push(gs);
   }
   return out;
 }

@@ -104,3 +104,52 @@ export function checkNumber(answer: unknown, expected: number, name: string, pit
   const hint = pitfalls.find(([v]) => Math.abs(answer - v) <= tol)?.[1];
   return verdict([hint ?? `${answer.toLocaleString("en-US")} is ${answer > expected ? "too large" : "too small"}`], right);
 }
+
+/** One input a function exercise's check runs the learner's function on, and what it should return. */
+export interface FunctionCase {
+  /** How the message names this input, e.g. "a batch [3, 4, 5] with lengths 4, 2, 1". */
+  what: string;
+  args: unknown[];
+  expected: tf.Tensor;
+  /** Layout named in a shape message, e.g. "[B, T, d]". */
+  layout: string;
+  pitfalls?: Pitfall[];
+  /** Compare only where this boolean tensor (the expected shape) is true, e.g. the real tokens of a padded batch. */
+  compareWhere?: tf.Tensor;
+}
+
+/**
+ * Run a learner's function on every case, one after another: "not answered yet" while it returns null, "✓ right"
+ * when every output matches, else "✗" with what is wrong on the first case that fails. The cases (made by `cases`,
+ * inside the check so it owns them) and the learner's outputs are freed afterwards.
+ */
+export function checkFunctionOnCases(fn: unknown, signature: string, cases: () => FunctionCase[], right: string, tol = 1e-4): string {
+  if (isUnanswered(fn)) return NOT_ANSWERED;
+  if (typeof fn !== "function") return verdict([`expected a function ${signature}, got ${typeof fn}`], right);
+  // tf.tidy keeps every tensor reachable from what it returns (the cases' fields), and frees the intermediates.
+  const made = tf.tidy(() => cases() as unknown as tf.TensorContainer) as unknown as FunctionCase[];
+  const owned = made.flatMap((c) => [c.expected, ...(c.pitfalls ?? []).map((p) => p.value), ...(c.compareWhere ? [c.compareWhere] : [])]);
+  const inputs = made.flatMap((c) => c.args.filter((a): a is tf.Tensor => a instanceof tf.Tensor));
+  try {
+    for (const c of made) {
+      const call = callAnswer(() => tf.tidy(() => (fn as (...a: unknown[]) => tf.Tensor)(...c.args)));
+      if ("error" in call) return verdict([`on ${c.what}, ${call.error}`], right);
+      if (isUnanswered(call.value)) return NOT_ANSWERED;
+      try {
+        const problems = tf.tidy(() => {
+          const keep = c.compareWhere;
+          const only = (t: unknown) =>
+            keep && t instanceof tf.Tensor && t.shape.join() === c.expected.shape.join() ? tf.where(keep, t.toFloat(), tf.zerosLike(t).toFloat()) : t;
+          const pitfalls = (c.pitfalls ?? []).map((p) => ({ value: only(p.value) as tf.Tensor, hint: p.hint }));
+          return compareAnswer(only(call.value), only(c.expected) as tf.Tensor, `your output on ${c.what}`, c.layout, pitfalls, tol);
+        });
+        if (problems.length) return verdict(problems, right);
+      } finally {
+        if (call.value instanceof tf.Tensor) call.value.dispose();
+      }
+    }
+    return verdict([], right);
+  } finally {
+    tf.dispose([...owned, ...inputs]);
+  }
+}

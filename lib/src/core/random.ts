@@ -49,6 +49,19 @@ export class Generator {
     return this;
   }
 
+  /** A copy of where the stream is, to come back to with setState (like torch.get_rng_state). */
+  getState(): { mt: Uint32Array; index: number; seed: number } {
+    return { mt: this.mt.slice(), index: this.index, seed: this.seedValue };
+  }
+
+  /** Go back to a state taken with getState (like torch.set_rng_state). */
+  setState(state: { mt: Uint32Array; index: number; seed: number }): this {
+    this.mt.set(state.mt);
+    this.index = state.index;
+    this.seedValue = state.seed;
+    return this;
+  }
+
   /** The next raw 32-bit draw (an integer in [0, 2**32)). */
   nextUint32(): number {
     if (this.index >= N) this.twist();

@@ -1,23 +1,68 @@
 // Checks for the exercises of notebooks 01 and 02: "✓" when right, else "✗" and a hint, never the answer.
 import * as tf from "@tensorflow/tfjs";
-import { NOT_ANSWERED, callAnswer, checkNumber, compareAnswer, isUnanswered, verdict } from "../core/exercise";
+import { NOT_ANSWERED, callAnswer, checkFunctionOnCases, compareAnswer, isUnanswered, verdict } from "../core/exercise";
+import { Generator, randValues } from "../core/random";
+import { makeBatch } from "./batch";
+import { encodeAll } from "./data";
+import { generatePairs } from "./grammar";
+import { additiveAttention, paddingBias, type Seq2Seq } from "./model";
+import { tokenize, type Vocabulary } from "./vocab";
+
+/** Three sentences of the course's grammar that are not in the corpus (a seed of their own), short to long. */
+function unseenSentences(): string[] {
+  const pairs = generatePairs(60, 4242).map((p) => p.en);
+  const byLength = [...pairs].sort((a, b) => a.split(" ").length - b.split(" ").length);
+  return [byLength[0], byLength[Math.floor(byLength.length / 2)], byLength[byLength.length - 1]];
+}
+
+/** Source ids [1, S] (with <eos>) and an all-ones mask, for one sentence. */
+function sourceOf(vocabs: { src: Vocabulary }, sentence: string): { src: tf.Tensor2D; mask: tf.Tensor2D; ids: number[] } {
+  const ids = [...vocabs.src.encode(sentence), vocabs.src.eos];
+  const src = tf.tensor2d([ids], [1, ids.length], "int32");
+  return { src, mask: tf.onesLike(src).toFloat() as tf.Tensor2D, ids };
+}
 
 /**
- * Exercise 1.1: how many numbers the plain decoder receives from the encoder for a sentence of `tokens`
- * tokens, with a hidden state of `hidden` numbers.
+ * Exercise 1.1: `lastState(ids)` runs the encoder over a sentence's ids (with <eos>) one token at a time, from a
+ * zero state, and returns its last state h_S [1, H]: all the plain decoder receives. Checked on three sentences it
+ * has not seen, short to long, against the model's own encoder.
  */
-export function checkBottleneckSize(answer: unknown, tokens: number, hidden: number): string {
-  return checkNumber(
-    answer,
-    hidden,
-    "your count",
-    [
-      [tokens * hidden, "that is every encoder state; the plain decoder receives only one of them"],
-      [(tokens + 1) * hidden, "that is every encoder state; the plain decoder receives only one of them"],
-      [tokens, "that counts tokens; the decoder receives numbers from a state vector"],
-      [64, "64 is the size of a word embedding, not of the encoder's state"],
-    ],
-    `Right: ${hidden} numbers, whether the sentence has 4 tokens or ${tokens}.`,
+export function checkEncoderLoop(lastState: unknown, model: Seq2Seq, vocabs: { src: Vocabulary }): string {
+  const H = model.config.hidden;
+  return checkFunctionOnCases(
+    lastState,
+    "(ids) => h_S [1, H]",
+    () =>
+      unseenSentences().map((sentence) => {
+        const { src, mask, ids } = sourceOf(vocabs, sentence);
+        const { states, final } = model.encode(src, mask); // [1, S, H], [1, H]
+        const S = ids.length;
+        const x = model.srcEmb.forward(src); // [1, S, E]
+        const alone = model.encoder.step(model.encoder.projectInputs(x.slice([0, S - 1, 0], [1, 1, -1]).reshape([1, -1])), tf.zeros([1, H]));
+        return {
+          what: `"${sentence}" (${S} tokens with <eos>)`,
+          args: [ids],
+          expected: final,
+          layout: `[1, H] = [1, ${H}]`,
+          pitfalls: [
+            {
+              value: states.slice([0, 0, 0], [1, 1, H]).reshape([1, H]),
+              hint: "that is the state after the first token: keep stepping, feeding each new state into the next step",
+            },
+            {
+              value: states.slice([0, S - 2, 0], [1, 1, H]).reshape([1, H]),
+              hint: "that is the state before the last token (<eos>): the loop stops one token early",
+            },
+            {
+              value: alone,
+              hint: "that is one step from a zero state on the last token alone: each step must start from the state the previous one returned",
+            },
+            { value: states.reshape([S, H]), hint: "those are all the states h_1 .. h_S; the plain decoder receives only the last one" },
+            { value: tf.mean(states, 1), hint: "that is the average of the states; the plain decoder receives the last one" },
+          ],
+        };
+      }),
+    `Right: the last state h_S, ${H} numbers, is all the plain decoder receives, for a sentence of 4 tokens or 40.`,
   );
 }
 
@@ -108,19 +153,57 @@ export function checkDotProductWeights(answer: unknown, query: tf.Tensor, states
   return verdict(problems, "Right: a scaled dot product needs no learned weights; compare its alignment with the additive one below.");
 }
 
-/** Exercise 2.2: the context vector [1, H] from the weights [S] and the encoder states [S, H]. */
-export function checkAttentionContext(answer: unknown, weights: tf.Tensor, states: tf.Tensor): string {
-  if (isUnanswered(answer)) return NOT_ANSWERED;
-  const problems = tf.tidy(() => {
-    const w = weights.reshape([1, -1]);
-    const expected = tf.matMul(w, states);
-    const S = states.shape[0];
-    return compareAnswer(answer, expected, "your context vector", `[1, H] = [1, ${states.shape[1]}]`, [
-      { value: tf.sum(states, 0, true), hint: "you summed the states without the weights" },
-      { value: tf.mean(states, 0, true), hint: "that is the plain average of the states: weight each by its attention weight" },
-      { value: states.slice([S - 1, 0], [1, -1]), hint: "that is the last encoder state, the plain model's bottleneck" },
-      { value: tf.matMul(w, states).reshape([-1]), hint: "right numbers, but keep the batch axis: [1, H]" },
-    ]);
-  });
-  return verdict(problems, "Right: c = Σ_j a_j h_j, a weighted average of the encoder states.");
+/**
+ * Exercise 2.2: `step(s, states, srcMask)` is one step of additive attention for a padded batch, with the model's
+ * W_query [H, A], W_key [H, A] and v [A, 1]: s [B, H], states [B, S, H], srcMask [B, S] (1 = token, 0 = padding)
+ * -> context [B, H]. Checked on a batch of three sentences it has not seen, of different lengths; the padded
+ * positions hold random numbers, so only a mask keeps them out.
+ */
+export function checkAdditiveStep(step: unknown, model: Seq2Seq, vocabs: { src: Vocabulary }): string {
+  if (!model.W_query || !model.W_key || !model.v) throw new Error("checkAdditiveStep: expected a Bahdanau model (kind 'bahdanau'), got a plain one");
+  const [Wq, Wk, v] = [model.W_query, model.W_key, model.v];
+  return checkFunctionOnCases(
+    step,
+    "(s [B, H], states [B, S, H], srcMask [B, S]) => context [B, H]",
+    () => {
+      const sentences = unseenSentences();
+      const encoded = encodeAll(
+        sentences.map((en) => ({ en, fr: "." })),
+        { src: vocabs.src as Vocabulary, tgt: vocabs.src as Vocabulary },
+      );
+      const batch = makeBatch(encoded);
+      const src = tf.tensor2d(batch.src, [batch.size, batch.srcLen], "int32");
+      const mask = tf.tensor2d(batch.srcMask, [batch.size, batch.srcLen]);
+      const { states, final } = model.encode(src, mask);
+      const [B, S, H] = states.shape;
+      const garbage = tf
+        .tensor(randValues([B, S, H], new Generator(2)), [B, S, H])
+        .mul(4)
+        .sub(2);
+      const padded = tf.where(tf.greater(tf.broadcastTo(mask.reshape([B, S, 1]), [B, S, H]), 0), states, garbage) as tf.Tensor3D;
+      const keys = tf.matMul(padded.reshape([B * S, H]), Wk).reshape([B, S, -1]);
+      const attend = (bias: tf.Tensor) => additiveAttention(tf.matMul(final, Wq), keys, padded, v, bias);
+      const right = attend(paddingBias(mask));
+      const unmasked = attend(tf.zerosLike(mask));
+      const realMean = tf.div(tf.sum(tf.mul(padded, mask.reshape([B, S, 1])), 1), tf.sum(mask, 1, true));
+      return [
+        {
+          what: `a batch of ${B} sentences padded to ${S} tokens (lengths ${sentences.map((e) => tokenize(e).length + 1).join(", ")})`,
+          args: [final, padded, mask],
+          expected: right.context,
+          layout: `[B, H] = [${B}, ${H}]`,
+          pitfalls: [
+            {
+              value: unmasked.context,
+              hint: "the padding gets weight: give the padded positions' scores -∞ (or a very negative number) before the softmax",
+            },
+            { value: realMean, hint: "that is the plain average of the real states: weight each by its attention weight" },
+            { value: final, hint: "that is each sentence's last state, the plain model's bottleneck" },
+            { value: right.weights, hint: "those are the weights [B, S]; the context is their weighted sum of the states" },
+          ],
+        },
+      ];
+    },
+    "Right: with padding masked, each sentence's context is the weighted average of its own real encoder states.",
+  );
 }

@@ -48,6 +48,7 @@ body { margin: 0; }
 .course-index-page th, .course-index-page td { text-align: left; padding: 0.45em 0.6em; border-bottom: 1px solid #e3e3e3; vertical-align: top; }
 .course-index-page td.num { text-align: right; white-space: nowrap; color: #555; }
 .course-index-page a { color: #3b6fb6; }
+.course-optional { display: inline-block; margin: 0 0 0.4em; padding: 0.05em 0.6em; border-radius: 4px; background: #fff3c4; color: #6b5200; font-size: 0.8em; }
 """
 
 SLIDES_CSS = """
@@ -61,6 +62,7 @@ SLIDES_CSS = """
 .reveal section { text-align: left; }
 /* A slide taller than the screen scrolls rather than spilling off it. */
 .reveal .slides section:not(.stack) { height: 100%; overflow-y: auto; }
+.reveal .course-optional { display: inline-block; margin: 0 0 0.4em; padding: 0.05em 0.6em; border-radius: 4px; background: #fff3c4; color: #6b5200; font-size: 0.8em; }
 """
 
 
@@ -116,6 +118,46 @@ def executed(path, reuse_dir, index, total):
         raise SystemExit(f"publish: {name} failed: {errors[0].get('ename')}: {errors[0].get('evalue')}")
     say(f"{label}: executed in {seconds:.1f} s")
     return nb, seconds
+
+
+OPTIONAL_BADGE = '<p class="course-optional">Optional: not on the lecture path</p>'
+
+
+def slide_groups(nb):
+    """The cells split where a slide or sub-slide starts: [(first cell index, [cell indices])]."""
+    groups = []
+    for i, cell in enumerate(nb.cells):
+        kind = cell.metadata.get("slideshow", {}).get("slide_type", "-")
+        if kind in ("slide", "subslide") or not groups:
+            groups.append((i, []))
+        groups[-1][1].append(i)
+    return groups
+
+
+def mark_optional(nb):
+    """The first slide of each run of optional slides (first cell: course.lecture = "optional") gets a badge."""
+    previous_optional = False
+    for first, cells in slide_groups(nb):
+        optional = nb.cells[first].metadata.get("course", {}).get("lecture") == "optional"
+        starts_run, previous_optional = optional and not previous_optional, optional
+        if not starts_run:
+            continue
+        md = next((nb.cells[i] for i in cells if nb.cells[i].cell_type == "markdown"), None)
+        if md is not None and OPTIONAL_BADGE not in md.source:
+            md.source = OPTIONAL_BADGE + "\n\n" + md.source
+    return nb
+
+
+def lecture_path(nb):
+    """The lecture path for reveal.js: core slides horizontal (the right arrow walks them), optional slides vertical
+    sub-slides under the core slide before them (the down arrow opens them, the right arrow skips them)."""
+    for first, _ in slide_groups(nb):
+        show = nb.cells[first].metadata.setdefault("slideshow", {})
+        if show.get("slide_type") == "notes":
+            continue
+        optional = nb.cells[first].metadata.get("course", {}).get("lecture") == "optional"
+        show["slide_type"] = "subslide" if optional and first > 0 else "slide"
+    return mark_optional(nb)
 
 
 def without_inline_plotly(nb):
@@ -182,7 +224,7 @@ def build_site(out, reuse_dir):
             root = "../" if href.startswith("solutions/") else ""
             link = lambda p: None if p is None else {"href": root + p[3], "title": title_of(p[1])}
             course = {"root": root, "prev": link(group[k - 1] if k > 0 else None), "next": link(group[k + 1] if k + 1 < len(group) else None)}
-            body, _ = exporter.from_notebook_node(without_inline_plotly(nb), resources={"course": course, "metadata": {"name": title_of(nb)}})
+            body, _ = exporter.from_notebook_node(mark_optional(without_inline_plotly(nb)), resources={"course": course, "metadata": {"name": title_of(nb)}})
             with open(os.path.join(out, href), "w", encoding="utf8") as f:
                 f.write(body)
     write_index(out, pages[:len(main)], pages[len(main):])
@@ -235,7 +277,7 @@ def build_slides(out, reuse_dir):
     decks = []
     for i, path in enumerate(main, 1):
         nb, _ = executed(path, reuse_dir, i, len(main))
-        body, _ = exporter.from_notebook_node(without_inline_plotly(nb), resources={"metadata": {"name": title_of(nb)}})
+        body, _ = exporter.from_notebook_node(lecture_path(without_inline_plotly(nb)), resources={"metadata": {"name": title_of(nb)}})
         name = os.path.basename(path)[:-len(".ipynb")] + ".slides.html"
         with open(os.path.join(out, name), "w", encoding="utf8") as f:
             f.write(body)

@@ -149,6 +149,14 @@ describe("the published course: npm run site and npm run slides, opened offline 
         assert.ok(total > 1, `${total} slide(s)`);
         const notes = await page.evaluate(() => document.querySelectorAll("aside.notes").length);
         assert.ok(notes >= 1, "the teaching notes are speaker notes");
+        // The lecture path: optional parts are vertical sub-slides (the right arrow skips them), marked as optional.
+        const optional = await page.evaluate(() =>
+          [...document.querySelectorAll(".course-optional")].map((b) => b.closest("section")?.parentElement?.closest("section") !== null),
+        );
+        if (/^0[3-6]/.test(name)) {
+          assert.ok(optional.length >= 1, "a lecture notebook marks its optional parts");
+          assert.ok(optional.every(Boolean), "every optional part sits in a vertical stack under a core slide");
+        }
         // Show every slide once, so that each figure is drawn at its slide's size, and measure it there.
         const sizes: { w: number; h: number }[] = [];
         for (let k = 0; k < total; k++) {

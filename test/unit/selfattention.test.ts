@@ -246,7 +246,11 @@ describe("self-attention (notebooks 03 and 04)", () => {
       const w = Array.from(tf.softmax(z).dataSync());
       const gv = [1, -2, 0.5];
       const dot = w.reduce((s, wi, i) => s + wi * gv[i], 0);
-      assertClose(data(grad), w.map((wi, i) => wi * (gv[i] - dot)), 1e-6);
+      assertClose(
+        data(grad),
+        w.map((wi, i) => wi * (gv[i] - dot)),
+        1e-6,
+      );
       tf.dispose([z, g, grad]);
     });
 

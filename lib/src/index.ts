@@ -71,6 +71,13 @@ export { checkTwoDimensionalWrapper, checkSplitHeads, checkAttentionParameterCou
 export { FusedMultiHeadAttention, type AttentionImplementation } from "./attention/fast/fused";
 export { MemoryEfficientAttention, onlineSoftmaxSteps, type MemoryEfficientOptions } from "./attention/fast/memoryefficient";
 
+// 08 Self-attention takes over: positions, the Transformer translator, raced against 01-02's.
+export { sinusoidalPositions, LearnedPositions, applyRope, ropeAngles, POSITION_SCHEMES, type PositionScheme } from "./transformer/positions";
+export { CrossAttention, type CrossAttentionOptions, type AttendOptions } from "./attention/cross";
+export { LayerNorm, FeedForward, EncoderBlock, DecoderBlock } from "./transformer/blocks";
+export { TransformerTranslator, type TransformerConfig } from "./transformer/model";
+export { type Translator } from "./seq2seq/translator";
+
 // For your own code: what the lib is built from and no notebook calls by name (the notebooks use it through
 // the names above).
 export { formatTensor } from "./core/print";

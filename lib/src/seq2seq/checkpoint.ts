@@ -6,10 +6,12 @@ import { createHash } from "crypto";
 import { existsSync, readFileSync, writeFileSync, mkdirSync } from "fs";
 import { dirname } from "path";
 import { Seq2Seq, type Seq2SeqConfig } from "./model";
+import type { Translator, TranslatorConfig } from "./translator";
 import { Vocabulary } from "./vocab";
 
-export interface Checkpoint {
-  model: Seq2Seq;
+/** A loaded translator, typed as the RNN Seq2Seq of notebooks 01-02 unless told: loadCheckpoint<TransformerTranslator>(...). */
+export interface Checkpoint<M extends Translator = Seq2Seq> {
+  model: M;
   vocabs: { src: Vocabulary; tgt: Vocabulary };
   notes: Record<string, unknown>;
 }
@@ -18,7 +20,7 @@ export const CHECKPOINT_FORMAT = "attention-course-seq2seq/2";
 
 interface Manifest {
   format: typeof CHECKPOINT_FORMAT;
-  config: Seq2SeqConfig;
+  config: TranslatorConfig;
   vocabs: { src: string[]; tgt: string[] };
   parameters: { name: string; shape: number[] }[];
   /** Size in bytes and SHA-256 (hex) of NAME.bin. */
@@ -26,12 +28,21 @@ interface Manifest {
   notes: Record<string, unknown>;
 }
 
+/**
+ * How to build each kind of translator from its config. The RNNs are here; the Transformer (../transformer/model.ts)
+ * adds itself when it is loaded, so this layer never imports the one above it.
+ */
+export const TRANSLATORS: Record<string, (config: TranslatorConfig) => Translator> = {
+  plain: (c) => new Seq2Seq(c as Seq2SeqConfig),
+  bahdanau: (c) => new Seq2Seq(c as Seq2SeqConfig),
+};
+
 const sha256 = (bytes: Uint8Array) => createHash("sha256").update(bytes).digest("hex");
 
 /** Write `base`.json and `base`.bin. */
 export function saveCheckpoint(
   base: string,
-  model: Seq2Seq,
+  model: Translator,
   vocabs: { src: Vocabulary; tgt: Vocabulary },
   notes: Record<string, unknown> = {},
 ): void {
@@ -65,16 +76,18 @@ function fail(file: string, what: string): never {
 }
 
 /** Read a checkpoint written by saveCheckpoint. Nothing is built (or leaked) unless every check passes. */
-export function loadCheckpoint(base: string): Checkpoint {
+export function loadCheckpoint<M extends Translator = Seq2Seq>(base: string): Checkpoint<M> {
   if (typeof base !== "string" || base === "")
     throw new Error(`loadCheckpoint: expected a path such as "../data/checkpoints/rnn", got ${String(base)}`);
   const [json, binFile] = [`${base}.json`, `${base}.bin`];
   for (const f of [json, binFile]) if (!existsSync(f)) fail(f, "is missing");
   const { manifest, src, tgt } = readManifest(json);
   const weights = readWeights(binFile, manifest.bin);
-  let model: Seq2Seq;
+  let model: Translator;
   try {
-    model = new Seq2Seq(manifest.config);
+    const build = TRANSLATORS[manifest.config.kind];
+    if (!build) throw new Error(`kind '${manifest.config.kind}' is none of ${Object.keys(TRANSLATORS).join(", ")}`);
+    model = build(manifest.config);
   } catch (e) {
     return fail(json, `has a config this course cannot build (${(e as Error).message})`);
   }
@@ -84,7 +97,7 @@ export function loadCheckpoint(base: string): Checkpoint {
     model.dispose();
     throw e;
   }
-  return { model, vocabs: { src, tgt }, notes: manifest.notes ?? {} };
+  return { model: model as M, vocabs: { src, tgt }, notes: manifest.notes ?? {} };
 }
 
 /** NAME.json: its format, its four parts, and vocabularies whose sizes agree with the config. */
@@ -126,7 +139,7 @@ function readWeights(binFile: string, bin: Manifest["bin"]): Float32Array {
 }
 
 /** Check that the manifest lists exactly the model's parameters, with its shapes, then copy the weights in, in that order. */
-function fillParameters(model: Seq2Seq, manifest: Manifest, weights: Float32Array, json: string, binFile: string): void {
+function fillParameters(model: Translator, manifest: Manifest, weights: Float32Array, json: string, binFile: string): void {
   const named = model.namedParameters();
   const expected = Object.keys(named).sort().join(", ");
   const listed = manifest.parameters

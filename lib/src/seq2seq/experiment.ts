@@ -4,6 +4,7 @@ import * as tf from "@tensorflow/tfjs";
 import { makeBatch, toTensors } from "./batch";
 import { corpusBleu, tokenAccuracy } from "./metrics";
 import type { Seq2Seq } from "./model";
+import type { Translator } from "./translator";
 import { checkAlive } from "../core/module";
 import { Vocabulary } from "./vocab";
 import type { SentencePair } from "./grammar";
@@ -18,7 +19,7 @@ export interface Translation {
 }
 
 /** The vocabularies must be the ones the model was built with (at least in size). */
-function checkVocabularies(model: Seq2Seq, vocabs: { src: Vocabulary; tgt: Vocabulary }, fn: string): void {
+function checkVocabularies(model: Translator, vocabs: { src: Vocabulary; tgt: Vocabulary }, fn: string): void {
   if (!vocabs || !(vocabs.src instanceof Vocabulary) || !(vocabs.tgt instanceof Vocabulary)) {
     throw new Error(`${fn}: vocabs must be { src, tgt } vocabularies (from buildVocabularies, or a checkpoint's .vocabs)`);
   }
@@ -30,7 +31,7 @@ function checkVocabularies(model: Seq2Seq, vocabs: { src: Vocabulary; tgt: Vocab
 }
 
 /** Greedy translations of sentence pairs, in batches. */
-export function translatePairs(model: Seq2Seq, vocabs: { src: Vocabulary; tgt: Vocabulary }, pairs: SentencePair[], batchSize = 100): Translation[] {
+export function translatePairs(model: Translator, vocabs: { src: Vocabulary; tgt: Vocabulary }, pairs: SentencePair[], batchSize = 100): Translation[] {
   checkAlive(model, "translatePairs");
   if (!Array.isArray(pairs)) throw new Error("translatePairs: pairs must be an array of { en, fr }, e.g. corpus.test");
   checkVocabularies(model, vocabs, "translatePairs");
@@ -40,7 +41,7 @@ export function translatePairs(model: Seq2Seq, vocabs: { src: Vocabulary; tgt: V
     const b = makeBatch(chunk.map((p) => ({ src: [...vocabs.src.encode(p.en), vocabs.src.eos], tgt: [vocabs.tgt.eos] })));
     const src = tf.tensor2d(b.src, [b.size, b.srcLen], "int32");
     const mask = tf.tensor2d(b.srcMask, [b.size, b.srcLen]);
-    let result: ReturnType<Seq2Seq["translate"]>;
+    let result: ReturnType<Translator["translate"]>;
     try {
       // With the fast wing's kernels in place: the same numbers, 2-3x faster on wasm.
       result = withFastKernels(() => model.translate(src, mask));
@@ -78,7 +79,7 @@ export function teacherForcedAttention(model: Seq2Seq, vocabs: { src: Vocabulary
 }
 
 /** Translate one English sentence (unknown words become <unk>). */
-export function translateSentence(model: Seq2Seq, vocabs: { src: Vocabulary; tgt: Vocabulary }, sentence: string): Translation {
+export function translateSentence(model: Translator, vocabs: { src: Vocabulary; tgt: Vocabulary }, sentence: string): Translation {
   return translatePairs(model, vocabs, [{ en: sentence, fr: "" }], 1)[0];
 }
 

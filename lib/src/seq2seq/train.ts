@@ -2,7 +2,8 @@
 import * as tf from "@tensorflow/tfjs";
 import { Generator } from "../core/random";
 import { makeBatches, toTensors, type Batch, type BatchTensors, type EncodedPair } from "./batch";
-import type { Seq2Seq } from "./model";
+import { Seq2Seq } from "./model";
+import type { Translator } from "./translator";
 import { checkPositive, checkPositiveInt } from "../core/checks";
 import { checkAlive } from "../core/module";
 import { inKernel } from "../core/jupyter";
@@ -27,10 +28,10 @@ export interface StepOptions {
 }
 
 /** Forward + backward + update. Returns the loss as a scalar tensor (read it when you need it). */
-export function trainStep(model: Seq2Seq, optimizer: tf.Optimizer, batch: BatchTensors, options: StepOptions = {}): tf.Scalar {
-  const fast = (options.fast ?? true) && fastPathAvailable();
+export function trainStep(model: Translator, optimizer: tf.Optimizer, batch: BatchTensors, options: StepOptions = {}): tf.Scalar {
+  const fast = (options.fast ?? true) && model instanceof Seq2Seq && fastPathAvailable(); // the fast wing is the RNNs'
   const step = () => {
-    const loss = () => (fast ? fastLoss(model, batch) : model.loss(batch));
+    const loss = () => (fast ? fastLoss(model as Seq2Seq, batch) : model.loss(batch));
     const { value, grads } = tf.variableGrads(loss, model.parameters());
     const clipped = clipByGlobalNorm(grads, options.clipNorm ?? 1);
     optimizer.applyGradients(clipped.grads);
@@ -73,7 +74,7 @@ function checkOptions(o: TrainOptions): void {
 }
 
 /** Every token id must be a word of the model's vocabularies, and every pair must end in <eos>. */
-function checkPairs(model: Seq2Seq, pairs: EncodedPair[]): void {
+function checkPairs(model: Translator, pairs: EncodedPair[]): void {
   if (!Array.isArray(pairs) || pairs.length === 0) throw new Error("Trainer: no training pairs; expected encodeAll(corpus.train, vocabs)");
   const { srcVocab, tgtVocab } = model.config;
   pairs.forEach((p, i) => {
@@ -115,7 +116,7 @@ export class Trainer {
   readonly losses: { step: number; loss: number }[] = [];
 
   constructor(
-    readonly model: Seq2Seq,
+    readonly model: Translator,
     readonly pairs: EncodedPair[],
     private readonly options: TrainOptions,
   ) {

@@ -1,0 +1,86 @@
+// Cross-attention (notebook 08): multi-head attention whose queries come from one sequence and whose keys and
+// values come from another, e.g. a translator's decoder reading its encoder's states. With the same sequence on
+// both sides it is self-attention; a key mask hides padding, and `causal` hides later keys.
+import * as tf from "@tensorflow/tfjs";
+import { Generator, defaultGenerator } from "../core/random";
+import { Linear } from "../core/linear";
+import { ModuleBase } from "../core/module";
+import { futurePattern, MASKED_FINITE } from "../core/mask";
+import { checkDropout } from "../core/checks";
+import { headDimOf, mergeHeads, splitHeads } from "./heads";
+import { dropout } from "./dropout";
+
+export interface CrossAttentionOptions {
+  generator?: Generator;
+  /** Bias in the query/key/value projections (default true, as in the 2017 Transformer). */
+  qkvBias?: boolean;
+}
+
+export interface AttendOptions {
+  /** [b, T_k]: 1 for a token, 0 for padding, which gets weight 0 as a key. */
+  keyMask?: tf.Tensor;
+  /** Hide the keys after each query (self-attention in a decoder: T_q = T_k). */
+  causal?: boolean;
+  /** Turn queries and keys [b, heads, T, head_dim] by their positions before the scores (rotary embeddings). */
+  rotate?: (t: tf.Tensor4D) => tf.Tensor4D;
+}
+
+/**
+ * Multi-head attention with W_query, W_key, W_value and out_proj as in MultiHeadAttention (notebook 06): queries
+ * from x [b, T_q, d_in], keys and values from memory [b, T_k, d_in] -> [b, T_q, d_out]. Dropout on the weights in
+ * training mode.
+ */
+export class CrossAttention extends ModuleBase {
+  readonly numHeads: number;
+  readonly headDim: number;
+  readonly W_query: Linear;
+  readonly W_key: Linear;
+  readonly W_value: Linear;
+  readonly out_proj: Linear;
+  private readonly generator: Generator;
+
+  constructor(
+    readonly dIn: number,
+    readonly dOut: number,
+    numHeads: number,
+    readonly dropoutP = 0,
+    options: CrossAttentionOptions = {},
+  ) {
+    super();
+    this.headDim = headDimOf(dOut, numHeads, "CrossAttention");
+    checkDropout(dropoutP, "CrossAttention");
+    this.numHeads = numHeads;
+    this.generator = options.generator ?? defaultGenerator;
+    const opts = { bias: options.qkvBias ?? true, generator: this.generator };
+    this.W_query = new Linear(dIn, dOut, opts);
+    this.W_key = new Linear(dIn, dOut, opts);
+    this.W_value = new Linear(dIn, dOut, opts);
+    this.out_proj = new Linear(dOut, dOut, { bias: true, generator: this.generator });
+  }
+
+  /** The weights [b, heads, T_q, T_k] and the output [b, T_q, d_out]. */
+  explain(x: tf.Tensor, memory: tf.Tensor, options: AttendOptions = {}): { weights: tf.Tensor; context: tf.Tensor } {
+    return tf.tidy(() => {
+      const [b, Tq] = x.shape;
+      const Tk = memory.shape[1]!;
+      let q = splitHeads(this.W_query.forward(x), this.numHeads); // [b, heads, T_q, head_dim]
+      let k = splitHeads(this.W_key.forward(memory), this.numHeads); // [b, heads, T_k, head_dim]
+      const v = splitHeads(this.W_value.forward(memory), this.numHeads);
+      if (options.rotate) [q, k] = [options.rotate(q), options.rotate(k)];
+      let scores = tf.div(tf.matMul(q, k, false, true), Math.sqrt(this.headDim)); // [b, heads, T_q, T_k]
+      if (options.keyMask) scores = tf.add(scores, tf.mul(tf.sub(1, options.keyMask), MASKED_FINITE).reshape([b, 1, 1, Tk]));
+      if (options.causal) scores = tf.add(scores, tf.mul(tf.tensor(futurePattern(Tq!, Tk), [Tq!, Tk], "float32"), MASKED_FINITE));
+      const weights = dropout(tf.softmax(scores), this.dropoutP, { training: this.training, generator: this.generator });
+      const context = this.out_proj.forward(mergeHeads(tf.matMul(weights, v))); // [b, T_q, d_out]
+      return { weights, context };
+    });
+  }
+
+  forward(x: tf.Tensor, memory: tf.Tensor, options: AttendOptions = {}): tf.Tensor {
+    return tf.tidy(() => this.explain(x, memory, options).context);
+  }
+
+  parameters(): tf.Variable[] {
+    return [...this.W_query.parameters(), ...this.W_key.parameters(), ...this.W_value.parameters(), ...this.out_proj.parameters()];
+  }
+}

@@ -1,0 +1,25 @@
+// What every translator of the course offers the training loop, the scoring and the checkpoints: the RNN
+// encoder-decoders of notebooks 01-02 (./model.ts) and the Transformer of notebook 08 (../transformer/).
+import type * as tf from "@tensorflow/tfjs";
+import type { Module } from "../core/module";
+import type { BatchTensors } from "./batch";
+
+export interface TranslatorConfig {
+  /** "plain" and "bahdanau" (Seq2Seq), "transformer" (TransformerTranslator). */
+  kind: string;
+  srcVocab: number;
+  tgtVocab: number;
+  seed?: number;
+}
+
+export interface Translator extends Module {
+  readonly config: TranslatorConfig;
+  /** Masked cross-entropy of the reference under teacher forcing, averaged over its tokens. */
+  loss(batch: BatchTensors): tf.Scalar;
+  /** Greedy decoding: src [B, S] int32, srcMask [B, S] -> token ids per sentence (up to <eos>), and attention if any. */
+  translate(src: tf.Tensor2D, srcMask: tf.Tensor2D, options?: { maxLen?: number }): { ids: number[][]; attention: number[][][] | null };
+  /** Parameters by stable names, for checkpoints. */
+  namedParameters(): Record<string, tf.Variable>;
+  /** Training mode (dropout on) or evaluation mode. */
+  training?: boolean;
+}

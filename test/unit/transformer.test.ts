@@ -1,0 +1,228 @@
+// Notebook 08: positions (against PyTorch), cross-attention, the blocks and the Transformer translator.
+import * as assert from "assert";
+import * as tf from "@tensorflow/tfjs";
+import { mkdtempSync, readFileSync } from "fs";
+import { tmpdir } from "os";
+import { join } from "path";
+import {
+  setup,
+  sinusoidalPositions,
+  applyRope,
+  LearnedPositions,
+  CrossAttention,
+  MultiHeadAttention,
+  TransformerTranslator,
+  Generator,
+  loadCheckpoint,
+  buildVocabularies,
+  encodeAll,
+  Trainer,
+  translatePairs,
+} from "attention-lib";
+import { generatePairs, makeBatch, saveCheckpoint, toTensors } from "attention-lib/internal";
+import { assertClose, assertThrowsMessage, checkGradients, data, noLeak, ROOT } from "../helpers";
+
+type Ref = { shape: number[]; data: number[] };
+const REF = JSON.parse(readFileSync(join(ROOT, "test", "fixtures", "positions-reference.json"), "utf8")) as Record<string, Ref>;
+const t = (r: Ref) => tf.tensor(r.data, r.shape);
+
+describe("the Transformer (notebook 08)", function () {
+  this.timeout(120000);
+  before(() => setup({ backend: "wasm", verbose: false }));
+
+  describe("positions, against PyTorch 2.13", () => {
+    it("sinusoidal encodings: the 2017 paper's, interleaved sin/cos, as PyTorch's tutorial computes them", () => {
+      const pe = sinusoidalPositions(7, 8);
+      assert.deepStrictEqual(pe.shape, [7, 8]);
+      assertClose(data(pe), REF.sinusoidal.data, 1e-6, "sinusoidal");
+      pe.dispose();
+    });
+
+    it("RoPE, rotate-half convention (Hugging Face's Llama), at offset 0 and 3", () => {
+      const x = t(REF.x);
+      const [r0, r3] = [applyRope(x), applyRope(x, 3)];
+      assert.deepStrictEqual(r0.shape, [1, 2, 7, 8]);
+      assertClose(data(r0), REF.rope.data, 1e-5, "rope");
+      assertClose(data(r3), REF.rope_offset3.data, 1e-5, "rope offset 3");
+      // A rotation keeps each vector's length.
+      assertClose(data(tf.norm(r0, "euclidean", -1)), data(tf.norm(x, "euclidean", -1)), 1e-5, "lengths");
+      tf.dispose([x, r0, r3]);
+    });
+
+    it("RoPE: the score of a query at i and a key at j depends only on i - j (PyTorch's numbers too)", () => {
+      const [q, k] = [t(REF.q), t(REF.k)];
+      const qs = applyRope(tf.tile(q.reshape([1, 8]), [7, 1]));
+      const ks = applyRope(tf.tile(k.reshape([1, 8]), [7, 1]));
+      const s = tf.matMul(qs, ks, false, true).arraySync() as number[][];
+      assertClose(s.flat(), REF.rope_scores.data, 1e-5, "scores");
+      for (let i = 1; i < 7; i++)
+        for (let j = 1; j < 7; j++) assert.ok(Math.abs(s[i][j] - s[i - 1][j - 1]) < 1e-5, `score(${i}, ${j}) != score(${i - 1}, ${j - 1})`);
+      assert.ok(Math.abs(s[3][1] - s[1][3]) > 1e-3, "i - j = 2 and j - i = 2 differ: the sign of the offset matters");
+      tf.dispose([q, k, qs, ks]);
+    });
+
+    it("learned positions: one trainable vector per position, none beyond maxLen; bad sizes refused", () => {
+      const p = new LearnedPositions(5, 4, new Generator(1));
+      assert.deepStrictEqual(p.forward(3).shape, [3, 4]);
+      assertThrowsMessage(() => p.forward(6), /LearnedPositions: 6 positions asked for, but only 5 were learned/);
+      assertThrowsMessage(() => sinusoidalPositions(4, 5), /sinusoidalPositions: d must be even/);
+      assertThrowsMessage(() => applyRope(tf.zeros([2, 3])), /applyRope: x must be \[\.\.\., T, headDim\] with an even headDim, got \[2, 3\]/);
+      p.dispose();
+    });
+  });
+
+  describe("word order and cross-attention", () => {
+    it("without positions, attention is permutation-equivariant: shuffled tokens give the same rows, shuffled; with positions it is not", () => {
+      const attn = new CrossAttention(8, 8, 2, 0, { generator: new Generator(3) });
+      const x = tf.randomNormal([1, 6, 8], 0, 1, "float32", 4);
+      const order = [3, 0, 5, 1, 4, 2];
+      const shuffled = tf.gather(x, order, 1);
+      const out = attn.forward(x, x);
+      const outShuffled = attn.forward(shuffled, shuffled);
+      assertClose(data(outShuffled), data(tf.gather(out, order, 1)), 1e-5, "equivariance");
+      const pe = sinusoidalPositions(6, 8);
+      const withPos = attn.forward(tf.add(x, pe), tf.add(x, pe));
+      const shuffledWithPos = attn.forward(tf.add(shuffled, pe), tf.add(shuffled, pe));
+      const gap = tf.max(tf.abs(tf.sub(shuffledWithPos, tf.gather(withPos, order, 1)))).dataSync()[0];
+      assert.ok(gap > 1e-2, `positions make order matter (gap ${gap})`);
+      tf.dispose([x, shuffled, out, outShuffled, pe, withPos, shuffledWithPos]);
+      attn.dispose();
+    });
+
+    it("CrossAttention with memory = x and causal equals MultiHeadAttention with the same weights", () => {
+      const mha = new MultiHeadAttention(6, 8, 5, 0, 2, { generator: new Generator(5) });
+      const cross = new CrossAttention(6, 8, 2, 0, { generator: new Generator(6), qkvBias: false });
+      for (const n of ["W_query", "W_key", "W_value", "out_proj"] as const) {
+        cross[n].weight.assign(mha[n].weight);
+        if (mha[n].bias) cross[n].bias!.assign(mha[n].bias!);
+      }
+      const x = tf.randomNormal([2, 5, 6], 0, 1, "float32", 7);
+      assertClose(data(cross.forward(x, x, { causal: true })), data(mha.forward(x)), 1e-5, "cross = mha");
+      tf.dispose(x);
+      mha.dispose();
+      cross.dispose();
+    });
+
+    it("cross-attention reads another sequence: [b, T_q, d] against [b, T_k, d]; padding in the memory gets no weight", () => {
+      const cross = new CrossAttention(4, 4, 2, 0, { generator: new Generator(8) });
+      const x = tf.randomNormal([2, 3, 4], 0, 1, "float32", 9);
+      const memory = tf.randomNormal([2, 5, 4], 0, 1, "float32", 10);
+      const keyMask = tf.tensor2d([
+        [1, 1, 1, 0, 0],
+        [1, 1, 1, 1, 1],
+      ]);
+      const { weights, context } = cross.explain(x, memory, { keyMask });
+      assert.deepStrictEqual(
+        [weights.shape, context.shape],
+        [
+          [2, 2, 3, 5],
+          [2, 3, 4],
+        ],
+      );
+      assertClose(data(weights.slice([0, 0, 0, 3], [1, 2, 3, 2])), new Array(12).fill(0), 1e-7, "padding's weights");
+      const garbage = tf.concat([memory.slice([0, 0, 0], [2, 3, 4]), tf.fill([2, 2, 4], 50)], 1);
+      const again = cross.forward(x, garbage, { keyMask });
+      assertClose(data(again.slice([0, 0, 0], [1, 3, 4])), data(context.slice([0, 0, 0], [1, 3, 4])), 1e-5, "padding changes nothing");
+      tf.dispose([x, memory, keyMask, weights, context, garbage, again]);
+      cross.dispose();
+    });
+  });
+
+  describe("the translator", () => {
+    const pairs = generatePairs(60, 11);
+    const vocabs = buildVocabularies(pairs);
+    const encoded = encodeAll(pairs, vocabs);
+    const tiny = (positions: "learned" | "sinusoidal" | "rope", extra = {}) =>
+      new TransformerTranslator({
+        kind: "transformer",
+        srcVocab: vocabs.src.size,
+        tgtVocab: vocabs.tgt.size,
+        d: 16,
+        heads: 2,
+        hidden: 16,
+        layers: 1,
+        dropout: 0,
+        positions,
+        seed: 3,
+        ...extra,
+      });
+
+    it("gives logits [B, T, V]; the decoder is causal and the source's padding changes nothing, for each position scheme", () => {
+      for (const positions of ["learned", "sinusoidal", "rope"] as const) {
+        const m = tiny(positions);
+        const b = toTensors(makeBatch(encoded.slice(0, 3)));
+        const { logits } = m.forward(b);
+        assert.deepStrictEqual(logits.shape, [3, b.tgtIn.shape[1], vocabs.tgt.size]);
+        // Change the last target token: the logits of every earlier position stay.
+        const T = b.tgtIn.shape[1]!;
+        const tgt2 = tf.concat([b.tgtIn.slice([0, 0], [3, T - 1]), tf.fill([3, 1], 5, "int32")], 1) as tf.Tensor2D;
+        const l2 = m.forward({ ...b, tgtIn: tgt2 }).logits;
+        assertClose(data(l2.slice([0, 0, 0], [3, T - 1, -1])), data(logits.slice([0, 0, 0], [3, T - 1, -1])), 1e-4, `${positions}: causal`);
+        // Pad the source with two more padding tokens: same logits.
+        const src2 = tf.concat([b.src, tf.zeros([3, 2], "int32")], 1) as tf.Tensor2D;
+        const mask2 = tf.concat([b.srcMask, tf.zeros([3, 2])], 1) as tf.Tensor2D;
+        const l3 = m.forward({ src: src2, srcMask: mask2, tgtIn: b.tgtIn }).logits;
+        assertClose(data(l3), data(logits), 1e-4, `${positions}: padding`);
+        tf.dispose([b, logits, tgt2, l2, src2, mask2, l3]);
+        m.dispose();
+      }
+    });
+
+    it("finite-difference gradient check (rope, so that rotation and attention are both in the path)", () => {
+      const m = tiny("rope", { d: 8, hidden: 8 });
+      const b = toTensors(makeBatch(encoded.slice(0, 2)));
+      const named = m.namedParameters();
+      const some = ["encoder.0.selfAttention.W_query.weight", "decoder.0.crossAttention.W_key.weight", "decoder.0.norm3.scale", "out.bias"].map(
+        (n) => named[n],
+      );
+      assert.ok(some.every(Boolean), "the named parameters exist");
+      assert.ok(checkGradients(() => m.loss(b), some, "transformer") >= 12);
+      tf.dispose(b);
+      m.dispose();
+    });
+
+    it("trains with the course's Trainer (loss falls), translates greedily up to <eos>, and round-trips through a checkpoint", async () => {
+      const m = tiny("sinusoidal");
+      const trainer = new Trainer(m, encoded, { steps: 30, batchSize: 16, reportEvery: 10 });
+      await trainer.run();
+      assert.ok(trainer.losses[2].loss < trainer.losses[0].loss, `loss ${trainer.losses.map((l) => l.loss.toFixed(2))}`);
+      trainer.dispose();
+      const out = noLeak(() => translatePairs(m, vocabs, pairs.slice(0, 4)));
+      assert.strictEqual(out.length, 4);
+      for (const o of out) assert.ok(!o.output.includes("<eos>") && o.output.split(" ").length <= 2 * (o.source.split(" ").length + 1) + 10);
+      const dir = mkdtempSync(join(tmpdir(), "transformer-"));
+      saveCheckpoint(join(dir, "tiny"), m, vocabs, { steps: 30 });
+      const loaded = loadCheckpoint<TransformerTranslator>(join(dir, "tiny"));
+      assert.ok(loaded.model instanceof TransformerTranslator);
+      assert.deepStrictEqual(
+        translatePairs(loaded.model, loaded.vocabs, pairs.slice(0, 4)).map((o) => o.output),
+        out.map((o) => o.output),
+      );
+      loaded.model.dispose();
+      m.dispose();
+    });
+
+    it("refuses bad configs and inputs clearly, and a source longer than the learned positions", () => {
+      const base = { kind: "transformer" as const, srcVocab: 10, tgtVocab: 10 };
+      assertThrowsMessage(() => new TransformerTranslator(null as never), /TransformerTranslator: expected a config/);
+      assertThrowsMessage(
+        () => new TransformerTranslator({ ...base, positions: "absolute" as never }),
+        /positions must be one of learned, sinusoidal, rope/,
+      );
+      assertThrowsMessage(() => new TransformerTranslator({ ...base, d: 12, heads: 4 }), /must split into 4 heads of an even width/);
+      assertThrowsMessage(() => new TransformerTranslator({ ...base, dropout: 1.5 }), /TransformerTranslator: .*dropout/);
+      const m = new TransformerTranslator({ ...base, d: 8, heads: 2, layers: 1, positions: "learned", maxLen: 4 });
+      const src = tf.tensor2d([[4, 5, 6, 7, 2]], [1, 5], "int32");
+      assertThrowsMessage(
+        () => m.translate(src, tf.onesLike(src).toFloat() as tf.Tensor2D),
+        /the source has 5 tokens, more than the 4 positions this model learned/,
+      );
+      assertThrowsMessage(
+        () => m.forward({ src: tf.tensor2d([[40]], [1, 1], "int32"), srcMask: tf.ones([1, 1]), tgtIn: tf.tensor2d([[1]], [1, 1], "int32") }),
+        /TransformerTranslator.forward: .*40/,
+      );
+      tf.dispose(src);
+      m.dispose();
+    });
+  });
+});

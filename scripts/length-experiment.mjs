@@ -1,12 +1,14 @@
 #!/usr/bin/env node
-// The experiment of notebooks 01-02 (Bahdanau, Cho & Bengio 2014, Fig. 2): train a plain RNN
-// encoder-decoder and one with additive attention on the same data with the same budget, then score both
-// on the held-out test split, bucketed by source length.
+// The experiment of notebooks 01-02 and 08 (Bahdanau, Cho & Bengio 2014, Fig. 2, then the 2017 Transformer):
+// train a plain RNN encoder-decoder, one with additive attention, and a Transformer with each of three position
+// schemes, on the same data with the same Trainer, batches and budget; then score them all on the held-out test
+// split and on sentences longer than any in training, bucketed by source length.
 //
-//   npm run length-experiment -- --out results.json                    retrain both (in parallel), save
+//   npm run length-experiment -- --out results.json                    retrain all five (two at a time), save
 //                                                                       checkpoints to data/checkpoints/, score
 //   npm run length-experiment -- --from-checkpoints --out results.json  score the committed checkpoints
-//   options: --steps N (default 3000)  --backend wasm|cpu  --only plain|bahdanau  --checkpoints DIR
+//   options: --steps N (default 3000)  --backend wasm|cpu  --only KIND[,KIND]  --checkpoints DIR
+//   kinds: plain, bahdanau, transformer-learned, transformer-sinusoidal, transformer-rope
 import { createRequire } from "node:module";
 import { spawn } from "node:child_process";
 import { writeFileSync } from "node:fs";
@@ -27,14 +29,22 @@ function option(name, fallback) {
 const flag = (name) => process.argv.includes(`--${name}`);
 
 export const MODEL_SIZES = { embedding: 64, hidden: 128, attention: 128 };
-const KINDS = ["plain", "bahdanau"];
-const NAMES = { plain: "rnn", bahdanau: "attention" };
+/** The Transformer's size: a training step costs about what the RNNs' does here (~0.3 s on this wasm backend). */
+export const TRANSFORMER_SIZES = { d: 32, heads: 2, hidden: 64, layers: 1, dropout: 0, maxLen: 128 }; // no dropout, like the RNNs
+const SCHEMES = ["learned", "sinusoidal", "rope"];
+const KINDS = ["plain", "bahdanau", ...SCHEMES.map((s) => `transformer-${s}`)];
+const NAMES = { plain: "rnn", bahdanau: "attention", ...Object.fromEntries(SCHEMES.map((s) => [`transformer-${s}`, `transformer-${s}`])) };
+/** The columns of the results, one per model. */
+const COLUMNS = { plain: "rnn", bahdanau: "attention", ...Object.fromEntries(SCHEMES.map((s) => [`transformer-${s}`, `transformer_${s}`])) };
 
 async function trainOne(kind, steps, dir, backend) {
   await lib.setup({ backend, verbose: false });
   const corpus = lib.loadCorpus(join(ROOT, "data", "corpus"));
   const vocabs = lib.buildVocabularies(corpus.train);
-  const model = new lib.Seq2Seq({ kind, srcVocab: vocabs.src.size, tgtVocab: vocabs.tgt.size, ...MODEL_SIZES, seed: 7 });
+  const sizes = { srcVocab: vocabs.src.size, tgtVocab: vocabs.tgt.size, seed: 7 };
+  const model = kind.startsWith("transformer-")
+    ? new lib.TransformerTranslator({ kind: "transformer", positions: kind.slice("transformer-".length), ...TRANSFORMER_SIZES, ...sizes })
+    : new lib.Seq2Seq({ kind, ...sizes, ...MODEL_SIZES });
   // Snapshots of the attention on one test sentence while training (notebook 02 shows it sharpening).
   const probe = corpus.test.find((p) => p.en.split(" ").length >= 12 && p.en.split(" ").length <= 16);
   const snapshots = [];
@@ -95,34 +105,37 @@ function runChild(kind, steps, dir, backend) {
   });
 }
 
+/** BLEU and token accuracy of every model, by source length: the test split, and the long sentences. */
 export async function score(dir, backend) {
   await lib.setup({ backend, verbose: false });
   const corpus = lib.loadCorpus(join(ROOT, "data", "corpus"));
-  const results = {};
+  const long = lib.longSentences(corpus.train);
+  const results = { test: {}, long: {} };
   for (const kind of KINDS) {
+    const t0 = Date.now();
     const { model, vocabs } = lib.loadCheckpoint(join(dir, NAMES[kind]));
-    results[kind] = lib.scoreByLength(lib.translatePairs(model, vocabs, corpus.test), lib.LENGTH_BUCKETS);
+    results.test[kind] = lib.scoreByLength(lib.translatePairs(model, vocabs, corpus.test), lib.LENGTH_BUCKETS);
+    results.long[kind] = lib.scoreByLength(lib.translatePairs(model, vocabs, long), lib.LONG_BUCKETS);
     model.dispose();
+    console.log(`[score] ${kind}: ${((Date.now() - t0) / 1000).toFixed(0)} s`);
   }
-  const buckets = results.plain.map((b, i) => ({
-    min_len: b.min_len,
-    max_len: b.max_len,
-    n: b.n,
-    rnn_bleu: b.bleu,
-    attention_bleu: results.bahdanau[i].bleu,
-    rnn_accuracy: b.accuracy,
-    attention_accuracy: results.bahdanau[i].accuracy,
-  }));
-  return { split: "test", buckets };
+  const table = (byKind) =>
+    byKind.plain.map((b, i) => {
+      const row = { min_len: b.min_len, max_len: b.max_len, n: b.n };
+      for (const kind of KINDS) row[`${COLUMNS[kind]}_bleu`] = byKind[kind][i].bleu;
+      for (const kind of KINDS) row[`${COLUMNS[kind]}_accuracy`] = byKind[kind][i].accuracy;
+      return row;
+    });
+  return { split: "test", buckets: table(results.test), long: { sentences: long.length, longest_training_sentence: 55, buckets: table(results.long) } };
 }
 
 function printTable(res) {
-  console.log("\nsource length | sentences | RNN BLEU | attention BLEU");
-  for (const b of res.buckets) {
-    const range = b.max_len >= 1000 ? `${b.min_len}+` : `${b.min_len}-${b.max_len}`;
-    console.log(
-      `${range.padStart(13)} | ${String(b.n).padStart(9)} | ${b.rnn_bleu.toFixed(3).padStart(8)} | ${b.attention_bleu.toFixed(3).padStart(14)}`,
-    );
+  for (const [name, buckets] of [["test split", res.buckets], ["longer than any training sentence", res.long.buckets]]) {
+    console.log(`\n${name}\nsource length | sentences | ${KINDS.map((k) => COLUMNS[k].padStart(22)).join(" | ")}`);
+    for (const b of buckets) {
+      const range = b.max_len >= 1000 ? `${b.min_len}+` : `${b.min_len}-${b.max_len}`;
+      console.log(`${range.padStart(13)} | ${String(b.n).padStart(9)} | ${KINDS.map((k) => b[`${COLUMNS[k]}_bleu`].toFixed(3).padStart(22)).join(" | ")}`);
+    }
   }
   const first = res.buckets[0];
   const last = res.buckets[res.buckets.length - 1];
@@ -139,11 +152,18 @@ async function main() {
   const backend = option("backend", "wasm");
   const dir = resolve(option("checkpoints", join(ROOT, "data", "checkpoints")));
   const steps = Number(option("steps", "3000"));
-  const only = option("only", null);
-  if (only && !KINDS.includes(only)) throw new Error(`--only must be one of ${KINDS.join(", ")}`);
+  const only = option("only", null)?.split(",");
+  for (const k of only ?? []) if (!KINDS.includes(k)) throw new Error(`--only must name some of ${KINDS.join(", ")}; got ${k}`);
   if (!flag("from-checkpoints")) {
-    if (only) await trainOne(only, steps, dir, backend);
-    else await Promise.all(KINDS.map((k) => runChild(k, steps, dir, backend))); // two cores: one model each
+    if (only?.length === 1) await trainOne(only[0], steps, dir, backend);
+    else {
+      // Two cores: two models at a time, each in its own process.
+      const queue = [...(only ?? KINDS)];
+      const worker = async () => {
+        while (queue.length) await runChild(queue.shift(), steps, dir, backend);
+      };
+      await Promise.all([worker(), worker()]);
+    }
     if (flag("train-only")) return;
   }
   const res = await score(dir, backend);

@@ -76,7 +76,10 @@ export { sinusoidalPositions, LearnedPositions, applyRope, ropeAngles, POSITION_
 export { CrossAttention, type CrossAttentionOptions, type AttendOptions } from "./attention/cross";
 export { LayerNorm, FeedForward, EncoderBlock, DecoderBlock } from "./transformer/blocks";
 export { TransformerTranslator, type TransformerConfig } from "./transformer/model";
+export { longSentences } from "./seq2seq/data";
+export { LONG_BUCKETS } from "./seq2seq/experiment";
 export { type Translator } from "./seq2seq/translator";
+export { checkSinusoidalEncoding, checkRotaryEmbedding } from "./transformer/exercises";
 
 // For your own code: what the lib is built from and no notebook calls by name (the notebooks use it through
 // the names above).

@@ -1,4 +1,5 @@
 // The translation corpus on disk (data/corpus/*.tsv: English <TAB> French, one pair a line).
+import { generatePairs } from "./grammar";
 import { existsSync, readFileSync, writeFileSync, mkdirSync } from "fs";
 import { join } from "path";
 import type { SentencePair } from "./grammar";
@@ -43,4 +44,21 @@ export function buildVocabularies(train: SentencePair[]): { src: Vocabulary; tgt
 
 export function encodeAll(pairs: SentencePair[], vocabs: { src: Vocabulary; tgt: Vocabulary }): EncodedPair[] {
   return pairs.map((p) => encodePair(vocabs.src, vocabs.tgt, p.en, p.fr));
+}
+
+/**
+ * Sentences longer than any in `train` (more clauses than the corpus allows), for testing whether a translator
+ * copes with lengths it never saw: `count` of them, from the course's grammar with its own seed.
+ */
+export function longSentences(train: SentencePair[], count = 200, seed = 2026): SentencePair[] {
+  const longest = Math.max(...train.map((p) => p.en.split(" ").length));
+  const seen = new Set(train.map((p) => p.en));
+  const out: SentencePair[] = [];
+  for (let round = 0; out.length < count && round < 20; round++) {
+    for (const p of generatePairs(1000, seed + round, seen, 9)) {
+      if (p.en.split(" ").length > longest && out.length < count) out.push(p);
+      seen.add(p.en);
+    }
+  }
+  return out;
 }

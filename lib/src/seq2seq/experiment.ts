@@ -31,7 +31,12 @@ function checkVocabularies(model: Translator, vocabs: { src: Vocabulary; tgt: Vo
 }
 
 /** Greedy translations of sentence pairs, in batches. */
-export function translatePairs(model: Translator, vocabs: { src: Vocabulary; tgt: Vocabulary }, pairs: SentencePair[], batchSize = 100): Translation[] {
+export function translatePairs(
+  model: Translator,
+  vocabs: { src: Vocabulary; tgt: Vocabulary },
+  pairs: SentencePair[],
+  batchSize = 100,
+): Translation[] {
   checkAlive(model, "translatePairs");
   if (!Array.isArray(pairs)) throw new Error("translatePairs: pairs must be an array of { en, fr }, e.g. corpus.test");
   checkVocabularies(model, vocabs, "translatePairs");
@@ -103,6 +108,13 @@ export function scoreByLength(translations: Translation[], buckets: [number, num
     return { min_len: lo, max_len: hi, n: inB.length, bleu: corpusBleu(cands, refs).bleu, accuracy: tokenAccuracy(cands, refs) };
   });
 }
+
+/** The buckets of the long sentences (longSentences): all longer than any training sentence (55 tokens). */
+export const LONG_BUCKETS: [number, number][] = [
+  [56, 64],
+  [65, 72],
+  [73, 1000],
+];
 
 /** The buckets of the length experiment; the last one is "30 and longer". */
 export const LENGTH_BUCKETS: [number, number][] = [

@@ -57,12 +57,23 @@ export class TransformerTranslator extends ModuleBase implements Translator {
     if (typeof config !== "object" || config === null)
       throw new Error(`TransformerTranslator: expected a config { kind: "transformer", srcVocab, tgtVocab, ... }, got ${String(config)}`);
     const d = config.d ?? 64;
-    const c: Required<TransformerConfig> = { d, heads: 4, hidden: 2 * d, layers: 2, dropout: 0.1, positions: "sinusoidal", maxLen: 128, seed: 0, ...config };
+    const c: Required<TransformerConfig> = {
+      d,
+      heads: 4,
+      hidden: 2 * d,
+      layers: 2,
+      dropout: 0.1,
+      positions: "sinusoidal",
+      maxLen: 128,
+      seed: 0,
+      ...config,
+    };
     const fn = "TransformerTranslator";
     if (c.kind !== "transformer") throw new Error(`${fn}: kind must be 'transformer', got '${c.kind}'`);
     for (const k of ["srcVocab", "tgtVocab", "d", "heads", "hidden", "layers", "maxLen"] as const) checkPositiveInt(c[k], fn, k);
     checkDropout(c.dropout, fn);
-    if (!POSITION_SCHEMES.includes(c.positions)) throw new Error(`${fn}: positions must be one of ${POSITION_SCHEMES.join(", ")}, got '${c.positions}'`);
+    if (!POSITION_SCHEMES.includes(c.positions))
+      throw new Error(`${fn}: positions must be one of ${POSITION_SCHEMES.join(", ")}, got '${c.positions}'`);
     if (c.d % c.heads !== 0 || (c.d / c.heads) % 2 !== 0)
       throw new Error(`${fn}: d = ${c.d} must split into ${c.heads} heads of an even width (rotary embeddings turn pairs)`);
     this.config = c;
@@ -116,7 +127,9 @@ export class TransformerTranslator extends ModuleBase implements Translator {
     checkTokenIds(src, this.config.srcVocab, fn, "src");
     checkTensor(srcMask, fn, "srcMask");
     if (srcMask.shape.join() !== (src as tf.Tensor).shape.join())
-      throw new Error(`${fn}: srcMask has shape ${shapeStr(srcMask.shape)}, src ${shapeStr((src as tf.Tensor).shape)}; expected one mask value per source token`);
+      throw new Error(
+        `${fn}: srcMask has shape ${shapeStr(srcMask.shape)}, src ${shapeStr((src as tf.Tensor).shape)}; expected one mask value per source token`,
+      );
     const S = (src as tf.Tensor).shape[1]!;
     if (this.config.positions === "learned" && S > this.config.maxLen)
       throw new Error(`${fn}: the source has ${S} tokens, more than the ${this.config.maxLen} positions this model learned (maxLen)`);
@@ -124,7 +137,8 @@ export class TransformerTranslator extends ModuleBase implements Translator {
 
   /** Teacher forcing: logits [B, T, V] for the reference tgtIn [B, T]. */
   forward(batch: Pick<BatchTensors, "src" | "srcMask" | "tgtIn">): { logits: tf.Tensor3D } {
-    if (typeof batch !== "object" || batch === null) throw new Error(`TransformerTranslator.forward: expected a batch { src, srcMask, tgtIn }, got ${String(batch)}`);
+    if (typeof batch !== "object" || batch === null)
+      throw new Error(`TransformerTranslator.forward: expected a batch { src, srcMask, tgtIn }, got ${String(batch)}`);
     this.checkBatch(batch.src, batch.srcMask, "TransformerTranslator.forward");
     checkTokenIds(batch.tgtIn, this.config.tgtVocab, "TransformerTranslator.forward", "tgtIn");
     return trusted(() => tf.tidy(() => ({ logits: this.decode(batch.tgtIn, this.encode(batch.src, batch.srcMask), batch.srcMask) })));
@@ -174,7 +188,7 @@ export class TransformerTranslator extends ModuleBase implements Translator {
   }
 
   private setTraining(on: boolean): void {
-    for (const b of [...this.encoder, ...this.decoder]) (on ? b.train() : b.eval());
+    for (const b of [...this.encoder, ...this.decoder]) on ? b.train() : b.eval();
     this.training = on;
   }
 

@@ -43,7 +43,10 @@ export class LearnedPositions extends ModuleBase {
   }
   /** The vectors of positions 0 .. T-1: [T, d]. */
   forward(T: number): tf.Tensor2D {
-    if (T > this.maxLen) throw new Error(`LearnedPositions: ${T} positions asked for, but only ${this.maxLen} were learned (maxLen); a learned table has no vector for position ${this.maxLen} or later`);
+    if (T > this.maxLen)
+      throw new Error(
+        `LearnedPositions: ${T} positions asked for, but only ${this.maxLen} were learned (maxLen); a learned table has no vector for position ${this.maxLen} or later`,
+      );
     return this.weight.slice([0, 0], [T, this.d]);
   }
   parameters(): tf.Variable[] {
@@ -54,7 +57,8 @@ export class LearnedPositions extends ModuleBase {
 /** RoPE's angles: position p turns pair i by p · 10000^(-2i/headDim). cos and sin [T, headDim], each half repeated. */
 export function ropeAngles(T: number, headDim: number, offset = 0): { cos: tf.Tensor2D; sin: tf.Tensor2D } {
   checkPositiveInt(T, "ropeAngles", "T");
-  if (!(Number.isInteger(headDim) && headDim > 0 && headDim % 2 === 0)) throw new Error(`ropeAngles: headDim must be a positive even integer, got ${headDim}`);
+  if (!(Number.isInteger(headDim) && headDim > 0 && headDim % 2 === 0))
+    throw new Error(`ropeAngles: headDim must be a positive even integer, got ${headDim}`);
   const half = headDim / 2;
   const cos = new Float32Array(T * headDim);
   const sin = new Float32Array(T * headDim);

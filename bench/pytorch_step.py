@@ -8,7 +8,10 @@ one-product matmul floor as the tfjs bench.
 
 Same models and sizes as lib/src/seq2seq/model.ts: source and target vocabulary 64, embedding 64, GRU hidden
 128, batch 64, source and target length 24, additive attention of size 128; Adam; one step = forward,
-backward, gradient clipping, update. Exits 3 (and says so) when PyTorch is not installed; on Debian/Ubuntu
+backward, gradient clipping, update. train-step/transformer: notebook 08's Transformer at the length experiment's
+size (d 32, 2 heads, feed-forward 64, one encoder and one decoder block, pre-norm, sinusoidal positions), built
+from PyTorch's own nn.Transformer. seq-scaling/<model>/T=<n>: the GRU encoder-decoder and a Transformer of
+comparable size (d 64, 4 heads, feed-forward 256, 2 + 2 blocks) at batch 8 and source = target = T. Exits 3 (and says so) when PyTorch is not installed; on Debian/Ubuntu
 `apt-get install python3-torch` provides it (1.13 on Debian 12).
 """
 import argparse
@@ -62,6 +65,34 @@ class Seq2Seq(nn.Module):
         return self.out(torch.cat([torch.stack(outs, 1), torch.stack(ctxs, 1)], 2))
 
 
+def sinusoidal(T, d):
+    pos = torch.arange(T, dtype=torch.float32).unsqueeze(1)
+    div = torch.exp(torch.arange(0, d, 2, dtype=torch.float32) * (-torch.log(torch.tensor(10000.0)) / d))
+    pe = torch.zeros(T, d)
+    pe[:, 0::2], pe[:, 1::2] = torch.sin(pos * div), torch.cos(pos * div)
+    return pe
+
+
+class TransformerTranslator(nn.Module):
+    """Embeddings + sinusoidal positions, PyTorch's nn.Transformer (pre-norm, no dropout), a linear output layer."""
+
+    def __init__(self, d, heads, hidden, layers):
+        super().__init__()
+        self.src_emb, self.tgt_emb = nn.Embedding(V, d), nn.Embedding(V, d)
+        self.core = nn.Transformer(d, heads, layers, layers, hidden, dropout=0.0, batch_first=True, norm_first=True)
+        self.out = nn.Linear(d, V)
+        self.d = d
+
+    def forward(self, src, src_mask, tgt_in):
+        S, T = src.shape[1], tgt_in.shape[1]
+        x = self.src_emb(src) + sinusoidal(S, self.d)
+        y = self.tgt_emb(tgt_in) + sinusoidal(T, self.d)
+        causal = nn.Transformer.generate_square_subsequent_mask(T)
+        pad = src_mask == 0
+        h = self.core(x, y, tgt_mask=causal, src_key_padding_mask=pad, memory_key_padding_mask=pad)
+        return self.out(h)
+
+
 def timed(name, fn, runs):
     """Median and minimum milliseconds of `runs` calls of fn, after two warm-up calls."""
     fn()
@@ -74,14 +105,14 @@ def timed(name, fn, runs):
     return {"name": name, "backend": "pytorch-cpu-1thread", "ms_median": round(statistics.median(times), 1), "ms_min": round(min(times), 1), "runs": runs}
 
 
-def case(name, attention, runs):
+def case(name, attention, runs, model=None, batch=B, src_len=S, tgt_len=T):
     torch.manual_seed(0)
-    model = Seq2Seq(attention)
+    model = model if model is not None else Seq2Seq(attention)
     opt = torch.optim.Adam(model.parameters(), lr=1e-3)
-    src = torch.randint(4, V, (B, S))
-    tgt_in = torch.randint(4, V, (B, T))
-    tgt_out = torch.randint(4, V, (B, T))
-    mask = torch.ones(B, S)
+    src = torch.randint(4, V, (batch, src_len))
+    tgt_in = torch.randint(4, V, (batch, tgt_len))
+    tgt_out = torch.randint(4, V, (batch, tgt_len))
+    mask = torch.ones(batch, src_len)
 
     def step():
         opt.zero_grad()
@@ -130,7 +161,16 @@ def main():
     ap.add_argument("--json")
     args = ap.parse_args()
     torch.set_num_threads(1)
-    cases = [case("train-step/gru-encdec", False, args.runs), case("train-step/bahdanau", True, args.runs), *mha_cases(args.runs)]
+    cases = [
+        case("train-step/gru-encdec", False, args.runs),
+        case("train-step/bahdanau", True, args.runs),
+        case("train-step/transformer", False, args.runs, model=TransformerTranslator(32, 2, 64, 1)),
+        *mha_cases(args.runs),
+    ]
+    for t in [16, 32, 64, 128, 256]:
+        runs = max(3, args.runs // 4) if t >= 128 else args.runs
+        cases.append(case(f"seq-scaling/gru-encdec/T={t}", False, runs, batch=8, src_len=t, tgt_len=t))
+        cases.append(case(f"seq-scaling/transformer/T={t}", False, runs, model=TransformerTranslator(64, 4, 256, 2), batch=8, src_len=t, tgt_len=t))
     for c in cases:
         print(f"{c['name']:<48} {c['backend']} torch {torch.__version__}  median {c['ms_median']:8.1f} ms   min {c['ms_min']:8.1f} ms   ({c['runs']} runs)")
     if args.json:

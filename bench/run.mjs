@@ -8,6 +8,12 @@
 // mha-forward/*, attention-scaling/*: see below (notebook 07). train-step/gru-encdec, train-step/bahdanau: one training step (forward + backward + Adam update) of the
 // translators of notebooks 01-02 at fixed sizes, the same as bench/pytorch_step.py runs in PyTorch:
 // source and target vocabulary 64, embedding 64, hidden 128, batch 64, source and target length 24.
+// train-step/transformer: the same step for notebook 08's Transformer at the size the length experiment trains
+// (TRANSFORMER_SIZES: d 32, 2 heads, feed-forward 64, one encoder and one decoder block), same batch.
+// seq-scaling/<model>/T=<n>: one training step against the sentence length T (source = target = T, batch 8) for
+// the GRU encoder-decoder (embedding 64, hidden 128: 222,784 parameters) and a Transformer of comparable size
+// (SCALING_TRANSFORMER: d 64, 4 heads, feed-forward 256, 2 + 2 blocks: 246,080 parameters). The recurrence is
+// sequential in T; self-attention is parallel, but its scores grow with T squared.
 import { createRequire } from "node:module";
 import { writeFileSync, readFileSync, mkdtempSync } from "node:fs";
 import { spawnSync } from "node:child_process";
@@ -29,21 +35,33 @@ function option(name, fallback) {
 }
 
 /** A fixed random batch: ids in 4..vocab-1, every sentence exactly srcLen / tgtLen tokens (ending in <eos>). */
-function syntheticBatch() {
+function syntheticBatch({ batch = SIZES.batch, srcLen = SIZES.srcLen, tgtLen = SIZES.tgtLen } = {}) {
   const g = new lib.Generator(1234);
   const id = () => 4 + Math.floor(g.nextFloat64() * (SIZES.vocab - 4));
-  const pairs = Array.from({ length: SIZES.batch }, () => ({
-    src: [...Array.from({ length: SIZES.srcLen - 1 }, id), 2],
-    tgt: [...Array.from({ length: SIZES.tgtLen - 1 }, id), 2],
+  const pairs = Array.from({ length: batch }, () => ({
+    src: [...Array.from({ length: srcLen - 1 }, id), 2],
+    tgt: [...Array.from({ length: tgtLen - 1 }, id), 2],
   }));
   return lib.toTensors(lib.makeBatch(pairs));
 }
 
-function trainStepCase(kind, readable = false) {
+export const TRANSFORMER_SIZES = { d: 32, heads: 2, hidden: 64, layers: 1, dropout: 0 };
+export const SCALING_TRANSFORMER = { d: 64, heads: 4, hidden: 256, layers: 2, dropout: 0 };
+export const SEQ_T = [16, 32, 64, 128, 256];
+
+/** The translator a case trains: "plain", "bahdanau", or a Transformer with the given sizes. */
+function makeTranslator(kind, sizes = TRANSFORMER_SIZES) {
+  const vocab = { srcVocab: SIZES.vocab, tgtVocab: SIZES.vocab, seed: 1 };
+  return kind === "transformer"
+    ? new lib.TransformerTranslator({ kind: "transformer", positions: "sinusoidal", ...sizes, ...vocab })
+    : new lib.Seq2Seq({ kind, ...vocab, embedding: SIZES.embedding, hidden: SIZES.hidden });
+}
+
+function trainStepCase(kind, readable = false, shape = {}, sizes = TRANSFORMER_SIZES) {
   return () => {
-    const model = new lib.Seq2Seq({ kind, srcVocab: SIZES.vocab, tgtVocab: SIZES.vocab, embedding: SIZES.embedding, hidden: SIZES.hidden, seed: 1 });
+    const model = makeTranslator(kind, sizes);
     const optimizer = tf.train.adam(1e-3);
-    const batch = syntheticBatch();
+    const batch = syntheticBatch(shape);
     return {
       run: () => {
         const loss = lib.trainStep(model, optimizer, batch, { fast: !readable });
@@ -160,6 +178,15 @@ export const CASES = {
   ...Object.fromEntries(Object.keys(BOOK_MODULES).map((name) => [`module-call/${name}`, moduleCallCase(name)])),
   "train-step/gru-encdec": trainStepCase("plain"),
   "train-step/bahdanau": trainStepCase("bahdanau"),
+  "train-step/transformer": trainStepCase("transformer"),
+  ...Object.fromEntries(
+    [
+      ["gru-encdec", "plain"],
+      ["transformer", "transformer"],
+    ].flatMap(([name, kind]) =>
+      SEQ_T.map((T) => [`seq-scaling/${name}/T=${T}`, trainStepCase(kind, false, { batch: 8, srcLen: T, tgtLen: T }, SCALING_TRANSFORMER)]),
+    ),
+  ),
   // The same steps through the readable model, one op at a time (what the fast path replaces); with --reference.
   "train-step/gru-encdec/step-by-step": trainStepCase("plain", true),
   "train-step/bahdanau/step-by-step": trainStepCase("bahdanau", true),
@@ -193,8 +220,9 @@ async function main() {
     for (const backend of backends) {
       const T = Number(/T=(\d+)$/.exec(name)?.[1] ?? 0);
       if (backend === "cpu" && T > 2048) continue;
+      if (backend === "cpu" && name.startsWith("seq-scaling/") && T > 64) continue; // the cpu backend is ~10x slower
       await lib.setup({ backend, verbose: false });
-      const slow = T >= 2048 || (backend === "cpu" && name.startsWith("mha-forward/"));
+      const slow = T >= 2048 || (backend === "cpu" && name.startsWith("mha-forward/")) || (name.startsWith("seq-scaling/") && T >= 128);
       const runs = Number(option("runs", slow ? "3" : backend === "cpu" ? "5" : "15"));
       const c = make();
       try {

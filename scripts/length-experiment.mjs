@@ -126,15 +126,24 @@ export async function score(dir, backend) {
       for (const kind of KINDS) row[`${COLUMNS[kind]}_accuracy`] = byKind[kind][i].accuracy;
       return row;
     });
-  return { split: "test", buckets: table(results.test), long: { sentences: long.length, longest_training_sentence: 55, buckets: table(results.long) } };
+  return {
+    split: "test",
+    buckets: table(results.test),
+    long: { sentences: long.length, longest_training_sentence: 55, buckets: table(results.long) },
+  };
 }
 
 function printTable(res) {
-  for (const [name, buckets] of [["test split", res.buckets], ["longer than any training sentence", res.long.buckets]]) {
+  for (const [name, buckets] of [
+    ["test split", res.buckets],
+    ["longer than any training sentence", res.long.buckets],
+  ]) {
     console.log(`\n${name}\nsource length | sentences | ${KINDS.map((k) => COLUMNS[k].padStart(22)).join(" | ")}`);
     for (const b of buckets) {
       const range = b.max_len >= 1000 ? `${b.min_len}+` : `${b.min_len}-${b.max_len}`;
-      console.log(`${range.padStart(13)} | ${String(b.n).padStart(9)} | ${KINDS.map((k) => b[`${COLUMNS[k]}_bleu`].toFixed(3).padStart(22)).join(" | ")}`);
+      console.log(
+        `${range.padStart(13)} | ${String(b.n).padStart(9)} | ${KINDS.map((k) => b[`${COLUMNS[k]}_bleu`].toFixed(3).padStart(22)).join(" | ")}`,
+      );
     }
   }
   const first = res.buckets[0];

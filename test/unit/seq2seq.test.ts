@@ -485,6 +485,20 @@ describe("seq2seq translators (notebooks 01 and 02)", function () {
       refuses(() => new Trainer(m, encoded, { steps: 2 }), /Trainer: this module was disposed/);
     });
 
+    it("ATTENTION_TRAIN_SECONDS caps a run's seconds, whatever maxSeconds says", async () => {
+      const m = model();
+      process.env.ATTENTION_TRAIN_SECONDS = "0.5";
+      try {
+        const t = new Trainer(m, encoded, { steps: 1e6, maxSeconds: 1000, batchSize: 8 });
+        const r = await t.run();
+        assert.ok(r.stoppedEarly && r.steps < 1e6 && r.seconds < 30, `${r.steps} steps in ${r.seconds} s`);
+        t.dispose();
+      } finally {
+        delete process.env.ATTENTION_TRAIN_SECONDS;
+        m.dispose();
+      }
+    });
+
     it("a run ends by stop() after the current step, keeps what it learned, and reports it", async () => {
       const m = model();
       const t = new Trainer(m, encoded, {

@@ -16,6 +16,12 @@ export interface CrossAttentionOptions {
   qkvBias?: boolean;
 }
 
+/** The keys and values of the positions decoded so far, per head: [b, heads, T, head_dim] each. */
+export type KVCache = {
+  keys: tf.Tensor4D;
+  values: tf.Tensor4D;
+};
+
 export interface AttendOptions {
   /** [b, T_k]: 1 for a token, 0 for padding, which gets weight 0 as a key. */
   keyMask?: tf.Tensor;
@@ -73,6 +79,31 @@ export class CrossAttention extends ModuleBase {
       const weights = dropout(tf.softmax(scores), this.dropoutP, { training: this.training, generator: this.generator });
       const context = this.out_proj.forward(mergeHeads(tf.matMul(weights, v))); // [b, T_q, d_out]
       return { weights, context };
+    });
+  }
+
+  /**
+   * One step of incremental decoding with a KV cache (notebook 09): the new tokens x [b, T_new, d_in] attend to the
+   * cached keys and values of every earlier position plus their own. Returns the output [b, T_new, d_out] and the
+   * cache with the new keys and values appended ([b, heads, T_past + T_new, head_dim] each); the caller frees the old
+   * one. `rotate(t, offset)` turns the new queries and keys at their positions. Causal by construction: the new tokens
+   * come after everything cached (and among themselves, later ones are hidden from earlier ones).
+   */
+  step(x: tf.Tensor, cache: KVCache | null, rotate?: (t: tf.Tensor4D, offset: number) => tf.Tensor4D): { output: tf.Tensor; cache: KVCache } {
+    return tf.tidy(() => {
+      const past = cache ? cache.keys.shape[2] : 0;
+      const Tn = x.shape[1]!;
+      let q = splitHeads(this.W_query.forward(x), this.numHeads); // [b, heads, T_new, head_dim]
+      let k = splitHeads(this.W_key.forward(x), this.numHeads);
+      const v = splitHeads(this.W_value.forward(x), this.numHeads);
+      if (rotate) [q, k] = [rotate(q, past), rotate(k, past)];
+      const keys = cache ? tf.concat([cache.keys, k], 2) : k; // [b, heads, T_past + T_new, head_dim]
+      const values = cache ? tf.concat([cache.values, v], 2) : v;
+      let scores = tf.div(tf.matMul(q, keys, false, true), Math.sqrt(this.headDim)); // [b, heads, T_new, T_past + T_new]
+      if (Tn > 1) scores = tf.add(scores, tf.mul(tf.tensor(futurePattern(Tn, past + Tn, past), [Tn, past + Tn], "float32"), MASKED_FINITE));
+      const weights = dropout(tf.softmax(scores), this.dropoutP, { training: this.training, generator: this.generator });
+      const output = this.out_proj.forward(mergeHeads(tf.matMul(weights, values)));
+      return { output, cache: { keys: keys as tf.Tensor4D, values: values as tf.Tensor4D } };
     });
   }
 

@@ -95,6 +95,16 @@ function checkPairs(model: Translator, pairs: EncodedPair[]): void {
   });
 }
 
+/**
+ * ATTENTION_TRAIN_SECONDS=N caps every run at N seconds (whatever maxSeconds says): short live-training cells for a
+ * quick demo, or for the notebook tests, which run every notebook twice.
+ */
+function secondsCap(maxSeconds: number | undefined): number | undefined {
+  const cap = Number(process.env.ATTENTION_TRAIN_SECONDS);
+  if (!(cap > 0) || !Number.isFinite(cap)) return maxSeconds;
+  return Math.min(maxSeconds ?? Infinity, cap);
+}
+
 /** What a run did. */
 export interface RunResult {
   steps: number;
@@ -136,7 +146,7 @@ export class Trainer {
   async run(): Promise<RunResult> {
     if (this.running) throw new Error("Trainer.run: this trainer is already running; wait for it, or call stop()");
     checkAlive(this.model, "Trainer.run");
-    const o = this.options;
+    const o = { ...this.options, maxSeconds: secondsCap(this.options.maxSeconds) };
     const gen = new Generator(o.seed ?? 1);
     const every = o.reportEvery ?? 10;
     const start = Date.now();

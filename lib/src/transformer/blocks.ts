@@ -4,7 +4,7 @@ import * as tf from "@tensorflow/tfjs";
 import { Generator } from "../core/random";
 import { Linear } from "../core/linear";
 import { ModuleBase } from "../core/module";
-import { CrossAttention, type AttendOptions } from "../attention/cross";
+import { CrossAttention, type AttendOptions, type KVCache } from "../attention/cross";
 import { dropout } from "../attention/dropout";
 
 /** Normalise each token's vector to mean 0 and variance 1, then scale and shift (learned): [..., d] -> [..., d]. */
@@ -134,6 +134,25 @@ export class DecoderBlock extends Block {
       const a = this.residual(x, this.selfAttention.forward(h, h, { causal: true, rotate }));
       const c = this.residual(a, this.crossAttention.forward(this.norm2.forward(a), memory, { keyMask: srcMask }));
       return this.residual(c, this.feedForward.forward(this.norm3.forward(c)));
+    });
+  }
+
+  /**
+   * Incremental decoding (notebook 09): the newest words y [b, T_new, d] against the cache of this block's
+   * self-attention (the keys and values of every earlier position); returns the output and the grown cache.
+   */
+  step(
+    y: tf.Tensor,
+    memory: tf.Tensor,
+    srcMask: tf.Tensor,
+    cache: KVCache | null,
+    rotate?: (t: tf.Tensor4D, offset: number) => tf.Tensor4D,
+  ): { output: tf.Tensor; cache: KVCache } {
+    return tf.tidy(() => {
+      const self = this.selfAttention.step(this.norm1.forward(y), cache, rotate);
+      const a = this.residual(y, self.output);
+      const c = this.residual(a, this.crossAttention.forward(this.norm2.forward(a), memory, { keyMask: srcMask }));
+      return { output: this.residual(c, this.feedForward.forward(this.norm3.forward(c))), cache: self.cache };
     });
   }
 }

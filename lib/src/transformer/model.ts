@@ -14,6 +14,7 @@ import { maskedCrossEntropy } from "../seq2seq/model";
 import { BOS_ID, EOS_ID } from "../seq2seq/vocab";
 import { TRANSLATORS } from "../seq2seq/checkpoint";
 import type { Translator } from "../seq2seq/translator";
+import type { KVCache } from "../attention/cross";
 import { DecoderBlock, EncoderBlock, LayerNorm } from "./blocks";
 import { LearnedPositions, POSITION_SCHEMES, applyRope, sinusoidalPositions, type PositionScheme } from "./positions";
 
@@ -153,7 +154,7 @@ export class TransformerTranslator extends ModuleBase implements Translator {
    * so far (no cache: notebook 09 adds one) and the most likely next word is appended. At most maxLen words (default
    * 2S + 10, and no more than the learned positions allow).
    */
-  translate(src: tf.Tensor2D, srcMask: tf.Tensor2D, options: { maxLen?: number } = {}): { ids: number[][]; attention: null } {
+  translate(src: tf.Tensor2D, srcMask: tf.Tensor2D, options: { maxLen?: number; cache?: boolean } = {}): { ids: number[][]; attention: null } {
     this.checkBatch(src, srcMask, "TransformerTranslator.translate");
     const B = src.shape[0];
     let limit = options.maxLen ?? 2 * src.shape[1] + 10;
@@ -164,14 +165,17 @@ export class TransformerTranslator extends ModuleBase implements Translator {
     const done = new Array<boolean>(B).fill(false);
     const written: number[][] = Array.from({ length: B }, () => [BOS_ID]);
     const memory = trusted(() => this.encode(src, srcMask));
+    let caches: (KVCache | null)[] = this.decoder.map(() => null);
     try {
       for (let t = 0; t < limit && !done.every(Boolean); t++) {
         const next = trusted(() =>
-          tf.tidy(() => {
-            const tgtIn = tf.tensor2d(written, [B, t + 1], "int32");
-            const logits = this.decode(tgtIn, memory, srcMask); // [B, t + 1, V]
-            return tf.argMax(logits.slice([0, t, 0], [B, 1, -1]).reshape([B, -1]), 1).dataSync();
-          }),
+          options.cache
+            ? this.cachedStep(written, t, memory, srcMask, caches, (c) => (caches = c))
+            : tf.tidy(() => {
+                const tgtIn = tf.tensor2d(written, [B, t + 1], "int32");
+                const logits = this.decode(tgtIn, memory, srcMask); // [B, t + 1, V]: every step recomputes every word
+                return tf.argMax(logits.slice([0, t, 0], [B, 1, -1]).reshape([B, -1]), 1).dataSync();
+              }),
         );
         for (let i = 0; i < B; i++) {
           written[i].push(next[i]);
@@ -181,10 +185,49 @@ export class TransformerTranslator extends ModuleBase implements Translator {
         }
       }
     } finally {
-      memory.dispose();
+      tf.dispose([memory, ...caches.flatMap((c) => (c ? [c.keys, c.values] : []))]);
       this.setTraining(wasTraining);
     }
     return { ids, attention: null };
+  }
+
+  /**
+   * One step with the KV cache (notebook 09): only the newest word goes through the decoder; its self-attention reads
+   * the cached keys and values of the words before it. Same words out as without the cache (tested).
+   */
+  private cachedStep(
+    written: number[][],
+    t: number,
+    memory: tf.Tensor,
+    srcMask: tf.Tensor,
+    caches: (KVCache | null)[],
+    keep: (c: (KVCache | null)[]) => void,
+  ): Int32Array | Float32Array | Uint8Array {
+    const B = written.length;
+    const result = tf.tidy(() => {
+      const newest = tf.tensor2d(
+        written.map((w) => [w[t]]),
+        [B, 1],
+        "int32",
+      );
+      let y = this.tgtEmb.forward(newest); // [B, 1, d]
+      if (this.config.positions === "learned") y = tf.add(y, this.tgtPositions!.weight.slice([t, 0], [1, this.config.d]));
+      if (this.config.positions === "sinusoidal") y = tf.add(y, sinusoidalPositions(1, this.config.d, t));
+      const rotate = this.config.positions === "rope" ? (q: tf.Tensor4D, offset: number) => applyRope(q, offset) as tf.Tensor4D : undefined;
+      const grown: KVCache[] = [];
+      this.decoder.forEach((block, l) => {
+        const r = block.step(y, memory, srcMask, caches[l], rotate);
+        y = r.output;
+        grown.push(r.cache);
+      });
+      const logits = this.out.forward(this.decoderNorm.forward(y)).reshape([B, -1]); // [B, V]
+      return { word: tf.argMax(logits, 1), grown };
+    });
+    tf.dispose(caches.flatMap((c) => (c ? [c.keys, c.values] : [])));
+    keep(result.grown);
+    const words = result.word.dataSync();
+    result.word.dispose();
+    return words;
   }
 
   private setTraining(on: boolean): void {

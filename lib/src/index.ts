@@ -81,6 +81,11 @@ export { LONG_BUCKETS } from "./seq2seq/experiment";
 export { type Translator } from "./seq2seq/translator";
 export { checkSinusoidalEncoding, checkRotaryEmbedding } from "./transformer/exercises";
 
+// 09 Attention in today's LLMs (bonus): the KV cache, grouped-query attention, sliding windows.
+export { GroupedQueryAttention, kvCacheBytesPerToken } from "./attention/grouped";
+export { slidingWindowMask } from "./attention/causal";
+export { type KVCache } from "./attention/cross";
+
 // For your own code: what the lib is built from and no notebook calls by name (the notebooks use it through
 // the names above).
 export { formatTensor } from "./core/print";

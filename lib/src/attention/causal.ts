@@ -1,7 +1,7 @@
 // Causal masking: a token may attend to itself and to the tokens before it, never to those after it.
 import * as tf from "@tensorflow/tfjs";
 import { FEWER_TOKENS, checkFits, checkNumbers, checkPositiveInt, shapeStr } from "../core/checks";
-import { MASKED, futurePattern } from "../core/mask";
+import { MASKED, futurePattern, hiddenPattern } from "../core/mask";
 import { softmax } from "./softmax";
 
 /** [T, T] of 0/1 with 1 on and below the diagonal: row i may see keys 0..i. */
@@ -19,6 +19,17 @@ export function causalMask(tokens: number): tf.Tensor2D {
   checkPositiveInt(tokens, "causalMask", "tokens");
   checkFits([tokens, tokens], "causalMask", "a mask", FEWER_TOKENS);
   return tf.tensor2d(futurePattern(tokens, tokens), [tokens, tokens], "bool"); // row i: keys i+1 .. T-1
+}
+
+/**
+ * [T, T] booleans, true where query i must not look (notebook 09): the future, and every key `window` or more
+ * positions back, so that each query sees itself and the `window - 1` keys before it. window >= T: the causal mask.
+ */
+export function slidingWindowMask(tokens: number, window: number): tf.Tensor2D {
+  checkPositiveInt(tokens, "slidingWindowMask", "tokens");
+  checkPositiveInt(window, "slidingWindowMask", "window");
+  checkFits([tokens, tokens], "slidingWindowMask", "a mask", FEWER_TOKENS);
+  return tf.tensor2d(hiddenPattern(tokens, tokens, 0, 0, window), [tokens, tokens], "bool");
 }
 
 function squareScores(x: tf.Tensor, fn: string, allowMinusInfinity = false): number {

@@ -3,7 +3,7 @@
 import * as tf from "@tensorflow/tfjs";
 import { checkBoolean, checkDropout, checkFits, checkInputs, checkPositiveInt, shapeStr, trusted } from "../core/checks";
 import { Generator, defaultGenerator } from "../core/random";
-import { causalMask } from "./causal";
+import { causalMask, slidingWindowMask } from "./causal";
 import { MASKED } from "../core/mask";
 import { softmax } from "./softmax";
 import { dropout, type DropoutOptions } from "./dropout";
@@ -17,6 +17,8 @@ export interface CausalOptions {
   generator?: Generator;
   /** Mask the future (default true). false: every token attends to every token, as in an encoder. */
   causal?: boolean;
+  /** Sliding-window attention (notebook 09): each query sees itself and the window - 1 keys before it. Needs causal. */
+  window?: number;
 }
 
 /** What a causal attention module computed, for printing and plotting. Free with tf.dispose(parts). */
@@ -83,6 +85,8 @@ export abstract class CausalBase extends ModuleBase {
     readonly dropoutP: number,
     /** Whether a token may only attend to itself and earlier tokens (the default). */
     readonly causal = true,
+    /** Sliding window: how many keys (itself included) each query sees; null = all earlier ones. */
+    readonly window: number | null = null,
   ) {
     super();
     const fn = this.constructor.name;
@@ -101,7 +105,11 @@ export abstract class CausalBase extends ModuleBase {
         "build the module with a shorter context_length (the longest input it must take); the memory-efficient attention of notebook 07 never builds a mask",
       );
     }
-    this.mask = causal ? tf.keep(causalMask(contextLength)) : null;
+    if (window !== null) {
+      checkPositiveInt(window, fn, "window");
+      if (!causal) throw new Error(`${fn}: a sliding window hides keys before the window and after the query; it needs causal: true`);
+    }
+    this.mask = causal ? tf.keep(window === null ? causalMask(contextLength) : slidingWindowMask(contextLength, window)) : null;
   }
 
   /** [context_length, context_length], true above the diagonal (the future); null if not causal. */
@@ -136,7 +144,7 @@ export class CausalAttention extends CausalBase {
 
   constructor(dIn: number, dOut: number, contextLength: number, dropoutP = 0, options: CausalOptions = {}) {
     checkBoolean(options.qkvBias ?? false, "CausalAttention", "qkvBias"); // before super() builds the mask
-    super(dIn, dOut, contextLength, dropoutP, options.causal);
+    super(dIn, dOut, contextLength, dropoutP, options.causal, options.window ?? null);
     this.generator = options.generator ?? defaultGenerator;
     const opts = { bias: options.qkvBias ?? false, generator: this.generator };
     this.W_query = new Linear(dIn, dOut, opts);

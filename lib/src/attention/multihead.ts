@@ -25,7 +25,7 @@ export class MultiHeadAttention extends CausalBase {
     // Checked before super() builds the mask, which a refusal afterwards would leave behind.
     checkBoolean(options.qkvBias ?? false, "MultiHeadAttention", "qkvBias");
     const headDim = headDimOf(dOut, numHeads, "MultiHeadAttention");
-    super(dIn, dOut, contextLength, dropoutP, options.causal);
+    super(dIn, dOut, contextLength, dropoutP, options.causal, options.window ?? null);
     this.numHeads = numHeads;
     this.headDim = headDim;
     this.generator = options.generator ?? defaultGenerator;

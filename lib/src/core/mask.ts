@@ -16,14 +16,23 @@ export const MASKED = -Infinity;
 export const MASKED_FINITE = -1e30;
 
 /**
- * Row by row, 1 where key (keyStart + j) comes after query (queryStart + i), the future, else 0.
- * [rows, cols], flat. A tile of the [T, T] pattern when the starts are the tile's corner.
+ * Row by row, 1 where key (keyStart + j) is hidden from query (queryStart + i), else 0: the future, and with a
+ * sliding window of `window` keys also every key `window` or more positions back (notebook 09). [rows, cols], flat.
+ * A tile of the [T, T] pattern when the starts are the tile's corner.
  */
-export function futurePattern(rows: number, cols: number, queryStart = 0, keyStart = 0): Uint8Array {
-  const future = new Uint8Array(rows * cols);
+export function hiddenPattern(rows: number, cols: number, queryStart = 0, keyStart = 0, window = Infinity): Uint8Array {
+  const hidden = new Uint8Array(rows * cols);
   for (let i = 0; i < rows; i++) {
-    const firstFuture = Math.max(0, Math.min(cols, queryStart + i + 1 - keyStart)); // keys before it are the past
-    future.fill(1, i * cols + firstFuture, (i + 1) * cols);
+    const q = queryStart + i;
+    const firstFuture = Math.max(0, Math.min(cols, q + 1 - keyStart)); // keys before it are the past
+    hidden.fill(1, i * cols + firstFuture, (i + 1) * cols);
+    const firstVisible = Math.max(0, Math.min(cols, q - window + 1 - keyStart)); // keys before it are too old
+    hidden.fill(1, i * cols, i * cols + firstVisible);
   }
-  return future;
+  return hidden;
+}
+
+/** Row by row, 1 where key (keyStart + j) comes after query (queryStart + i), the future, else 0. [rows, cols], flat. */
+export function futurePattern(rows: number, cols: number, queryStart = 0, keyStart = 0): Uint8Array {
+  return hiddenPattern(rows, cols, queryStart, keyStart);
 }

@@ -14,7 +14,7 @@ import { ModuleBase, type Module } from "../../core/module";
 import { checkAttentionFits, checkBoolean, checkDropout, checkFits, checkPositiveInt, FEWER_TOKENS } from "../../core/checks";
 import { dropout } from "../dropout";
 import { withFastKernels } from "../../core/wasmkernels";
-import { MASKED_FINITE, futurePattern } from "../../core/mask";
+import { MASKED_FINITE, hiddenPattern } from "../../core/mask";
 import { headDimOf, mergeHeads, splitHeads } from "../heads";
 import { explainChecked, type CausalOptions } from "../causalattention";
 import type { MultiHeadAttention } from "../multihead";
@@ -38,6 +38,8 @@ export abstract class FusedProjections extends ModuleBase implements AttentionIm
   readonly out_proj: Linear;
   /** Mask the future (default true), as MultiHeadAttention does. */
   readonly causal: boolean;
+  /** Sliding window: how many keys (itself included) each query sees; null = all earlier ones (notebook 09). */
+  readonly window: number | null;
   protected readonly generator: Generator;
 
   constructor(
@@ -57,6 +59,11 @@ export abstract class FusedProjections extends ModuleBase implements AttentionIm
     this.generator = options.generator ?? defaultGenerator;
     this.causal = options.causal ?? true;
     checkBoolean(this.causal, fn, "causal");
+    this.window = options.window ?? null;
+    if (this.window !== null) {
+      checkPositiveInt(this.window, fn, "window");
+      if (!this.causal) throw new Error(`${fn}: a sliding window hides keys before the window and after the query; it needs causal: true`);
+    }
     checkBoolean(options.qkvBias ?? false, fn, "qkvBias");
     this.W_qkv = new Linear(dIn, 3 * dOut, { bias: options.qkvBias ?? false, generator: this.generator });
     this.out_proj = new Linear(dOut, dOut, { bias: true, generator: this.generator });
@@ -119,7 +126,7 @@ export class FusedMultiHeadAttention extends FusedProjections {
       checkFits([L, L], "FusedMultiHeadAttention", "the causal mask", FEWER_TOKENS);
       this.mask = tf.keep(
         tf.tensor2d(
-          Float32Array.from(futurePattern(L, L), (future) => future * MASKED_FINITE),
+          Float32Array.from(hiddenPattern(L, L, 0, 0, this.window ?? Infinity), (hidden) => hidden * MASKED_FINITE),
           [L, L],
         ),
       );

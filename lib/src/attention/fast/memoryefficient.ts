@@ -13,7 +13,7 @@
 // What is alive at once: q, k, v [b, heads, T, head_dim] and one tile of scores [b, heads, block, block].
 import * as tf from "@tensorflow/tfjs";
 import { checkPositiveInt } from "../../core/checks";
-import { MASKED_FINITE, futurePattern } from "../../core/mask";
+import { MASKED_FINITE, hiddenPattern } from "../../core/mask";
 import type { CausalOptions } from "../causalattention";
 import { FusedProjections } from "./fused";
 
@@ -38,12 +38,12 @@ export class MemoryEfficientAttention extends FusedProjections {
     }
   }
 
-  /** [rows, cols] of 0 where key (ks + j) <= query (qs + i), else MASKED_FINITE, added to the tile's scores. */
+  /** [rows, cols] of 0 where query (qs + i) may see key (ks + j), else MASKED_FINITE, added to the tile's scores. */
   private tileMask(rows: number, cols: number, qs: number, ks: number): tf.Tensor2D {
     const key = `${rows},${cols},${qs - ks}`;
     let m = this.tileMasks.get(key);
     if (!m) {
-      const values = Float32Array.from(futurePattern(rows, cols, qs, ks), (future) => future * MASKED_FINITE);
+      const values = Float32Array.from(hiddenPattern(rows, cols, qs, ks, this.window ?? Infinity), (hidden) => hidden * MASKED_FINITE);
       m = tf.keep(tf.tensor2d(values, [rows, cols]));
       this.tileMasks.set(key, m);
     }
@@ -61,13 +61,17 @@ export class MemoryEfficientAttention extends FusedProjections {
       let l: tf.Tensor = tf.zeros([b, heads, rows, 1]); // running sum of e^(s - m)
       let acc: tf.Tensor = tf.zeros([b, heads, rows, hd]); // running weighted sum of the values
       const keysEnd = this.causal ? qs + rows : T; // causal: no key block after the query block's last query
-      for (let ks = 0; ks < keysEnd; ks += B) {
+      // A sliding window: no key block wholly before the first query's window (skipped, so time and memory grow
+      // with T times the window, not T squared).
+      const keysStart = this.window === null ? 0 : Math.max(0, Math.floor((qs - this.window + 1) / B) * B);
+      for (let ks = keysStart; ks < keysEnd; ks += B) {
         const cols = Math.min(B, T - ks);
+        const partlyOld = this.window !== null && ks < qs + rows - this.window; // some key too old for the last query
         const next = tf.tidy(() => {
           const kBlk = k.slice([0, 0, ks, 0], [b, heads, cols, hd]);
           const vBlk = v.slice([0, 0, ks, 0], [b, heads, cols, hd]);
           let s = tf.matMul(qBlk, tf.transpose(kBlk, [0, 1, 3, 2])); // [b, heads, rows, cols]
-          if (this.causal && ks + cols - 1 > qs) s = tf.add(s, this.tileMask(rows, cols, qs, ks)); // a diagonal tile
+          if ((this.causal && ks + cols - 1 > qs) || partlyOld) s = tf.add(s, this.tileMask(rows, cols, qs, ks)); // a diagonal or window-edge tile
           const mNew = tf.maximum(m, tf.max(s, -1, true));
           const p = tf.exp(tf.sub(s, mNew));
           const c = tf.exp(tf.sub(m, mNew));

@@ -231,7 +231,10 @@ export class TransformerTranslator extends ModuleBase implements Translator {
   }
 
   private setTraining(on: boolean): void {
-    for (const b of [...this.encoder, ...this.decoder]) on ? b.train() : b.eval();
+    for (const b of [...this.encoder, ...this.decoder]) {
+      if (on) b.train();
+      else b.eval();
+    }
     this.training = on;
   }
 

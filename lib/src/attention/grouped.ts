@@ -59,7 +59,10 @@ export class GroupedQueryAttention extends CausalBase {
       // Query head h reads key/value head kvHeadOf[h]: [b, kvHeads, T, hd] -> [b, heads, T, hd].
       const share = (t: tf.Tensor) => {
         const kv = splitHeads(t, this.numKvHeads);
-        return tf.concat(this.kvHeadOf.map((g) => kv.slice([0, g, 0, 0], [b, 1, T, this.headDim])), 1);
+        return tf.concat(
+          this.kvHeadOf.map((g) => kv.slice([0, g, 0, 0], [b, 1, T, this.headDim])),
+          1,
+        );
       };
       const keys = share(this.W_key.forward(x));
       const values = share(this.W_value.forward(x));

@@ -10,6 +10,7 @@
 // source and target vocabulary 64, embedding 64, hidden 128, batch 64, source and target length 24.
 // train-step/transformer: the same step for notebook 08's Transformer at the size the length experiment trains
 // (TRANSFORMER_SIZES: d 32, 2 heads, feed-forward 64, one encoder and one decoder block), same batch.
+// attention-scaling/sliding-window/T=<n>: the memory-efficient module with a window of 256 (notebook 09).
 // seq-scaling/<model>/T=<n>: one training step against the sentence length T (source = target = T, batch 8) for
 // the GRU encoder-decoder (embedding 64, hidden 128: 222,784 parameters) and a Transformer of comparable size
 // (SCALING_TRANSFORMER: d 64, 4 heads, feed-forward 256, 2 + 2 blocks: 246,080 parameters). The recurrence is
@@ -85,7 +86,40 @@ const IMPLEMENTATIONS = {
   MultiHeadAttention: (d, heads, T, gen) => new lib.MultiHeadAttention(d, d, T, 0, heads, { generator: gen }),
   fused: (d, heads, T, gen) => new lib.FusedMultiHeadAttention(d, d, T, 0, heads, { generator: gen }),
   "memory-efficient": (d, heads, T, gen) => new lib.MemoryEfficientAttention(d, d, T, 0, heads, { generator: gen, blockSize: 128 }),
+  // Notebook 09: the memory-efficient module with a sliding window of 256 keys, skipping the key blocks outside it.
+  "sliding-window": (d, heads, T, gen) => new lib.MemoryEfficientAttention(d, d, T, 0, heads, { generator: gen, blockSize: 128, window: 256 }),
 };
+
+// generate/transformer/<no-cache|kv-cache>/len=<n>: greedy decoding of n words (no early <eos>: the cases force
+// the length) by a Transformer translator of the length experiment's size, batch 1, a 20-token source; without a
+// cache every step runs the decoder over all the words so far, with one only over the newest (notebook 09).
+export const GENERATE_LENGTHS = [25, 50, 100];
+function generateCase(cache, length) {
+  return () => {
+    const m = new lib.TransformerTranslator({
+      kind: "transformer",
+      srcVocab: SIZES.vocab,
+      tgtVocab: SIZES.vocab,
+      ...TRANSFORMER_SIZES,
+      maxLen: 256,
+      seed: 1,
+    });
+    // A model whose output layer never picks <eos> (id 2): its bias there is very negative.
+    tf.tidy(() => m.out.bias.assign(m.out.bias.add(tf.oneHot([2], SIZES.vocab).reshape([-1]).mul(-1e4))));
+    const src = tf.tensor2d([Array.from({ length: 20 }, (_, i) => 4 + (i % 50))], [1, 20], "int32");
+    const mask = tf.ones([1, 20]);
+    return {
+      run: () => {
+        const out = m.translate(src, mask, { maxLen: length, cache });
+        if (out.ids[0].length !== length) throw new Error(`generated ${out.ids[0].length} words, expected ${length}`);
+      },
+      dispose: () => {
+        tf.dispose([src, mask]);
+        m.dispose();
+      },
+    };
+  };
+}
 
 function attentionCase(impl, batch, tokens, d, heads) {
   return () => {
@@ -175,6 +209,12 @@ export const CASES = {
       SCALING_T.map((T) => [`attention-scaling/${impl}/T=${T}`, attentionCase(impl, 1, T, 64, 1)]),
     ),
   ),
+  ...Object.fromEntries(SCALING_T.map((T) => [`attention-scaling/sliding-window/T=${T}`, attentionCase("sliding-window", 1, T, 64, 1)])),
+  ...Object.fromEntries(
+    ["no-cache", "kv-cache"].flatMap((how) =>
+      GENERATE_LENGTHS.map((n) => [`generate/transformer/${how}/len=${n}`, generateCase(how === "kv-cache", n)]),
+    ),
+  ),
   ...Object.fromEntries(Object.keys(BOOK_MODULES).map((name) => [`module-call/${name}`, moduleCallCase(name)])),
   "train-step/gru-encdec": trainStepCase("plain"),
   "train-step/bahdanau": trainStepCase("bahdanau"),
@@ -222,7 +262,11 @@ async function main() {
       if (backend === "cpu" && T > 2048) continue;
       if (backend === "cpu" && name.startsWith("seq-scaling/") && T > 64) continue; // the cpu backend is ~10x slower
       await lib.setup({ backend, verbose: false });
-      const slow = T >= 2048 || (backend === "cpu" && name.startsWith("mha-forward/")) || (name.startsWith("seq-scaling/") && T >= 128);
+      const slow =
+        T >= 2048 ||
+        (backend === "cpu" && name.startsWith("mha-forward/")) ||
+        (name.startsWith("seq-scaling/") && T >= 128) ||
+        name.startsWith("generate/");
       const runs = Number(option("runs", slow ? "3" : backend === "cpu" ? "5" : "15"));
       const c = make();
       try {

@@ -85,6 +85,7 @@ export { checkSinusoidalEncoding, checkRotaryEmbedding } from "./transformer/exe
 export { GroupedQueryAttention, kvCacheBytesPerToken } from "./attention/grouped";
 export { slidingWindowMask } from "./attention/causal";
 export { type KVCache } from "./attention/cross";
+export { checkKvCacheBytes, checkKvHeadOf, checkWindowMask } from "./attention/exercises";
 
 // For your own code: what the lib is built from and no notebook calls by name (the notebooks use it through
 // the names above).

@@ -26,6 +26,9 @@ import {
   checkAdditiveStep,
   checkSinusoidalEncoding,
   checkRotaryEmbedding,
+  checkKvCacheBytes,
+  checkKvHeadOf,
+  checkWindowMask,
   SelfAttentionV1,
   SelfAttentionV2,
   checkCausalMask,
@@ -647,6 +650,54 @@ describe("exercise checks: ✓, ✗ with a hint, or not answered yet", () => {
       says(() => checkRotaryEmbedding(rope({ interleaved: true })), /paired neighbouring entries/);
       says(() => checkRotaryEmbedding(rope({ backwards: true })), /turns the other way/);
       says(() => checkRotaryEmbedding(rope({ noOffset: true })), /the offset changes every angle/);
+    });
+  });
+  describe("09: caches, heads and windows", () => {
+    it("checkKvCacheBytes: right; query heads, keys only, the window ignored, the window always, one layer, bits, 4 bytes", () => {
+      const right = (L: number, _h: number, kv: number, hd: number, t: number, w: number | null) =>
+        2 * L * kv * hd * 2 * (w === null ? t : Math.min(t, w));
+      says(() => checkKvCacheBytes(right), /^✓/);
+      const wrong: [unknown, RegExp][] = [
+        [
+          (L: number, h: number, _kv: number, hd: number, t: number, w: number | null) => 2 * L * h * hd * 2 * (w === null ? t : Math.min(t, w)),
+          /counted every query head/,
+        ],
+        [
+          (L: number, h: number, kv: number, hd: number, t: number, w: number | null) => right(L, h, kv, hd, t, w) / 2,
+          /keys and values: two tensors/,
+        ],
+        [
+          (L: number, h: number, kv: number, hd: number, t: number) => right(L, h, kv, hd, t, null),
+          /a sliding window keeps only the last window tokens/,
+        ],
+        [
+          (L: number, h: number, kv: number, hd: number, t: number, w: number | null) => right(L, h, kv, hd, w ?? t, null),
+          /a context shorter than the window keeps all/,
+        ],
+        [(_L: number, h: number, kv: number, hd: number, t: number, w: number | null) => right(1, h, kv, hd, t, w), /every layer has its own cache/],
+        [(L: number, h: number, kv: number, hd: number, t: number, w: number | null) => right(L, h, kv, hd, t, w) * 2, /not 4/],
+        [() => "big", /expected a number of bytes/],
+      ];
+      for (const [fn, p] of wrong) says(() => checkKvCacheBytes(fn), p);
+    });
+
+    it("checkKvHeadOf: right; dealt out in turn, divided by kvHeads", () => {
+      says(() => checkKvHeadOf((h: number, n: number, kv: number) => Math.floor(h / (n / kv))), /^✓/);
+      says(() => checkKvHeadOf((h: number, _n: number, kv: number) => h % kv), /dealt the heads out in turn/);
+      says(() => checkKvHeadOf((h: number, _n: number, kv: number) => Math.floor(h / kv)), /divide by the group size/);
+      says(() => checkKvHeadOf(() => -1), /from 0 to/);
+    });
+
+    it("checkWindowMask: right; one key too many, the future visible, one too few, inverted", () => {
+      const band =
+        (extra: number, causal = true) =>
+        (T: number, w: number) =>
+          tf.tensor2d(Array.from({ length: T }, (_, i) => Array.from({ length: T }, (_, j) => +((!causal || j <= i) && j > i - (w + extra)))));
+      says(() => checkWindowMask(band(0)), /^✓/);
+      says(() => checkWindowMask(band(1)), /each query sees w keys in all/);
+      says(() => checkWindowMask(band(0, false)), /the future is visible/);
+      says(() => checkWindowMask(band(-1)), /one key too few/);
+      says(() => checkWindowMask((T: number, w: number) => tf.sub(1, band(0)(T, w))), /marks what is hidden/);
     });
   });
 });

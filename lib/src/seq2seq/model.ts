@@ -201,9 +201,14 @@ export class Seq2Seq implements Module {
   /**
    * Greedy decoding: at each step feed back the most likely word. src [B, S] -> token ids per sentence
    * (up to <eos>), and for Bahdanau the attention weights [outputLen][S] of each sentence. Options: at most
-   * `maxLen` words (default 2S + 10).
+   * `maxLen` words (default 2S + 10). `cache` changes nothing here: an RNN's state is already all it carries from
+   * step to step (the Transformer's KV cache, notebook 09, is what it replaces there).
    */
-  translate(src: tf.Tensor2D, srcMask: tf.Tensor2D, options: { maxLen?: number } = {}): { ids: number[][]; attention: number[][][] | null } {
+  translate(
+    src: tf.Tensor2D,
+    srcMask: tf.Tensor2D,
+    options: { maxLen?: number; cache?: boolean } = {},
+  ): { ids: number[][]; attention: number[][][] | null } {
     this.checkSource(src, srcMask, "Seq2Seq.translate");
     return trusted(() => this.translateChecked(src, srcMask, options));
   }

@@ -17,7 +17,11 @@ export interface Translator extends Module {
   /** Masked cross-entropy of the reference under teacher forcing, averaged over its tokens. */
   loss(batch: BatchTensors): tf.Scalar;
   /** Greedy decoding: src [B, S] int32, srcMask [B, S] -> token ids per sentence (up to <eos>), and attention if any. */
-  translate(src: tf.Tensor2D, srcMask: tf.Tensor2D, options?: { maxLen?: number }): { ids: number[][]; attention: number[][][] | null };
+  translate(
+    src: tf.Tensor2D,
+    srcMask: tf.Tensor2D,
+    options?: { maxLen?: number; cache?: boolean },
+  ): { ids: number[][]; attention: number[][][] | null };
   /** Parameters by stable names, for checkpoints. */
   namedParameters(): Record<string, tf.Variable>;
   /** Training mode (dropout on) or evaluation mode. */

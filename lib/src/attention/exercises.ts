@@ -3,7 +3,16 @@ import * as tf from "@tensorflow/tfjs";
 import { shapeStr } from "../core/checks";
 import { Generator, defaultGenerator, randValues } from "../core/random";
 import { Linear } from "../core/linear";
-import { NOT_ANSWERED, callAnswer, checkFunctionOnCases, compareAnswer, isUnanswered, verdict, type Pitfall } from "../core/exercise";
+import {
+  NOT_ANSWERED,
+  callAnswer,
+  checkFunctionOnCases,
+  checkNumbersOnCases,
+  compareAnswer,
+  isUnanswered,
+  verdict,
+  type Pitfall,
+} from "../core/exercise";
 import { normalizeBySum, softmax } from "./softmax";
 import { SelfAttentionV1, SelfAttentionV2 } from "./selfattention";
 import { causalMask, lowerTriangle } from "./causal";
@@ -541,38 +550,35 @@ export function checkCausalModule(Module: unknown): string {
  * d_out -> d_out with a bias). Checked on GPT-2's sizes and on sizes it has not seen.
  */
 export function checkAttentionParameterCount(count: unknown): string {
-  if (isUnanswered(count)) return NOT_ANSWERED;
-  const right = "Right: 3 d_in d_out (+ 3 d_out with qkv biases) + d_out² + d_out, whatever the number of heads.";
-  if (typeof count !== "function") return verdict([`expected a function (dIn, dOut, numHeads, qkvBias) => number, got ${typeof count}`], right);
   const cases: [number, number, number, boolean][] = [
     [768, 768, 12, true],
     [1024, 1024, 16, false],
     [3, 2, 2, false],
     [5, 6, 3, true],
   ];
-  for (const [dIn, dOut, heads, bias] of cases) {
-    const what = `d_in = ${dIn}, d_out = ${dOut}, ${heads} heads, qkvBias = ${bias}`;
-    const call = callAnswer(() => (count as (a: number, b: number, c: number, d: boolean) => unknown)(dIn, dOut, heads, bias));
-    if ("error" in call) return verdict([`on ${what}, ${call.error}`], right);
-    if (isUnanswered(call.value)) return NOT_ANSWERED;
-    const qkv = 3 * dIn * dOut + (bias ? 3 * dOut : 0);
-    const expected = qkv + dOut * dOut + dOut;
-    const got = call.value;
-    if (typeof got !== "number" || !Number.isFinite(got)) return verdict([`on ${what} it returned ${String(got)}; expected a number`], right);
-    if (got === expected) continue;
-    const pitfalls: [number, string][] = [
-      [3 * dIn * dOut + 3 * dOut + dOut * dOut + dOut, "qkvBias = false means no biases on the query, key and value projections"],
-      [3 * dIn * dOut + dOut * dOut + dOut, "with qkvBias = true the query, key and value projections each have a bias of d_out"],
-      [qkv + dOut * dOut, "the output projection has a bias of d_out too"],
-      [qkv, "you left out the output projection (d_out -> d_out, with a bias)"],
-      [qkv + dIn * dOut + dOut, "the output projection maps d_out to d_out (it reads the merged heads), not d_in to d_out"],
-      [heads * expected, "the heads do not multiply the parameters: they split each projection's d_out columns"],
-      [heads * qkv + dOut * dOut + dOut, "the heads do not multiply the projections: they split each projection's d_out columns"],
-    ];
-    const hint = pitfalls.find(([v]) => v === got)?.[1] ?? `${got.toLocaleString("en-US")} is ${got > expected ? "too large" : "too small"}`;
-    return verdict([`on ${what} it returned ${got.toLocaleString("en-US")}: ${hint}`], right);
-  }
-  return verdict([], right);
+  return checkNumbersOnCases(
+    count,
+    "(dIn, dOut, numHeads, qkvBias) => number",
+    cases.map(([dIn, dOut, heads, bias]) => {
+      const qkv = 3 * dIn * dOut + (bias ? 3 * dOut : 0);
+      const expected = qkv + dOut * dOut + dOut;
+      return {
+        what: `d_in = ${dIn}, d_out = ${dOut}, ${heads} heads, qkvBias = ${bias}`,
+        args: [dIn, dOut, heads, bias],
+        expected,
+        pitfalls: [
+          [3 * dIn * dOut + 3 * dOut + dOut * dOut + dOut, "qkvBias = false means no biases on the query, key and value projections"],
+          [3 * dIn * dOut + dOut * dOut + dOut, "with qkvBias = true the query, key and value projections each have a bias of d_out"],
+          [qkv + dOut * dOut, "the output projection has a bias of d_out too"],
+          [qkv, "you left out the output projection (d_out -> d_out, with a bias)"],
+          [qkv + dIn * dOut + dOut, "the output projection maps d_out to d_out (it reads the merged heads), not d_in to d_out"],
+          [heads * expected, "the heads do not multiply the parameters: they split each projection's d_out columns"],
+          [heads * qkv + dOut * dOut + dOut, "the heads do not multiply the projections: they split each projection's d_out columns"],
+        ],
+      };
+    }),
+    "Right: 3 d_in d_out (+ 3 d_out with qkv biases) + d_out² + d_out, whatever the number of heads.",
+  );
 }
 
 /** Multi-head attention from a MultiHeadAttention's projections, with the variants the checks recognise. */
@@ -668,39 +674,38 @@ export function checkMultiHeadModule(Module: unknown): string {
  * `window` tokens. Checked on published configurations and on sizes it has not seen.
  */
 export function checkKvCacheBytes(cacheBytes: unknown): string {
-  if (isUnanswered(cacheBytes)) return NOT_ANSWERED;
-  const right = "Right: 2 (keys and values) x layers x kvHeads x head_dim x 2 bytes per kept token; a window keeps at most window tokens.";
-  if (typeof cacheBytes !== "function")
-    return verdict([`expected a function (layers, heads, kvHeads, headDim, tokens, window) => bytes, got ${typeof cacheBytes}`], right);
   const cases: [number, number, number, number, number, number | null, string][] = [
     [32, 32, 8, 128, 8192, null, "a Llama-3-8B-like model (32 layers, 32 query heads, 8 key/value heads of 128), 8,192 tokens"],
     [12, 12, 12, 64, 1024, null, "GPT-2 small (12 layers, 12 heads of 64), 1,024 tokens"],
     [32, 32, 8, 128, 32768, 4096, "a Mistral-7B-like model with a 4,096-token window, 32,768 tokens"],
     [4, 8, 2, 16, 100, 512, "4 layers, 8 heads, 2 key/value heads of 16, 100 tokens, a window of 512"],
   ];
-  for (const [layers, heads, kv, hd, tokens, window, what] of cases) {
-    const call = callAnswer(() => (cacheBytes as (...a: unknown[]) => unknown)(layers, heads, kv, hd, tokens, window));
-    if ("error" in call) return verdict([`on ${what}, ${call.error}`], right);
-    if (isUnanswered(call.value)) return NOT_ANSWERED;
-    const got = call.value;
-    const kept = window === null ? tokens : Math.min(tokens, window);
-    const expected = 2 * layers * kv * hd * 2 * kept;
-    if (typeof got !== "number" || !Number.isFinite(got))
-      return verdict([`on ${what} it returned ${String(got)}; expected a number of bytes`], right);
-    if (got === expected) continue;
-    const pitfalls: [number, string][] = [
-      [2 * layers * heads * hd * 2 * kept, "you counted every query head; only the key/value heads are cached"],
-      [layers * kv * hd * 2 * kept, "the cache holds keys and values: two tensors per layer"],
-      [2 * layers * kv * hd * 2 * tokens, "a sliding window keeps only the last window tokens: the rest can be dropped"],
-      [2 * layers * kv * hd * 2 * (window ?? tokens), "the window caps the tokens kept; a context shorter than the window keeps all of its tokens"],
-      [2 * kv * hd * 2 * kept, "every layer has its own cache"],
-      [2 * layers * kv * hd * 16 * kept, "2 bytes a number (16 bits), not 16"],
-      [2 * layers * kv * hd * 4 * kept, "2 bytes a number here (16-bit weights, as served), not 4"],
-    ];
-    const hint = pitfalls.find(([v]) => v === got)?.[1] ?? `${got.toLocaleString("en-US")} is ${got > expected ? "too large" : "too small"}`;
-    return verdict([`on ${what} it returned ${got.toLocaleString("en-US")} bytes: ${hint}`], right);
-  }
-  return verdict([], right);
+  return checkNumbersOnCases(
+    cacheBytes,
+    "(layers, heads, kvHeads, headDim, tokens, window) => bytes",
+    cases.map(([layers, heads, kv, hd, tokens, window, what]) => {
+      const kept = window === null ? tokens : Math.min(tokens, window);
+      return {
+        what,
+        args: [layers, heads, kv, hd, tokens, window],
+        expected: 2 * layers * kv * hd * 2 * kept,
+        pitfalls: [
+          [2 * layers * heads * hd * 2 * kept, "you counted every query head; only the key/value heads are cached"],
+          [layers * kv * hd * 2 * kept, "the cache holds keys and values: two tensors per layer"],
+          [2 * layers * kv * hd * 2 * tokens, "a sliding window keeps only the last window tokens: the rest can be dropped"],
+          [
+            2 * layers * kv * hd * 2 * (window ?? tokens),
+            "the window caps the tokens kept; a context shorter than the window keeps all of its tokens",
+          ],
+          [2 * kv * hd * 2 * kept, "every layer has its own cache"],
+          [2 * layers * kv * hd * 16 * kept, "2 bytes a number (16 bits), not 16"],
+          [2 * layers * kv * hd * 4 * kept, "2 bytes a number here (16-bit weights, as served), not 4"],
+        ],
+      };
+    }),
+    "Right: 2 (keys and values) x layers x kvHeads x head_dim x 2 bytes per kept token; a window keeps at most window tokens.",
+    "bytes",
+  );
 }
 
 /**

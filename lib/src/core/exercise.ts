@@ -153,3 +153,34 @@ export function checkFunctionOnCases(fn: unknown, signature: string, cases: () =
     tf.dispose([...owned, ...inputs]);
   }
 }
+
+/** One call of a learner's number-returning function: the arguments, the right number, and the typical wrong ones. */
+export interface NumberCase {
+  what: string;
+  args: unknown[];
+  expected: number;
+  /** [a wrong number, the hint for it] */
+  pitfalls: [number, string][];
+}
+
+/**
+ * Run a learner's function that returns a number on every case: "not answered yet" while it returns null, "✓ right"
+ * when every number is exact, else "✗" on the first case that is wrong, with the hint of the pitfall it matches (or
+ * whether it is too large or too small), never the number expected.
+ */
+export function checkNumbersOnCases(fn: unknown, signature: string, cases: NumberCase[], right: string, unit = ""): string {
+  if (isUnanswered(fn)) return NOT_ANSWERED;
+  if (typeof fn !== "function") return verdict([`expected a function ${signature}, got ${typeof fn}`], right);
+  for (const c of cases) {
+    const call = callAnswer(() => (fn as (...a: unknown[]) => unknown)(...c.args));
+    if ("error" in call) return verdict([`on ${c.what}, ${call.error}`], right);
+    if (isUnanswered(call.value)) return NOT_ANSWERED;
+    const got = call.value;
+    if (typeof got !== "number" || !Number.isFinite(got))
+      return verdict([`on ${c.what} it returned ${String(got)}; expected a number${unit ? ` of ${unit}` : ""}`], right);
+    if (got === c.expected) continue;
+    const hint = c.pitfalls.find(([v]) => v === got)?.[1] ?? `${got.toLocaleString("en-US")} is ${got > c.expected ? "too large" : "too small"}`;
+    return verdict([`on ${c.what} it returned ${got.toLocaleString("en-US")}${unit ? ` ${unit}` : ""}: ${hint}`], right);
+  }
+  return verdict([], right);
+}

@@ -20,7 +20,7 @@ import {
   translatePairs,
 } from "attention-lib";
 import { generatePairs, makeBatch, saveCheckpoint, toTensors } from "attention-lib/internal";
-import { assertClose, assertThrowsMessage, checkGradients, data, noLeak, ROOT } from "../helpers";
+import { assertClose, assertThrowsMessage, checkGradients, data, noLeak, refuses, ROOT } from "../helpers";
 
 type Ref = { shape: number[]; data: number[] };
 const REF = JSON.parse(readFileSync(join(ROOT, "test", "fixtures", "positions-reference.json"), "utf8")) as Record<string, Ref>;
@@ -217,25 +217,19 @@ describe("the Transformer (notebook 08)", function () {
       }
     });
 
-    it("refuses bad configs and inputs clearly, and a source longer than the learned positions", () => {
+    it("refuses bad configs and inputs clearly, and a source longer than the learned positions, leaking nothing", () => {
       const base = { kind: "transformer" as const, srcVocab: 10, tgtVocab: 10 };
-      assertThrowsMessage(() => new TransformerTranslator(null as never), /TransformerTranslator: expected a config/);
-      assertThrowsMessage(
-        () => new TransformerTranslator({ ...base, positions: "absolute" as never }),
-        /positions must be one of learned, sinusoidal, rope/,
-      );
-      assertThrowsMessage(() => new TransformerTranslator({ ...base, d: 12, heads: 4 }), /must split into 4 heads of an even width/);
-      assertThrowsMessage(() => new TransformerTranslator({ ...base, dropout: 1.5 }), /TransformerTranslator: .*dropout/);
+      refuses(() => new TransformerTranslator(null as never), /TransformerTranslator: expected a config/);
+      refuses(() => new TransformerTranslator({ ...base, positions: "absolute" as never }), /positions must be one of learned, sinusoidal, rope/);
+      refuses(() => new TransformerTranslator({ ...base, d: 12, heads: 4 }), /must split into 4 heads of an even width/);
+      refuses(() => new TransformerTranslator({ ...base, dropout: 1.5 }), /TransformerTranslator: .*dropout/);
       const m = new TransformerTranslator({ ...base, d: 8, heads: 2, layers: 1, positions: "learned", maxLen: 4 });
       const src = tf.tensor2d([[4, 5, 6, 7, 2]], [1, 5], "int32");
-      assertThrowsMessage(
-        () => m.translate(src, tf.onesLike(src).toFloat() as tf.Tensor2D),
-        /the source has 5 tokens, more than the 4 positions this model learned/,
-      );
-      assertThrowsMessage(
-        () => m.forward({ src: tf.tensor2d([[40]], [1, 1], "int32"), srcMask: tf.ones([1, 1]), tgtIn: tf.tensor2d([[1]], [1, 1], "int32") }),
-        /TransformerTranslator.forward: .*40/,
-      );
+      const mask = tf.onesLike(src).toFloat() as tf.Tensor2D;
+      refuses(() => m.translate(src, mask), /the source has 5 tokens, more than the 4 positions this model learned/);
+      const [bad, one, bos] = [tf.tensor2d([[40]], [1, 1], "int32"), tf.ones([1, 1]) as tf.Tensor2D, tf.tensor2d([[1]], [1, 1], "int32")];
+      refuses(() => m.forward({ src: bad, srcMask: one, tgtIn: bos }), /TransformerTranslator.forward: .*40/);
+      tf.dispose([bad, one, bos, mask]);
       tf.dispose(src);
       m.dispose();
     });

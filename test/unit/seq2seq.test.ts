@@ -627,6 +627,9 @@ describe("seq2seq translators (notebooks 01 and 02)", function () {
         for (const [name, parameters] of [
           ["rnn", 12],
           ["attention", 15],
+          ["transformer-learned", 52], // notebook 08: learned positions add a table per side
+          ["transformer-sinusoidal", 50],
+          ["transformer-rope", 50],
         ] as const) {
           const ck = noLeak(() => loadCheckpoint(join(ROOT, "data", "checkpoints", name)), parameters);
           ck.model.dispose();

@@ -2,7 +2,7 @@
 // that put them around attention with residual connections. Pre-norm, as in GPT-2: x + f(LayerNorm(x)).
 import * as tf from "@tensorflow/tfjs";
 import { Generator } from "../core/random";
-import { Linear } from "../core/linear";
+import { Linear, variableFrom } from "../core/linear";
 import { ModuleBase } from "../core/module";
 import { CrossAttention, type AttendOptions, type KVCache } from "../attention/cross";
 import { dropout } from "../attention/dropout";
@@ -16,8 +16,8 @@ export class LayerNorm extends ModuleBase {
     readonly eps = 1e-5,
   ) {
     super();
-    this.scale = tf.variable(tf.ones([d]));
-    this.shift = tf.variable(tf.zeros([d]));
+    this.scale = variableFrom(new Float32Array(d).fill(1), [d]);
+    this.shift = variableFrom(new Float32Array(d), [d]);
   }
   forward(x: tf.Tensor): tf.Tensor {
     return tf.tidy(() => {

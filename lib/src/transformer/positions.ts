@@ -4,6 +4,7 @@
 import * as tf from "@tensorflow/tfjs";
 import { Generator, uniformValues } from "../core/random";
 import { ModuleBase } from "../core/module";
+import { variableFrom } from "../core/linear";
 import { checkPositiveInt, shapeStr } from "../core/checks";
 
 export type PositionScheme = "learned" | "sinusoidal" | "rope";
@@ -39,7 +40,7 @@ export class LearnedPositions extends ModuleBase {
     super();
     checkPositiveInt(maxLen, "LearnedPositions", "maxLen");
     checkPositiveInt(d, "LearnedPositions", "d");
-    this.weight = tf.variable(tf.tensor2d(uniformValues([maxLen, d], -0.1, 0.1, gen), [maxLen, d]));
+    this.weight = variableFrom(uniformValues([maxLen, d], -0.1, 0.1, gen), [maxLen, d]) as tf.Variable<tf.Rank.R2>;
   }
   /** The vectors of positions 0 .. T-1: [T, d]. */
   forward(T: number): tf.Tensor2D {

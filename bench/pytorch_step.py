@@ -155,6 +155,49 @@ def mha_cases(runs):
     return out
 
 
+def gqa_cases(runs):
+    """gqa-forward/kv=<n>: PyTorch's fused attention with 12 query heads and n key/value heads (enable_gqa, torch >= 2.5)."""
+    out = []
+    if "enable_gqa" not in F.scaled_dot_product_attention.__doc__:
+        print(f"gqa-forward/*: scaled_dot_product_attention has no enable_gqa in torch {torch.__version__} (2.5 added it)")
+        return out
+    torch.manual_seed(0)
+    x = torch.randn(MB, MT, MD)
+    hd = MD // MH
+    with torch.no_grad():
+        for kv in [12, 4, 1]:
+            wq, wkv, proj = nn.Linear(MD, MD, bias=False), nn.Linear(MD, 2 * kv * hd, bias=False), nn.Linear(MD, MD)
+
+            def step():
+                q = wq(x).view(MB, MT, MH, hd).transpose(1, 2)
+                k, v = wkv(x).view(MB, MT, 2, kv, hd).permute(2, 0, 3, 1, 4)
+                y = F.scaled_dot_product_attention(q, k, v, is_causal=True, enable_gqa=True)
+                return proj(y.transpose(1, 2).reshape(MB, MT, MD))
+
+            out.append(timed(f"gqa-forward/kv={kv}", step, runs))
+    return out
+
+
+def sliding_window_cases(runs):
+    """attention-scaling/sliding-window/T=<n>: one head of 64, batch 1, a causal window of 256 keys, as a boolean mask."""
+    out = []
+    torch.manual_seed(0)
+    with torch.no_grad():
+        for t in [128, 256, 512, 1024, 2048, 4096]:
+            x = torch.randn(1, t, 64)
+            qkv, proj = nn.Linear(64, 192, bias=False), nn.Linear(64, 64)
+            i = torch.arange(t).unsqueeze(1)
+            j = torch.arange(t).unsqueeze(0)
+            allowed = (j <= i) & (j > i - 256)
+
+            def step():
+                q, k, v = qkv(x).view(1, t, 3, 1, 64).permute(2, 0, 3, 1, 4)
+                return proj(F.scaled_dot_product_attention(q, k, v, attn_mask=allowed).transpose(1, 2).reshape(1, t, 64))
+
+            out.append(timed(f"attention-scaling/sliding-window/T={t}", step, max(3, runs // 4) if t >= 2048 else runs))
+    return out
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--runs", type=int, default=20)
@@ -166,6 +209,8 @@ def main():
         case("train-step/bahdanau", True, args.runs),
         case("train-step/transformer", False, args.runs, model=TransformerTranslator(32, 2, 64, 1)),
         *mha_cases(args.runs),
+        *gqa_cases(args.runs),
+        *sliding_window_cases(args.runs),
     ]
     for t in [16, 32, 64, 128, 256]:
         runs = max(3, args.runs // 4) if t >= 128 else args.runs

@@ -90,6 +90,27 @@ const IMPLEMENTATIONS = {
   "sliding-window": (d, heads, T, gen) => new lib.MemoryEfficientAttention(d, d, T, 0, heads, { generator: gen, blockSize: 128, window: 256 }),
 };
 
+// gqa-forward/kv=<n>: grouped-query attention at GPT-2 small's width (batch 2, T 256, d 768, 12 query heads) with 12
+// (multi-head), 4 and 1 (multi-query) key/value heads; the same as PyTorch's scaled_dot_product_attention(enable_gqa).
+export const GQA_KV = [12, 4, 1];
+function gqaCase(kv) {
+  return () => {
+    const m = new lib.GroupedQueryAttention(MHA.d, MHA.d, MHA.tokens, 0, MHA.heads, kv, { generator: new lib.Generator(1) }).eval();
+    const x = tf.randomNormal([MHA.batch, MHA.tokens, MHA.d], 0, 1, "float32", 1);
+    return {
+      run: () => {
+        const y = m.forward(x);
+        y.dataSync();
+        y.dispose();
+      },
+      dispose: () => {
+        x.dispose();
+        m.dispose();
+      },
+    };
+  };
+}
+
 // generate/transformer/<no-cache|kv-cache>/len=<n>: greedy decoding of n words (no early <eos>: the cases force
 // the length) by a Transformer translator of the length experiment's size, batch 1, a 20-token source; without a
 // cache every step runs the decoder over all the words so far, with one only over the newest (notebook 09).
@@ -210,6 +231,7 @@ export const CASES = {
     ),
   ),
   ...Object.fromEntries(SCALING_T.map((T) => [`attention-scaling/sliding-window/T=${T}`, attentionCase("sliding-window", 1, T, 64, 1)])),
+  ...Object.fromEntries(GQA_KV.map((kv) => [`gqa-forward/kv=${kv}`, gqaCase(kv)])),
   ...Object.fromEntries(
     ["no-cache", "kv-cache"].flatMap((how) =>
       GENERATE_LENGTHS.map((n) => [`generate/transformer/${how}/len=${n}`, generateCase(how === "kv-cache", n)]),

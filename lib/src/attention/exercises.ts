@@ -430,6 +430,43 @@ function whyDifferent(problems: string[], mine: Skeleton, x: tf.Tensor, gen: Gen
   return leak ? [leak] : problems;
 }
 
+/**
+ * For each config: the library's module, the learner's skeleton holding the same weights (the Linear layers in
+ * `names`) and an input it has not seen. `body` returns what to say and stop with, or null to go on to the next one.
+ * Everything is freed, and the default generator (which the learner's constructor draws from) put back.
+ */
+function trySkeletons<C, L extends { dispose(): void }>(
+  Module: unknown,
+  right: string,
+  seed: number,
+  configs: C[],
+  make: (c: C, gen: Generator) => { lib: L; args: number[]; names: string[]; shape: number[]; what: string },
+  body: (trial: { lib: L; mine: Skeleton; x: tf.Tensor; what: string; shape: number[] }, c: C, gen: Generator) => string | null,
+): string {
+  if (isUnanswered(Module)) return NOT_ANSWERED;
+  const saved = defaultGenerator.getState();
+  try {
+    const gen = new Generator(seed);
+    for (const c of configs) {
+      const { lib, args, names, shape, what } = make(c, gen);
+      const mine = buildSkeleton(Module, args, lib as unknown as Record<string, unknown>, names);
+      const x = unseen(shape, gen);
+      try {
+        if (typeof mine === "string") return verdict([mine], right);
+        const said = body({ lib, mine, x, what, shape }, c, gen);
+        if (said !== null) return said;
+      } finally {
+        lib.dispose();
+        if (typeof mine !== "string") disposeSkeleton(mine);
+        x.dispose();
+      }
+    }
+    return verdict([], right);
+  } finally {
+    defaultGenerator.setState(saved);
+  }
+}
+
 /** One causal head computed from a CausalAttention's projections, with the variants the checks recognise. */
 function causalVariant(ca: CausalAttention, x: tf.Tensor, variant: "no scale" | "scale by d_in" | "zeroed after" | "softmax again"): tf.Tensor {
   return tf.tidy(() => {
@@ -454,92 +491,86 @@ function causalVariant(ca: CausalAttention, x: tf.Tensor, variant: "no scale" | 
  * weights in training mode only.
  */
 export function checkCausalModule(Module: unknown): string {
-  if (isUnanswered(Module)) return NOT_ANSWERED;
-  // The learner's constructor draws its weights from the default generator: put it back as it was afterwards.
-  const saved = defaultGenerator.getState();
-  try {
-    const right = "Right: projections, scaled scores, the stored mask's top-left corner, softmax, dropout in training only, weights x values.";
-    const gen = new Generator(52);
-    const configs = [
-      { dIn: 4, dOut: 3, ctx: 8, p: 0, x: [3, 5, 4] },
-      { dIn: 3, dOut: 2, ctx: 6, p: 0, x: [2, 6, 3] },
-      { dIn: 4, dOut: 3, ctx: 8, p: 0.5, x: [2, 5, 4] },
-    ];
-    for (const { dIn, dOut, ctx, p, x: shape } of configs) {
-      const lib = new CausalAttention(dIn, dOut, ctx, p, { generator: new Generator(gen.nextUint32()) });
-      const mine = buildSkeleton(Module, [dIn, dOut, ctx, p], lib as unknown as Record<string, unknown>, ["W_query", "W_key", "W_value"]);
-      const x = unseen(shape, gen);
-      const what = `a batch ${shapeStr(shape)} (${shape[1]} tokens, context length ${ctx}, d_in = ${dIn}, d_out = ${dOut}${p ? `, dropout ${p}` : ""})`;
-      try {
-        if (typeof mine === "string") return verdict([mine], right);
-        if (p === 0) {
-          mine.training = true;
-          const out = runForward(mine, x, what);
-          if (out === null) return NOT_ANSWERED;
-          if (typeof out === "string") return verdict([out], right);
-          out.dispose();
-          const problems = tf.tidy(() => {
-            const got = runForward(mine, x, what) as tf.Tensor;
-            return compareAnswer(got, lib.forward(x), `your output on ${what}`, `[b, T, d_out] = ${shapeStr([shape[0], shape[1], dOut])}`, [
-              {
-                value: causalVariant(lib, x, "no scale"),
-                hint: "no scaling: divide the scores by √d_k (d_k = d_out, the keys' size) before the softmax",
-              },
-              { value: causalVariant(lib, x, "scale by d_in"), hint: "you scaled by √d_in; the scale is √d_k, the size of the keys (d_out)" },
-              {
-                value: causalVariant(lib, x, "zeroed after"),
-                hint: "you zeroed the future after the softmax, so the rows no longer sum to 1: set the future scores to -∞ before it",
-              },
-              {
-                value: causalVariant(lib, x, "softmax again"),
-                hint: "a second softmax after zeroing lets the future back in (e^0 = 1): mask the scores with -∞ before one softmax",
-              },
-            ]);
-          });
-          if (problems.length) return verdict(whyDifferent(problems, mine, x, gen), right);
-          continue;
-        }
-        // Dropout: the same draws as the library's when the default generator starts where the library's does.
-        const seed = gen.nextUint32();
-        (lib as unknown as { generator: Generator }).generator.manualSeed(seed);
-        const expectedTrain = lib.forward(x);
-        lib.eval();
-        const expectedEval = lib.forward(x);
-        const saved = defaultGenerator.getState();
-        defaultGenerator.manualSeed(seed);
+  const configs = [
+    { dIn: 4, dOut: 3, ctx: 8, p: 0, x: [3, 5, 4] },
+    { dIn: 3, dOut: 2, ctx: 6, p: 0, x: [2, 6, 3] },
+    { dIn: 4, dOut: 3, ctx: 8, p: 0.5, x: [2, 5, 4] },
+  ];
+  const right = "Right: projections, scaled scores, the stored mask's top-left corner, softmax, dropout in training only, weights x values.";
+  return trySkeletons(
+    Module,
+    right,
+    52,
+    configs,
+    ({ dIn, dOut, ctx, p, x: shape }, gen) => ({
+      lib: new CausalAttention(dIn, dOut, ctx, p, { generator: new Generator(gen.nextUint32()) }),
+      args: [dIn, dOut, ctx, p],
+      names: ["W_query", "W_key", "W_value"],
+      shape,
+      what: `a batch ${shapeStr(shape)} (${shape[1]} tokens, context length ${ctx}, d_in = ${dIn}, d_out = ${dOut}${p ? `, dropout ${p}` : ""})`,
+    }),
+    ({ lib, mine, x, what, shape }, { dOut, p }, gen) => {
+      if (p === 0) {
         mine.training = true;
-        const train = runForward(mine, x, what);
-        defaultGenerator.setState(saved);
-        mine.training = false;
-        const evaluation = runForward(mine, x, what);
-        try {
-          if (train === null || evaluation === null) return NOT_ANSWERED;
-          if (typeof train === "string") return verdict([train], right);
-          if (typeof evaluation === "string") return verdict([evaluation], right);
-          const problems: string[] = [];
-          if (maxAbsDiff(evaluation, expectedEval) > 1e-4)
-            problems.push("with training = false (evaluation) the output should be the one without dropout: dropout must do nothing then");
-          if (maxAbsDiff(train, expectedTrain) > 1e-4) {
-            problems.push(
-              maxAbsDiff(train, expectedEval) <= 1e-4
-                ? `with training = true and dropout ${p}, nothing was dropped: call dropout(…, this.dropoutP, { training: this.training })`
-                : "in training mode the output differs from dropout on the attention weights: apply dropout once, to the weights after the softmax, before multiplying by the values",
-            );
-          }
-          if (problems.length) return verdict(problems, right);
-        } finally {
-          tf.dispose([expectedTrain, expectedEval, ...[train, evaluation].filter((t): t is tf.Tensor => t instanceof tf.Tensor)]);
-        }
-      } finally {
-        lib.dispose();
-        if (typeof mine !== "string") disposeSkeleton(mine);
-        x.dispose();
+        const out = runForward(mine, x, what);
+        if (out === null) return NOT_ANSWERED;
+        if (typeof out === "string") return verdict([out], right);
+        out.dispose();
+        const problems = tf.tidy(() => {
+          const got = runForward(mine, x, what) as tf.Tensor;
+          return compareAnswer(got, lib.forward(x), `your output on ${what}`, `[b, T, d_out] = ${shapeStr([shape[0], shape[1], dOut])}`, [
+            {
+              value: causalVariant(lib, x, "no scale"),
+              hint: "no scaling: divide the scores by √d_k (d_k = d_out, the keys' size) before the softmax",
+            },
+            { value: causalVariant(lib, x, "scale by d_in"), hint: "you scaled by √d_in; the scale is √d_k, the size of the keys (d_out)" },
+            {
+              value: causalVariant(lib, x, "zeroed after"),
+              hint: "you zeroed the future after the softmax, so the rows no longer sum to 1: set the future scores to -∞ before it",
+            },
+            {
+              value: causalVariant(lib, x, "softmax again"),
+              hint: "a second softmax after zeroing lets the future back in (e^0 = 1): mask the scores with -∞ before one softmax",
+            },
+          ]);
+        });
+        if (problems.length) return verdict(whyDifferent(problems, mine, x, gen), right);
+        return null;
       }
-    }
-    return verdict([], right);
-  } finally {
-    defaultGenerator.setState(saved);
-  }
+      // Dropout: the same draws as the library's when the default generator starts where the library's does.
+      const seed = gen.nextUint32();
+      (lib as unknown as { generator: Generator }).generator.manualSeed(seed);
+      const expectedTrain = lib.forward(x);
+      lib.eval();
+      const expectedEval = lib.forward(x);
+      const saved = defaultGenerator.getState();
+      defaultGenerator.manualSeed(seed);
+      mine.training = true;
+      const train = runForward(mine, x, what);
+      defaultGenerator.setState(saved);
+      mine.training = false;
+      const evaluation = runForward(mine, x, what);
+      try {
+        if (train === null || evaluation === null) return NOT_ANSWERED;
+        if (typeof train === "string") return verdict([train], right);
+        if (typeof evaluation === "string") return verdict([evaluation], right);
+        const problems: string[] = [];
+        if (maxAbsDiff(evaluation, expectedEval) > 1e-4)
+          problems.push("with training = false (evaluation) the output should be the one without dropout: dropout must do nothing then");
+        if (maxAbsDiff(train, expectedTrain) > 1e-4) {
+          problems.push(
+            maxAbsDiff(train, expectedEval) <= 1e-4
+              ? `with training = true and dropout ${p}, nothing was dropped: call dropout(…, this.dropoutP, { training: this.training })`
+              : "in training mode the output differs from dropout on the attention weights: apply dropout once, to the weights after the softmax, before multiplying by the values",
+          );
+        }
+        if (problems.length) return verdict(problems, right);
+      } finally {
+        tf.dispose([expectedTrain, expectedEval, ...[train, evaluation].filter((t): t is tf.Tensor => t instanceof tf.Tensor)]);
+      }
+      return null;
+    },
+  );
 }
 
 // ---- Notebook 06 (continued) ----
@@ -608,62 +639,51 @@ function multiHeadVariant(m: MultiHeadAttention, x: tf.Tensor, variant: MultiHea
  * head counts, d_in != d_out, inputs shorter than the context), and tests that the future stays hidden.
  */
 export function checkMultiHeadModule(Module: unknown): string {
-  if (isUnanswered(Module)) return NOT_ANSWERED;
-  // The learner's constructor draws its weights from the default generator: put it back as it was afterwards.
-  const saved = defaultGenerator.getState();
-  try {
-    const right = "Right: one projection each for Q, K, V, split into heads, causal scaled softmax per head, merged, then out_proj.";
-    const gen = new Generator(64);
-    const configs = [
-      { dIn: 5, dOut: 6, ctx: 7, heads: 3, x: [3, 5, 5] },
-      { dIn: 3, dOut: 4, ctx: 6, heads: 2, x: [1, 6, 3] },
-    ];
-    for (const { dIn, dOut, ctx, heads, x: shape } of configs) {
-      const lib = new MultiHeadAttention(dIn, dOut, ctx, 0, heads, { generator: new Generator(gen.nextUint32()) });
-      const mine = buildSkeleton(Module, [dIn, dOut, ctx, heads], lib as unknown as Record<string, unknown>, [
-        "W_query",
-        "W_key",
-        "W_value",
-        "out_proj",
-      ]);
-      const x = unseen(shape, gen);
-      const what = `a batch ${shapeStr(shape)} (${shape[1]} tokens, context length ${ctx}, d_in = ${dIn}, d_out = ${dOut}, ${heads} heads)`;
-      try {
-        if (typeof mine === "string") return verdict([mine], right);
-        const out = runForward(mine, x, what);
-        if (out === null) return NOT_ANSWERED;
-        if (typeof out === "string") return verdict([out], right);
-        out.dispose();
-        const problems = tf.tidy(() => {
-          const got = runForward(mine, x, what) as tf.Tensor;
-          return compareAnswer(got, lib.forward(x), `your output on ${what}`, `[b, T, d_out] = ${shapeStr([shape[0], shape[1], dOut])}`, [
-            {
-              value: multiHeadVariant(lib, x, "scale by d_out"),
-              hint: "you scaled by √d_out; each head's keys have head_dim entries, so the scale is √head_dim",
-            },
-            ...(["split without transpose", "split and merge without transpose"] as const).map((v) => ({
-              value: multiHeadVariant(lib, x, v),
-              hint: "reshaping straight to [b, heads, T, head_dim] mixes tokens into heads: reshape to [b, T, heads, head_dim], then swap axes 1 and 2",
-            })),
+  const configs = [
+    { dIn: 5, dOut: 6, ctx: 7, heads: 3, x: [3, 5, 5] },
+    { dIn: 3, dOut: 4, ctx: 6, heads: 2, x: [1, 6, 3] },
+  ];
+  const right = "Right: one projection each for Q, K, V, split into heads, causal scaled softmax per head, merged, then out_proj.";
+  return trySkeletons(
+    Module,
+    right,
+    64,
+    configs,
+    ({ dIn, dOut, ctx, heads, x: shape }, gen) => ({
+      lib: new MultiHeadAttention(dIn, dOut, ctx, 0, heads, { generator: new Generator(gen.nextUint32()) }),
+      args: [dIn, dOut, ctx, heads],
+      names: ["W_query", "W_key", "W_value", "out_proj"],
+      shape,
+      what: `a batch ${shapeStr(shape)} (${shape[1]} tokens, context length ${ctx}, d_in = ${dIn}, d_out = ${dOut}, ${heads} heads)`,
+    }),
+    ({ lib, mine, x, what, shape }, { dOut }, gen) => {
+      const out = runForward(mine, x, what);
+      if (out === null) return NOT_ANSWERED;
+      if (typeof out === "string") return verdict([out], right);
+      out.dispose();
+      const problems = tf.tidy(() => {
+        const got = runForward(mine, x, what) as tf.Tensor;
+        return compareAnswer(got, lib.forward(x), `your output on ${what}`, `[b, T, d_out] = ${shapeStr([shape[0], shape[1], dOut])}`, [
+          {
+            value: multiHeadVariant(lib, x, "scale by d_out"),
+            hint: "you scaled by √d_out; each head's keys have head_dim entries, so the scale is √head_dim",
+          },
+          ...(["split without transpose", "split and merge without transpose"] as const).map((v) => ({
+            value: multiHeadVariant(lib, x, v),
+            hint: "reshaping straight to [b, heads, T, head_dim] mixes tokens into heads: reshape to [b, T, heads, head_dim], then swap axes 1 and 2",
+          })),
 
-            {
-              value: multiHeadVariant(lib, x, "merge without transpose"),
-              hint: "the heads are merged without swapping axes 1 and 2 back first: tokens and heads get mixed",
-            },
-            { value: multiHeadVariant(lib, x, "no output projection"), hint: "the merged heads still go through out_proj" },
-          ]);
-        });
-        if (problems.length) return verdict(whyDifferent(problems, mine, x, gen), right);
-      } finally {
-        lib.dispose();
-        if (typeof mine !== "string") disposeSkeleton(mine);
-        x.dispose();
-      }
-    }
-    return verdict([], right);
-  } finally {
-    defaultGenerator.setState(saved);
-  }
+          {
+            value: multiHeadVariant(lib, x, "merge without transpose"),
+            hint: "the heads are merged without swapping axes 1 and 2 back first: tokens and heads get mixed",
+          },
+          { value: multiHeadVariant(lib, x, "no output projection"), hint: "the merged heads still go through out_proj" },
+        ]);
+      });
+      if (problems.length) return verdict(whyDifferent(problems, mine, x, gen), right);
+      return null;
+    },
+  );
 }
 
 // ---- Notebook 09 ----

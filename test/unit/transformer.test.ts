@@ -126,6 +126,31 @@ describe("the Transformer (notebook 08)", function () {
       tf.dispose([x, memory, keyMask, weights, context, garbage, again]);
       cross.dispose();
     });
+
+    it("CrossAttention and applyRope refuse careless inputs by name, leaking nothing", () => {
+      const cross = new CrossAttention(4, 4, 2, 0, { generator: new Generator(20) });
+      const [x, x2, wide, other, mem5, badMask, nan] = [
+        tf.zeros([1, 3, 4]),
+        tf.zeros([3, 4]),
+        tf.zeros([1, 3, 5]),
+        tf.zeros([2, 3, 4]),
+        tf.zeros([1, 5, 4]),
+        tf.ones([1, 3]),
+        tf.fill([1, 3, 4], NaN),
+      ];
+      refuses(() => cross.forward(x2, x2), /CrossAttention: x must be \[batch, tokens, d_in\], got shape \[3, 4\]/);
+      refuses(() => cross.forward(wide, x), /CrossAttention: x has d_in = 5 .* expect d_in = 4/);
+      refuses(() => cross.forward(other, x), /CrossAttention: x has 2 sequences .* memory has 1/);
+      refuses(() => cross.forward(x, mem5, { keyMask: badMask }), /CrossAttention: keyMask has shape \[1, 3\]; expected .* \[1, 5\]/);
+      refuses(() => cross.forward(x, mem5, { causal: true }), /CrossAttention: causal .* same length .* got 3 and 5 tokens/);
+      refuses(() => cross.forward(nan, x), /CrossAttention: x contains NaN or Infinity/);
+      const wrongCache = { keys: tf.zeros([1, 3, 2, 2]) as tf.Tensor4D, values: tf.zeros([1, 3, 2, 2]) as tf.Tensor4D };
+      refuses(() => cross.step(x, wrongCache), /CrossAttention.step: cache.keys has shape \[1, 3, 2, 2\]/);
+      tf.dispose([wrongCache.keys, wrongCache.values]);
+      refuses(() => applyRope(x, -1), /applyRope: offset .* non-negative integer, got -1/);
+      tf.dispose([x, x2, wide, other, mem5, badMask, nan]);
+      cross.dispose();
+    });
   });
 
   describe("the translator", () => {

@@ -6,7 +6,8 @@ import { Generator, defaultGenerator } from "../core/random";
 import { Linear } from "../core/linear";
 import { ModuleBase } from "../core/module";
 import { futurePattern, MASKED_FINITE } from "../core/mask";
-import { checkDropout } from "../core/checks";
+import { checkDropout, checkInputs, checkTensor, shapeStr } from "../core/checks";
+import { checkAlive } from "../core/module";
 import { headDimOf, mergeHeads, splitHeads } from "./heads";
 import { dropout } from "./dropout";
 
@@ -64,8 +65,42 @@ export class CrossAttention extends ModuleBase {
     this.out_proj = new Linear(dOut, dOut, { bias: true, generator: this.generator });
   }
 
+  /** Where the learner's tensors come in: shapes that fit this module and each other, finite values. */
+  private checkCall(x: unknown, fn: string, memory?: unknown, options: AttendOptions = {}): void {
+    checkAlive(this, fn);
+    const inputs: [unknown, string][] =
+      memory === undefined
+        ? [[x, "x"]]
+        : [
+            [x, "x"],
+            [memory, "memory"],
+          ];
+    for (const [t, name] of inputs) {
+      checkInputs(t, this.dIn, fn, name);
+      if (t.rank !== 3) throw new Error(`${fn}: ${name} must be [batch, tokens, d_in], got shape ${shapeStr(t.shape)}`);
+    }
+    if (memory === undefined) return;
+    const [xs, ms] = [(x as tf.Tensor).shape, (memory as tf.Tensor).shape];
+    if (xs[0] !== ms[0])
+      throw new Error(
+        `${fn}: x has ${xs[0]} sequences (shape ${shapeStr(xs)}) but memory has ${ms[0]} (shape ${shapeStr(ms)}); expected one memory per sequence`,
+      );
+    if (options.keyMask !== undefined) {
+      checkTensor(options.keyMask, fn, "keyMask");
+      if (options.keyMask.shape.join() !== [ms[0]!, ms[1]!].join())
+        throw new Error(
+          `${fn}: keyMask has shape ${shapeStr(options.keyMask.shape)}; expected one 0/1 per memory token, [batch, T_k] = ${shapeStr([ms[0]!, ms[1]!])}`,
+        );
+    }
+    if (options.causal && xs[1] !== ms[1])
+      throw new Error(
+        `${fn}: causal hides the keys after each query, which needs x and memory of the same length (self-attention); got ${xs[1]} and ${ms[1]} tokens`,
+      );
+  }
+
   /** The weights [b, heads, T_q, T_k] and the output [b, T_q, d_out]. */
   explain(x: tf.Tensor, memory: tf.Tensor, options: AttendOptions = {}): { weights: tf.Tensor; context: tf.Tensor } {
+    this.checkCall(x, "CrossAttention", memory, options);
     return tf.tidy(() => {
       const [b, Tq] = x.shape;
       const Tk = memory.shape[1]!;
@@ -90,6 +125,21 @@ export class CrossAttention extends ModuleBase {
    * come after everything cached (and among themselves, later ones are hidden from earlier ones).
    */
   step(x: tf.Tensor, cache: KVCache | null, rotate?: (t: tf.Tensor4D, offset: number) => tf.Tensor4D): { output: tf.Tensor; cache: KVCache } {
+    const fn = "CrossAttention.step";
+    this.checkCall(x, fn);
+    if (cache) {
+      const want = [x.shape[0], this.numHeads, null, this.headDim];
+      for (const [t, name] of [
+        [cache.keys, "cache.keys"],
+        [cache.values, "cache.values"],
+      ] as const) {
+        checkTensor(t, fn, name);
+        if (t.rank !== 4 || want.some((w, i) => w !== null && t.shape[i] !== w))
+          throw new Error(
+            `${fn}: ${name} has shape ${shapeStr(t.shape)}; expected [batch, heads, T_past, head_dim] = [${x.shape[0]}, ${this.numHeads}, T_past, ${this.headDim}]`,
+          );
+      }
+    }
     return tf.tidy(() => {
       const past = cache ? cache.keys.shape[2] : 0;
       const Tn = x.shape[1]!;

@@ -84,6 +84,8 @@ export function applyRope(x: tf.Tensor, offset = 0): tf.Tensor {
   const T = x.shape[x.rank - 2];
   const hd = x.shape[x.rank - 1];
   if (x.rank < 2 || hd % 2 !== 0) throw new Error(`applyRope: x must be [..., T, headDim] with an even headDim, got ${shapeStr(x.shape)}`);
+  if (!(Number.isInteger(offset) && offset >= 0))
+    throw new Error(`applyRope: offset (the position of the first row) must be a non-negative integer, got ${offset}`);
   return tf.tidy(() => {
     const { cos, sin } = ropeAngles(T, hd, offset);
     const [x1, x2] = tf.split(x, 2, -1);

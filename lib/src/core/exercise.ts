@@ -95,16 +95,6 @@ export function callAnswer<T>(fn: () => T): { value: T } | { error: string } {
   }
 }
 
-/** Check a number the learner predicted or computed; `pitfalls` maps typical wrong values to hints. */
-export function checkNumber(answer: unknown, expected: number, name: string, pitfalls: [number, string][], right: string, tol = 0): string {
-  if (isUnanswered(answer)) return NOT_ANSWERED;
-  if (typeof answer !== "number" || !Number.isFinite(answer))
-    return verdict([`${name} should be a number, got ${typeof answer === "number" ? answer : typeof answer}`], right);
-  if (Math.abs(answer - expected) <= tol) return verdict([], right);
-  const hint = pitfalls.find(([v]) => Math.abs(answer - v) <= tol)?.[1];
-  return verdict([hint ?? `${answer.toLocaleString("en-US")} is ${answer > expected ? "too large" : "too small"}`], right);
-}
-
 /** One input a function exercise's check runs the learner's function on, and what it should return. */
 export interface FunctionCase {
   /** How the message names this input, e.g. "a batch [3, 4, 5] with lengths 4, 2, 1". */

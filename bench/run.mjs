@@ -97,17 +97,7 @@ function gqaCase(kv) {
   return () => {
     const m = new lib.GroupedQueryAttention(MHA.d, MHA.d, MHA.tokens, 0, MHA.heads, kv, { generator: new lib.Generator(1) }).eval();
     const x = tf.randomNormal([MHA.batch, MHA.tokens, MHA.d], 0, 1, "float32", 1);
-    return {
-      run: () => {
-        const y = m.forward(x);
-        y.dataSync();
-        y.dispose();
-      },
-      dispose: () => {
-        x.dispose();
-        m.dispose();
-      },
-    };
+    return forwardCase(m, x);
   };
 }
 
@@ -142,26 +132,33 @@ function generateCase(cache, length) {
   };
 }
 
+/** A case that times one forward pass of module m on input x (and frees both afterwards). */
+function forwardCase(m, x) {
+  return {
+    run: () => {
+      const y = m.forward(x);
+      y.dataSync();
+      y.dispose();
+    },
+    dispose: () => {
+      x.dispose();
+      m.dispose();
+    },
+  };
+}
+
 function attentionCase(impl, batch, tokens, d, heads) {
   return () => {
     const m = IMPLEMENTATIONS[impl](d, heads, tokens, new lib.Generator(1)).eval();
     const x = tf.randomNormal([batch, tokens, d], 0, 1, "float32", 1);
     return {
-      run: () => {
-        const y = m.forward(x);
-        y.dataSync();
-        y.dispose();
-      },
+      ...forwardCase(m, x),
       /** Peak tensor bytes while one call runs, above what was allocated before it (tf.profile). */
       peakBytes: async () => {
         const before = tf.memory().numBytes;
         const p = await tf.profile(() => m.forward(x));
         tf.dispose(p.result);
         return p.peakBytes - before;
-      },
-      dispose: () => {
-        x.dispose();
-        m.dispose();
       },
     };
   };
@@ -202,17 +199,7 @@ function moduleCallCase(name) {
   return () => {
     const m = BOOK_MODULES[name](new lib.Generator(123)).eval();
     const x = tf.tidy(() => tf.stack([lib.exampleInputs(), tf.reverse(lib.exampleInputs(), 0)])); // [2, 6, 3], the book's batch
-    return {
-      run: () => {
-        const y = m.forward(x);
-        y.dataSync();
-        y.dispose();
-      },
-      dispose: () => {
-        x.dispose();
-        m.dispose();
-      },
-    };
+    return forwardCase(m, x);
   };
 }
 

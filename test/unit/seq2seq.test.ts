@@ -310,6 +310,81 @@ describe("seq2seq translators (notebooks 01 and 02)", function () {
       }
     });
 
+    it("Seq2Seq: an empty batch or sentence, a mask that hides a whole sentence or is not 0/1, bad translate options", () => {
+      const m = new Seq2Seq({ kind: "bahdanau", srcVocab: 10, tgtVocab: 12, embedding: 4, hidden: 4 });
+      try {
+        const ids = (rows: number[][], width = rows[0].length) => tf.tensor2d(rows.flat(), [rows.length, width], "int32");
+        const sources: [string, () => tf.Tensor[], RegExp][] = [
+          ["a batch of 0", () => [ids([], 3), tf.zeros([0, 3])], /src is an empty batch \(shape \[0, 3\]\); expected at least one sentence$/],
+          ["0 tokens", () => [ids([[]], 0), tf.zeros([1, 0])], /src has no tokens \(shape \[1, 0\]\); expected at least one token per sentence$/],
+          [
+            "an all-zero mask row",
+            () => [
+              ids([
+                [3, 4],
+                [5, 6],
+              ]),
+              tf.tensor2d([
+                [1, 1],
+                [0, 0],
+              ]),
+            ],
+            /srcMask hides every token of sentence 1; expected at least one 1 in each sentence$/,
+          ],
+          ["a mask of 2", () => [ids([[3, 4]]), tf.tensor2d([[1, 2]])], /srcMask holds 2; expected only 1 \(keep\) and 0 \(hide\)$/],
+          ["a NaN mask", () => [ids([[3, 4]]), tf.tensor2d([[NaN, 1]])], /srcMask holds NaN; expected only 1/],
+        ];
+        for (const [, make, pattern] of sources) {
+          withTensors(
+            () => [...make(), ids([[1]])],
+            (s, mask, tgtIn) => {
+              refuses(() => m.translate(s as tf.Tensor2D, mask as tf.Tensor2D), new RegExp(`^Seq2Seq\\.translate: ${pattern.source}`));
+              refuses(() => m.encode(s, mask), new RegExp(`^Seq2Seq\\.encode: ${pattern.source}`));
+              refuses(
+                () => m.forward({ src: s as tf.Tensor2D, srcMask: mask as tf.Tensor2D, tgtIn: tgtIn as tf.Tensor2D }),
+                new RegExp(`^Seq2Seq\\.forward: ${pattern.source}`),
+              );
+            },
+          );
+        }
+        const options: [unknown, RegExp][] = [
+          [{ maxLen: 0 }, /^Seq2Seq\.translate: maxLen must be a positive integer, got 0$/],
+          [{ maxLen: -1 }, /^Seq2Seq\.translate: maxLen must be a positive integer, got -1$/],
+          [{ maxLen: 1.5 }, /^Seq2Seq\.translate: maxLen must be a positive integer, got 1\.5$/],
+          [{ maxLen: "3" }, /^Seq2Seq\.translate: maxLen must be a positive integer, got the string "3"$/],
+          [{ cache: "yes" }, /^Seq2Seq\.translate: the option cache must be true or false, got the string "yes"$/],
+          [3, /^Seq2Seq\.translate: options must be an object like \{ maxLen: 20 \}, got 3$/],
+        ];
+        withTensors(
+          () => [
+            ids([
+              [3, 4, 0],
+              [5, 0, 0],
+            ]),
+            tf.tensor2d([
+              [1, 1, 0],
+              [1, 0, 0],
+            ]),
+          ],
+          (s, mask) => {
+            for (const [o, pattern] of options) refuses(() => m.translate(s as tf.Tensor2D, mask as tf.Tensor2D, o as never), pattern);
+            // Padding after each sentence's tokens, int32 and bool masks too, still translate.
+            const out = m.translate(s as tf.Tensor2D, mask as tf.Tensor2D, { maxLen: 2, cache: false });
+            assert.strictEqual(out.ids.length, 2);
+            assert.ok(out.ids.every((row) => row.length <= 2));
+            assert.deepStrictEqual(out.attention![1][0].slice(1), [0, 0]); // padding gets no weight
+            for (const dtype of ["int32", "bool"] as const) {
+              const typed = mask.cast(dtype);
+              assert.deepStrictEqual(m.translate(s as tf.Tensor2D, typed as tf.Tensor2D, { maxLen: 2 }).ids, out.ids);
+              typed.dispose();
+            }
+          },
+        );
+      } finally {
+        m.dispose();
+      }
+    });
+
     it("clipByGlobalNorm scales by maxNorm / sqrt(sum of squares), and leaves small gradients alone", () => {
       const grads = { a: tf.tensor1d([3]), b: tf.tensor1d([4]) }; // global norm 5
       const big = clipByGlobalNorm(grads, 1);

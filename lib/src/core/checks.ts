@@ -201,3 +201,28 @@ export function checkInputs(x: unknown, dIn: number | null, fn: string, name = "
   checkFloat(x, fn, name);
   checkFinite(x, fn, name);
 }
+
+/**
+ * A mask of 1 (keep) and 0 (hide), [..., tokens]: every value 0 or 1, and at least one 1 in each row (a row of
+ * 0s leaves nothing to attend to, and its weights would be NaN or made up). One read of the values; skipped
+ * inside trusted(). `row` names a row in the message ("sentence", "query").
+ */
+export function checkMaskRows(mask: tf.Tensor, fn: string, name: string, row = "row"): void {
+  if (mask.size === 0 || valuesTrusted()) return;
+  const [notBinary, firstBad, emptyRows, firstEmpty] = tf.tidy(() => {
+    const m = mask.toFloat().reshape([-1, mask.shape[mask.rank - 1] ?? 1]); // [rows, tokens]
+    const flat = m.flatten();
+    const bad = tf.logicalNot(tf.logicalOr(tf.equal(flat, 0), tf.equal(flat, 1))).toFloat();
+    const empty = tf.lessEqual(m.max(1), 0).toFloat(); // [rows]; a row of 0s (its bad values are caught first)
+    const out = tf.stack([bad.sum(), flat.gather(bad.argMax()), empty.sum(), empty.argMax().toFloat()]);
+    return Array.from(out.dataSync());
+  });
+  if (notBinary > 0) {
+    throw new Error(`${fn}: ${name} holds ${firstBad}; expected only 1 (keep) and 0 (hide)`);
+  }
+  if (emptyRows > 0) {
+    throw new Error(
+      `${fn}: ${name} hides every token of ${row} ${firstEmpty}${emptyRows > 1 ? ` (and ${emptyRows - 1} more)` : ""}; expected at least one 1 in each ${row}`,
+    );
+  }
+}

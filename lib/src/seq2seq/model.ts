@@ -5,7 +5,17 @@
 //   Bahdanau:  c_t = sum_j a_tj h_j, with a_t = softmax_j(v^T tanh(W_q s_(t-1) + W_k h_j)), padding masked
 // Training uses a fast path that computes the same numbers (./fast/, tested equal to `forward`).
 import * as tf from "@tensorflow/tfjs";
-import { checkPositiveInt, checkRank, checkTensor, checkTokenIds, shapeStr, trusted } from "../core/checks";
+import {
+  checkBoolean,
+  checkMaskRows,
+  checkPositiveInt,
+  checkRank,
+  checkTensor,
+  checkTokenIds,
+  describeValue,
+  shapeStr,
+  trusted,
+} from "../core/checks";
 import { MASKED_FINITE } from "../core/mask";
 import { Generator } from "../core/random";
 import { checkAlive, type Module } from "../core/module";
@@ -103,6 +113,11 @@ export class Seq2Seq implements Module {
 
   /** src [B, S] int32, srcMask [B, S] -> encoder states [B, S, H] and the final state [B, H]. */
   encode(src: tf.Tensor, srcMask: tf.Tensor): { states: tf.Tensor3D; final: tf.Tensor2D } {
+    this.checkSource(src, srcMask, "Seq2Seq.encode");
+    return trusted(() => this.encodeChecked(src, srcMask));
+  }
+
+  private encodeChecked(src: tf.Tensor, srcMask: tf.Tensor): { states: tf.Tensor3D; final: tf.Tensor2D } {
     return tf.tidy(() => {
       const h0 = tf.zeros([src.shape[0], this.config.hidden]);
       // Padding carries the state over, so `last` is each sentence's state after its last token.
@@ -111,22 +126,28 @@ export class Seq2Seq implements Module {
     });
   }
 
-  /** Where a source comes in: src [B, S] int32 ids of the source vocabulary, srcMask [B, S] of 0/1. */
+  /**
+   * Where a source comes in: src [B, S] int32 ids of the source vocabulary (B, S >= 1), srcMask [B, S] of 1 (token)
+   * and 0 (padding), at least one token per sentence.
+   */
   private checkSource(src: unknown, srcMask: unknown, fn: string): void {
     checkAlive(this, fn);
     checkTokenIds(src, this.config.srcVocab, fn, "src");
+    if (src.shape[0] === 0) throw new Error(`${fn}: src is an empty batch (shape ${shapeStr(src.shape)}); expected at least one sentence`);
+    if (src.shape[1] === 0) throw new Error(`${fn}: src has no tokens (shape ${shapeStr(src.shape)}); expected at least one token per sentence`);
     checkTensor(srcMask, fn, "srcMask");
     checkRank(srcMask, [2], fn, "srcMask", "[batch, tokens]");
     if (srcMask.shape[0] !== src.shape[0] || srcMask.shape[1] !== src.shape[1]) {
       throw new Error(`${fn}: srcMask has shape ${shapeStr(srcMask.shape)}, src ${shapeStr(src.shape)}; expected one mask value per source token`);
     }
+    checkMaskRows(srcMask, fn, "srcMask", "sentence");
   }
 
   /** Encode, and compute once per sentence what every decoder step reads. */
   remember(src: tf.Tensor, srcMask: tf.Tensor): EncoderMemory {
     this.checkSource(src, srcMask, "Seq2Seq");
     return tf.tidy(() => {
-      const { states, final } = this.encode(src, srcMask);
+      const { states, final } = this.encodeChecked(src, srcMask);
       const [B, S, H] = states.shape;
       const keys = this.W_key ? (tf.matMul(states.reshape([B * S, H]), this.W_key).reshape([B, S, this.config.attention]) as tf.Tensor3D) : undefined;
       return { states, final, keys, maskBias: paddingBias(srcMask) };
@@ -210,6 +231,10 @@ export class Seq2Seq implements Module {
     options: { maxLen?: number; cache?: boolean } = {},
   ): { ids: number[][]; attention: number[][][] | null } {
     this.checkSource(src, srcMask, "Seq2Seq.translate");
+    if (typeof options !== "object" || options === null)
+      throw new Error(`Seq2Seq.translate: options must be an object like { maxLen: 20 }, got ${describeValue(options)}`);
+    if (options.maxLen !== undefined) checkPositiveInt(options.maxLen, "Seq2Seq.translate", "maxLen");
+    if (options.cache !== undefined) checkBoolean(options.cache, "Seq2Seq.translate", "cache");
     return trusted(() => this.translateChecked(src, srcMask, options));
   }
 

@@ -25,21 +25,21 @@ const require = createRequire(import.meta.url);
 const lib = { ...require("attention-lib"), ...require("attention-lib/internal") };
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 
-const { values: args } = parseArgs({
-  options: {
-    out: { type: "string" },
-    "from-checkpoints": { type: "boolean", default: false },
-    steps: { type: "string", default: "3000" },
-    backend: { type: "string", default: "wasm" },
-    only: { type: "string" },
-    checkpoints: { type: "string" },
-    seed: { type: "string", default: "7" },
-    seeds: { type: "string" },
-    "train-only": { type: "boolean", default: false },
-    "require-claims": { type: "boolean", default: false },
-    "run-out": { type: "string" }, // internal: a seed run's child writes its scores here
-  },
-});
+/** The command line's options (read in main, so that importing this file runs nothing). */
+let args = {};
+const OPTIONS = {
+  out: { type: "string" },
+  "from-checkpoints": { type: "boolean", default: false },
+  steps: { type: "string", default: "3000" },
+  backend: { type: "string", default: "wasm" },
+  only: { type: "string" },
+  checkpoints: { type: "string" },
+  seed: { type: "string", default: "7" },
+  seeds: { type: "string" },
+  "train-only": { type: "boolean", default: false },
+  "require-claims": { type: "boolean", default: false },
+  "run-out": { type: "string" }, // internal: a seed run's child writes its scores here
+};
 
 /** The seed of the committed checkpoints. */
 export const COMMITTED_SEED = 7;
@@ -232,7 +232,7 @@ function committedRuns() {
 }
 
 /** The seeds file from the runs so far (committed seed included): per model its runs and mean and spread per bucket. */
-function seedsFile(extraRuns, steps) {
+export function seedsFile(extraRuns, steps) {
   const committed = committedRuns();
   const res = JSON.parse(readFileSync(join(ROOT, "data", "results", "length-experiment.json"), "utf8"));
   const bucketsOf = (rows) => rows.map((b) => ({ min_len: b.min_len, max_len: b.max_len, n: b.n }));
@@ -319,6 +319,7 @@ async function seedsMain(seeds, steps, backend, only) {
 }
 
 async function main() {
+  args = parseArgs({ options: OPTIONS }).values;
   const backend = args.backend;
   const steps = Number(args.steps);
   if (!(Number.isSafeInteger(steps) && steps > 0)) throw new Error(`--steps must be a positive integer; got ${args.steps}`);
@@ -382,7 +383,8 @@ async function main() {
   if (args["require-claims"] && !ok) process.exit(1);
 }
 
-main().catch((e) => {
-  console.error(`length-experiment: ${e.message}`);
-  process.exit(1);
-});
+if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url))
+  main().catch((e) => {
+    console.error(`length-experiment: ${e.message}`);
+    process.exit(1);
+  });

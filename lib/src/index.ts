@@ -76,7 +76,7 @@ export { sinusoidalPositions, LearnedPositions, applyRope, ropeAngles, POSITION_
 export { CrossAttention, type CrossAttentionOptions, type AttendOptions } from "./attention/cross";
 export { LayerNorm, FeedForward, EncoderBlock, DecoderBlock } from "./transformer/blocks";
 export { TransformerTranslator, type TransformerConfig } from "./transformer/model";
-export { longSentences } from "./seq2seq/data";
+export { longSentences, loadLengthExperiment, type LengthExperimentResults, type LengthResultBucket } from "./seq2seq/data";
 export { LONG_BUCKETS } from "./seq2seq/experiment";
 export { type Translator } from "./seq2seq/translator";
 export { checkSinusoidalEncoding, checkRotaryEmbedding } from "./transformer/exercises";

@@ -8,6 +8,9 @@ export { formatValues, installTensorPrinting } from "./core/print";
 export { checkInputs, checkTensor, checkRank, shapeStr } from "./core/checks";
 export { variableFrom } from "./core/linear";
 
+// Where the library runs: Node's files, hashes and SIGINT, or what the browser course's kernel installs
+export { platform, setPlatform, nodePlatform, type Platform, type PlotlySource } from "./core/platform";
+
 // How figures reach each Jupyter front end
 export {
   inKernel,

@@ -5,6 +5,7 @@ import * as tf from "@tensorflow/tfjs";
 import "@tensorflow/tfjs-backend-wasm";
 import { installTensorPrinting } from "./core/print";
 import { inKernel, loadPlotLibrary } from "./plots/show";
+import { platform } from "./core/platform";
 
 /**
  * - `wasm`: WebAssembly with SIMD, the default: 10-20x faster than `cpu` here.
@@ -40,7 +41,7 @@ function loadTfjsNode(): void {
 
 /** The backend asked for in code, else in $ATTENTION_BACKEND, else wasm. */
 export function chosenBackend(requested?: string): BackendName {
-  const name = requested ?? process.env.ATTENTION_BACKEND ?? "wasm";
+  const name = requested ?? platform().env("ATTENTION_BACKEND") ?? "wasm";
   if (!(BACKENDS as readonly string[]).includes(name)) {
     const from = requested === undefined ? " (from $ATTENTION_BACKEND)" : "";
     throw new Error(`setup: unknown backend '${name}'${from}; expected one of ${BACKENDS.join(", ")}`);

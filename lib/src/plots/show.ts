@@ -7,10 +7,9 @@
 //  - text/plain: a one-line stand-in.
 // (No application/vnd.plotly.v1+json, see figureBundle.)
 // A live figure (`LivePlot`) re-sends its display with update_display_data, replacing itself in place.
-import { readFileSync } from "fs";
-import { randomBytes } from "crypto";
 import type { Figure } from "./figures";
 import { jupyterDisplayChannel, type Bundle } from "../core/jupyter";
+import { platform, type Platform, type PlotlySource } from "../core/platform";
 
 export { inKernel } from "../core/jupyter";
 
@@ -21,17 +20,19 @@ const PLOTLY_FILE = "plotly-cartesian.min.js";
 /** Class of every figure's <div>; the browser test counts them. */
 export const FIGURE_CLASS = "attention-course-figure";
 
-let plotlyCache: { version: string; code: string } | null = null;
+let plotlyCache: { from: Platform; source: PlotlySource } | null = null;
+
+/** Where plotly.js comes from on this platform (read once). */
+function plotlySource(): PlotlySource {
+  if (plotlyCache?.from !== platform()) plotlyCache = { from: platform(), source: platform().plotly(PLOTLY_PACKAGE, PLOTLY_FILE) };
+  return plotlyCache.source;
+}
 
 /** The plotly.js library source and version, read from node_modules (never from a CDN). */
 export function plotlyLibrary(): { version: string; code: string } {
-  if (!plotlyCache) {
-    const pkgJson = require.resolve(`${PLOTLY_PACKAGE}/package.json`);
-    const version = (JSON.parse(readFileSync(pkgJson, "utf8")) as { version: string }).version;
-    const code = readFileSync(pkgJson.replace(/package\.json$/, PLOTLY_FILE), "utf8");
-    plotlyCache = { version, code };
-  }
-  return plotlyCache;
+  const source = plotlySource();
+  if (!("code" in source)) throw new Error(`plotlyLibrary: on this platform (${platform().name}) the page loads plotly.js from ${source.url}`);
+  return source;
 }
 
 /**
@@ -40,11 +41,20 @@ export function plotlyLibrary(): { version: string; code: string } {
  * `define`, `module` and `exports` are shadowed while it runs.
  */
 export function plotlyScriptHtml(): string {
-  const { code, version } = plotlyLibrary();
-  const safe = code.replace(/<\/script/gi, "<\\/script");
+  const source = plotlySource();
+  const { version } = source;
+  const guard = `if (!window.Plotly || window.Plotly.version !== "${version}")`;
+  if ("url" in source) {
+    // A copy the page loads itself (the browser course): the notebook stays small.
+    const url = JSON.stringify(source.url).replace(/</g, "\\u003c");
+    return (
+      `<script type="text/javascript" data-plotly-version="${version}">${guard} {` +
+      `var s = document.createElement("script"); s.src = ${url}; document.head.appendChild(s);}</script>`
+    );
+  }
+  const safe = source.code.replace(/<\/script/gi, "<\\/script");
   return (
-    `<script type="text/javascript" data-plotly-version="${version}">` +
-    `if (!window.Plotly || window.Plotly.version !== "${version}") {` +
+    `<script type="text/javascript" data-plotly-version="${version}">${guard} {` +
     `(function (define, module, exports) {\n${safe}\n}).call(window, undefined, undefined, undefined);` +
     `}</script>`
   );
@@ -94,7 +104,7 @@ export function checkFigure(fig: unknown, fn: string): asserts fig is Figure {
 }
 
 /** The HTML view of a figure: a div, and a script that draws it once plotly.js is there. */
-export function figureHtml(fig: Figure, id: string = `fig-${randomBytes(6).toString("hex")}`): string {
+export function figureHtml(fig: Figure, id: string = `fig-${platform().randomHex(6)}`): string {
   const height = Number(fig.layout.height ?? 420);
   const spec = { data: fig.data, layout: fig.layout, frames: fig.frames, config: CONFIG };
   return (
@@ -145,10 +155,10 @@ function send(data: Bundle, displayId?: string, update = false): boolean {
 
 /** Send plotly.js to the notebook page (done by `setup()`); shows one line saying so. */
 export function loadPlotLibrary(): void {
-  const { version, code } = plotlyLibrary();
-  const kb = Math.round(code.length / 1024);
-  const note = `<div style="color:#888;font-size:85%">plots: plotly.js ${escapeHtml(version)} loaded offline (${kb} KB)</div>`;
-  librarySent = send({ "text/html": plotlyScriptHtml() + note, "text/plain": `plots: plotly.js ${version} ready` });
+  const source = plotlySource();
+  const where = "code" in source ? `offline (${Math.round(source.code.length / 1024)} KB)` : "from this site";
+  const note = `<div style="color:#888;font-size:85%">plots: plotly.js ${escapeHtml(source.version)} loaded ${where}</div>`;
+  librarySent = send({ "text/html": plotlyScriptHtml() + note, "text/plain": `plots: plotly.js ${source.version} ready` });
 }
 
 /** Show a figure under the current cell. Outside a notebook it prints a one-line stand-in. */
@@ -164,8 +174,8 @@ export function show(fig: Figure): void {
  * redraws are limited to one every `minIntervalMs` (default 250 ms), and `flush()` draws the last one.
  */
 export class LivePlot {
-  private readonly displayId = randomBytes(8).toString("hex");
-  private readonly divId = `fig-${randomBytes(6).toString("hex")}`;
+  private readonly displayId = platform().randomHex(8);
+  private readonly divId = `fig-${platform().randomHex(6)}`;
   private pending: Figure | null = null;
   private lastDraw = 0;
   private shown = false;

@@ -2,12 +2,10 @@
 // size and SHA-256, notes) + NAME.bin (the parameters as little-endian float32, in the order of the manifest).
 // Loading checks everything before it builds a model, and names the file that is wrong.
 import * as tf from "@tensorflow/tfjs";
-import { createHash } from "crypto";
-import { existsSync, readFileSync, writeFileSync, mkdirSync } from "fs";
-import { dirname } from "path";
 import { Seq2Seq, type Seq2SeqConfig } from "./model";
 import type { Translator, TranslatorConfig } from "./translator";
 import { Vocabulary } from "./vocab";
+import { platform } from "../core/platform";
 
 /** A loaded translator, typed as the RNN Seq2Seq of notebooks 01-02 unless told: loadCheckpoint<TransformerTranslator>(...). */
 export interface Checkpoint<M extends Translator = Seq2Seq> {
@@ -37,7 +35,7 @@ export const TRANSLATORS: Record<string, (config: TranslatorConfig) => Translato
   bahdanau: (c) => new Seq2Seq(c as Seq2SeqConfig),
 };
 
-const sha256 = (bytes: Uint8Array) => createHash("sha256").update(bytes).digest("hex");
+const sha256 = (bytes: Uint8Array) => platform().sha256(bytes);
 
 /** Write `base`.json and `base`.bin. */
 export function saveCheckpoint(
@@ -62,9 +60,8 @@ export function saveCheckpoint(
     bin: { bytes: bin.byteLength, sha256: sha256(bin) },
     notes,
   };
-  mkdirSync(dirname(base), { recursive: true });
-  writeFileSync(`${base}.json`, JSON.stringify(manifest, null, 1) + "\n");
-  writeFileSync(`${base}.bin`, bin);
+  platform().writeFile(`${base}.json`, JSON.stringify(manifest, null, 1) + "\n");
+  platform().writeFile(`${base}.bin`, bin);
 }
 
 const RESTORE =
@@ -80,7 +77,7 @@ export function loadCheckpoint<M extends Translator = Seq2Seq>(base: string): Ch
   if (typeof base !== "string" || base === "")
     throw new Error(`loadCheckpoint: expected a path such as "../data/checkpoints/rnn", got ${String(base)}`);
   const [json, binFile] = [`${base}.json`, `${base}.bin`];
-  for (const f of [json, binFile]) if (!existsSync(f)) fail(f, "is missing");
+  for (const f of [json, binFile]) if (!platform().exists(f)) fail(f, "is missing");
   const { manifest, src, tgt } = readManifest(json);
   const weights = readWeights(binFile, manifest.bin);
   let model: Translator;
@@ -104,7 +101,7 @@ export function loadCheckpoint<M extends Translator = Seq2Seq>(base: string): Ch
 function readManifest(json: string): { manifest: Manifest; src: Vocabulary; tgt: Vocabulary } {
   let manifest: Manifest;
   try {
-    manifest = JSON.parse(readFileSync(json, "utf8")) as Manifest;
+    manifest = JSON.parse(platform().readText(json)) as Manifest;
   } catch (e) {
     return fail(json, `is not valid JSON (${(e as Error).message})`);
   }
@@ -130,7 +127,7 @@ function readManifest(json: string): { manifest: Manifest; src: Vocabulary; tgt:
 
 /** NAME.bin: the size and SHA-256 its manifest promises, and only finite numbers. */
 function readWeights(binFile: string, bin: Manifest["bin"]): Float32Array {
-  const bytes = readFileSync(binFile);
+  const bytes = platform().readBytes(binFile);
   if (bytes.byteLength !== bin.bytes) fail(binFile, `has ${bytes.byteLength} bytes; its manifest says ${bin.bytes} (a truncated or replaced file)`);
   if (sha256(bytes) !== bin.sha256) fail(binFile, "does not match the SHA-256 in its manifest (the file was changed or damaged)");
   const weights = new Float32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));

@@ -1,24 +1,24 @@
 // The translation corpus on disk (data/corpus/*.tsv: English <TAB> French, one pair a line).
 import { generatePairs } from "./grammar";
-import { existsSync, readFileSync, writeFileSync, mkdirSync } from "fs";
-import { join } from "path";
 import type { SentencePair } from "./grammar";
 import { Vocabulary } from "./vocab";
 import { encodePair, type EncodedPair } from "./batch";
+import { platform } from "../core/platform";
 
 export const SPLITS = ["train", "valid", "test"] as const;
 export type Split = (typeof SPLITS)[number];
 
 export function writeTsv(file: string, pairs: SentencePair[]): void {
-  writeFileSync(file, pairs.map((p) => `${p.en}\t${p.fr}\n`).join(""));
+  platform().writeFile(file, pairs.map((p) => `${p.en}\t${p.fr}\n`).join(""));
 }
 
 export function readTsv(file: string): SentencePair[] {
-  if (!existsSync(file)) {
+  if (!platform().exists(file)) {
     throw new Error(`corpus file not found: ${file}. Regenerate the corpus with \`npm run make-corpus\` in the course folder.`);
   }
   // Lines may end in \n or \r\n (a file saved on Windows); neither ending belongs to the last word.
-  return readFileSync(file, "utf8")
+  return platform()
+    .readText(file)
     .split(/\r?\n/)
     .filter((l) => l.length > 0)
     .map((line, i) => {
@@ -29,12 +29,11 @@ export function readTsv(file: string): SentencePair[] {
 }
 
 export function saveCorpus(dir: string, corpus: Record<Split, SentencePair[]>): void {
-  mkdirSync(dir, { recursive: true });
-  for (const s of SPLITS) writeTsv(join(dir, `${s}.tsv`), corpus[s]);
+  for (const s of SPLITS) writeTsv(`${dir}/${s}.tsv`, corpus[s]);
 }
 
 export function loadCorpus(dir: string): Record<Split, SentencePair[]> {
-  return Object.fromEntries(SPLITS.map((s) => [s, readTsv(join(dir, `${s}.tsv`))])) as Record<Split, SentencePair[]>;
+  return Object.fromEntries(SPLITS.map((s) => [s, readTsv(`${dir}/${s}.tsv`)])) as Record<Split, SentencePair[]>;
 }
 
 /** Source and target vocabularies from the training split. */
@@ -61,4 +60,36 @@ export function longSentences(train: SentencePair[], count = 200, seed = 2026): 
     }
   }
   return out;
+}
+
+/** One length bucket of the length experiment: its range, its sentence count, and `<model>_bleu`, `<model>_accuracy` per model. */
+export type LengthResultBucket = { min_len: number; max_len: number; n: number } & Record<string, number>;
+
+/** What `npm run length-experiment` wrote: BLEU by length on the test split, and on sentences longer than any in training. */
+export interface LengthExperimentResults {
+  split: string;
+  buckets: LengthResultBucket[];
+  long: { sentences: number; longest_training_sentence: number; buckets: LengthResultBucket[] };
+}
+
+/** Read the length experiment's results (notebook 08: `loadLengthExperiment("../data/results/length-experiment.json")`). */
+export function loadLengthExperiment(file: string): LengthExperimentResults {
+  const fn = "loadLengthExperiment";
+  if (typeof file !== "string" || file === "")
+    throw new Error(`${fn}: expected a path such as "../data/results/length-experiment.json", got ${String(file)}`);
+  if (!platform().exists(file)) throw new Error(`${fn}: ${file} not found; \`npm run length-experiment\` writes it (see data/README.md)`);
+  let r: LengthExperimentResults;
+  try {
+    r = JSON.parse(platform().readText(file)) as LengthExperimentResults;
+  } catch (e) {
+    throw new Error(`${fn}: ${file} is not valid JSON (${(e as Error).message})`);
+  }
+  const ok = (b: unknown) =>
+    Array.isArray(b) && b.every((x) => typeof x?.min_len === "number" && typeof x?.max_len === "number" && typeof x?.n === "number");
+  if (r === null || typeof r !== "object" || !ok(r.buckets) || !ok(r.long?.buckets)) {
+    throw new Error(
+      `${fn}: ${file} does not hold the length experiment's results (expected buckets and long.buckets, each a list of {min_len, max_len, n, ...})`,
+    );
+  }
+  return r;
 }

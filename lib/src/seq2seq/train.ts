@@ -7,6 +7,7 @@ import type { Translator } from "./translator";
 import { checkPositive, checkPositiveInt } from "../core/checks";
 import { checkAlive } from "../core/module";
 import { inKernel } from "../core/jupyter";
+import { platform } from "../core/platform";
 import { fastLoss, fastPathAvailable, withFastKernels } from "./fast";
 
 /** Scale the gradients down so that their global L2 norm is at most maxNorm (as torch's clip_grad_norm_). */
@@ -100,7 +101,7 @@ function checkPairs(model: Translator, pairs: EncodedPair[]): void {
  * quick demo, or for the notebook tests, which run every notebook twice.
  */
 function secondsCap(maxSeconds: number | undefined): number | undefined {
-  const cap = Number(process.env.ATTENTION_TRAIN_SECONDS);
+  const cap = Number(platform().env("ATTENTION_TRAIN_SECONDS"));
   if (!(cap > 0) || !Number.isFinite(cap)) return maxSeconds;
   return Math.min(maxSeconds ?? Infinity, cap);
 }
@@ -153,12 +154,13 @@ export class Trainer {
     let batches: Batch[] = [];
     let acc: tf.Scalar[] = [];
     let interrupted = false;
-    // Jupyter's Interrupt is a SIGINT to the kernel. tslab ends the cell on it; this ends the loop too.
+    // The kernel's Interrupt (a SIGINT under tslab) ends the cell; this ends the loop too.
     const onInterrupt = () => {
       interrupted = true;
       this.stopped = true;
     };
     const kernel = inKernel();
+    let stopListening = () => {};
     this.stopped = false;
     this.running = true;
     const report = () => {
@@ -177,8 +179,8 @@ export class Trainer {
     try {
       // First let the cell's synchronous part end: tslab runs it with vm's breakOnSigint, and a SIGINT
       // listener added while that is active is left without an OS handler (Node then dies on Interrupt).
-      await new Promise((r) => setImmediate(r));
-      if (kernel) process.on("SIGINT", onInterrupt);
+      await platform().yieldToEventLoop();
+      if (kernel) stopListening = platform().onInterrupt(onInterrupt);
       while (this.step < o.steps && !this.stopped && (o.maxSeconds === undefined || (Date.now() - start) / 1000 < o.maxSeconds)) {
         if (batches.length === 0) batches = makeBatches(this.pairs, o.batchSize ?? 64, gen);
         const t = toTensors(batches.pop()!);
@@ -189,13 +191,13 @@ export class Trainer {
         }
         this.step++;
         if (this.step % every === 0) report();
-        await new Promise((r) => setImmediate(r)); // let Interrupt, stop() and live plots through
+        await platform().yieldToEventLoop(); // let Interrupt, stop() and live plots through
       }
       report();
     } finally {
       tf.dispose(acc);
       this.running = false;
-      if (kernel) process.removeListener("SIGINT", onInterrupt);
+      stopListening();
     }
     const seconds = (Date.now() - start) / 1000;
     if (interrupted) console.log(`Interrupted after ${this.step} steps (${seconds.toFixed(1)} s); the model keeps what it learned.`);

@@ -29,6 +29,7 @@ import {
   splitHeads,
 } from "attention-lib";
 import { data, TOKENS, assertClose, assertThrowsMessage, checkGradients, noLeak, referenceValues, refuses, withTensors } from "../helpers";
+import * as lib from "attention-lib";
 
 // Tensors printed in the book's companion notebook (4 decimals), one batch item.
 const BOOK = {
@@ -634,5 +635,63 @@ describe("causal and multi-head attention (notebooks 05 and 06)", function () {
         m.dispose();
       });
     }
+  });
+});
+
+describe("causal masking refuses empty matrices and rows it cannot renormalize", () => {
+  before(() => lib.setup({ backend: "wasm", verbose: false }));
+
+  it("maskFuture, causalSoftmax and maskAndRenormalize refuse an axis of size 0 (a batch of 0 once trapped wasm)", () => {
+    for (const shape of [
+      [0, 3, 3],
+      [0, 0],
+      [2, 0, 0],
+    ]) {
+      const x = tf.zeros(shape);
+      for (const [name, f] of [
+        ["maskFuture", lib.maskFuture],
+        ["causalSoftmax", lib.causalSoftmax],
+        ["maskAndRenormalize", lib.maskAndRenormalize],
+      ] as const) {
+        refuses(() => f(x), new RegExp(`^${name}: scores has an axis of size 0 \\(shape \\[${shape.join(", ")}\\], \\[\\.\\.\\., T, T\\]\\)`));
+      }
+      x.dispose();
+    }
+  });
+
+  it("maskAndRenormalize refuses a row with no weight left (0 / 0) and negative weights, instead of NaN or Infinity", () => {
+    withTensors(
+      () => [
+        tf.tensor2d([
+          [0.5, 0.5],
+          [0, 1],
+        ]),
+        tf.tensor3d([
+          [
+            [1, 0],
+            [0.5, 0.5],
+          ],
+          [
+            [1, 0],
+            [0, 0],
+          ],
+        ]),
+        tf.tensor2d([
+          [-1, 1],
+          [1, -1],
+        ]),
+      ],
+      (ok, hidden, negative) => {
+        refuses(
+          () => lib.maskAndRenormalize(hidden),
+          /^maskAndRenormalize: row 1 of weights \(matrix 1\) is 0 on and before the diagonal, so nothing is left to renormalize/,
+        );
+        refuses(() => lib.maskAndRenormalize(negative), /^maskAndRenormalize: weights holds -1; expected weights >= 0/);
+        // A row whose only visible weight is 0 on the diagonal but > 0 before it still renormalizes.
+        const w = lib.maskAndRenormalize(ok);
+        assert.deepStrictEqual(data(w), [1, 0, 0, 1]);
+        w.dispose();
+      },
+    );
   });
 });

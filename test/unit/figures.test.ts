@@ -16,6 +16,7 @@ import {
 } from "attention-lib";
 import { project3d } from "attention-lib/internal";
 import { assertThrowsMessage, noLeak, refuses, withTensors } from "../helpers";
+import * as lib from "attention-lib";
 
 const tokens = ["Your", "journey", "starts"];
 
@@ -417,3 +418,126 @@ function assertCloseArr(a: number[], b: number[]): void {
   assert.strictEqual(a.length, b.length);
   a.forEach((x, i) => assert.ok(Math.abs(x - b[i]) < 1e-6, `${x} vs ${b[i]}`));
 }
+
+describe("figures refuse what would draw an empty or broken figure", () => {
+  before(() => lib.setup({ backend: "wasm", verbose: false }));
+  const m = [
+    [0.1, 0.9],
+    [0.6, 0.4],
+  ];
+
+  it("heatmap: an inverted or empty colour range, a bad height, options of the wrong type", () => {
+    refuses(
+      () => lib.heatmap(m, { zmin: 1, zmax: 0 }),
+      /^heatmap: the colour range \[zmin, zmax\] \[1, 0\] is empty or inverted; expected low < high$/,
+    );
+    refuses(() => lib.heatmap(m, { zmin: 0.5, zmax: 0.5 }), /^heatmap: the colour range \[zmin, zmax\] \[0\.5, 0\.5\] is empty or inverted/);
+    // Only zmin given: zmax comes from the data (0.9), so a zmin above it is inverted too.
+    refuses(() => lib.heatmap(m, { zmin: 5 }), /^heatmap: the colour range \[zmin, zmax\] \[5, 0\.9\] is empty or inverted/);
+    refuses(
+      () => lib.heatmap(m, { zmin: NaN }),
+      /^heatmap: the colour range \[zmin, zmax\] must be two finite numbers \[low, high\], got \[NaN, 0\.9\]$/,
+    );
+    refuses(() => lib.heatmap(m, { zmin: "0" as never }), /got \[the string "0", 0\.9\]$/);
+    refuses(() => lib.heatmap(m, { height: 0 }), /^heatmap: height must be a number of pixels > 0, got the number 0$/);
+    refuses(() => lib.heatmap(m, { height: "400" as never }), /^heatmap: height must be a number of pixels > 0, got the string "400"$/);
+    refuses(() => lib.heatmap(m, { showValues: "no" as never }), /^heatmap: the option showValues must be true or false, got the string "no"$/);
+    refuses(() => lib.heatmap(m, { colorscale: [] }), /^heatmap: colorscale must be a plotly colorscale name/);
+    refuses(() => lib.heatmap(m, { title: 3 as never }), /^heatmap: title must be a string, got the number 3$/);
+    refuses(() => lib.heatmap(m, 3 as never), /^heatmap: options must be an object like \{ title: "\.\.\." \}, got the number 3$/);
+    refuses(() => lib.heatmapFrames([{ label: "a", z: m }], { zmin: 1, zmax: 0 }), /^heatmap: the colour range \[zmin, zmax\] \[1, 0\]/);
+    const fig = lib.heatmap(m, { zmin: 0 });
+    assert.deepStrictEqual([fig.data[0].zmin, fig.data[0].zmax], [0, 0.9]);
+  });
+
+  it("lineChart: values <= 0 on a log axis, no lines or no points, lines of the wrong shape", () => {
+    refuses(
+      () => lib.lineChart([{ name: "loss", y: [1, 0, -1] }], { logY: true }),
+      /^lineChart: line 'loss' y holds 0 at entry 1, but the y axis is logarithmic; expected values > 0 \(or turn off logY\)$/,
+    );
+    refuses(
+      () => lib.lineChart([{ name: "t", y: [1, 2], x: [0, 10] }], { logX: true }),
+      /^lineChart: line 't' x holds 0 at entry 0, but the x axis is logarithmic/,
+    );
+    refuses(
+      () => lib.lineChart([{ name: "t", y: [1, 2] }], { logX: true }),
+      /^lineChart: line 't' has no x values, and the default x \(0, 1, 2, \.\.\.\) starts at 0/,
+    );
+    refuses(() => lib.lineChart([]), /^lineChart: expected an array of lines \[\{ name, y, x\? \}\], at least one, got \[\]$/);
+    refuses(() => lib.lineChart([{ name: "a", y: [] }]), /^lineChart: line 'a' has no y values to draw; expected at least one number$/);
+    refuses(() => lib.lineChart([{ name: "a", y: [null, null] }]), /^lineChart: line 'a' has no y values to draw/);
+    refuses(() => lib.lineChart([null as never]), /^lineChart: line 0 must be an object \{ name: string, y, x\? \}, got null$/);
+    refuses(() => lib.lineChart([{ y: [1] } as never]), /^lineChart: line 0 must be an object \{ name: string, y, x\? \}, got a name of undefined$/);
+    refuses(() => lib.lineChart([{ name: "a", y: [1, 2], text: "ab" as never }]), /^lineChart: line 'a' text must be an array of strings/);
+    refuses(
+      () => lib.lineChart([{ name: "a", y: [1, 2] }], { logY: "yes" as never }),
+      /^lineChart: the option logY must be true or false, got the string "yes"$/,
+    );
+    refuses(
+      () => lib.lineChart([{ name: "a", y: [1, 2] }], { yRange: [2, 1] }),
+      /^lineChart: yRange \[2, 1\] is empty or inverted; expected low < high$/,
+    );
+    refuses(
+      () => lib.barChart(["a", "b"], [1, 2], { yRange: [NaN, 1] }),
+      /^barChart: yRange must be two finite numbers \[low, high\], got \[NaN, 1\]$/,
+    );
+    refuses(() => lib.barChart([], []), /^barChart: labels is empty; expected at least one bar$/);
+    const fig = lib.lineChart([{ name: "loss", y: [4, 2, 1], x: [1, 10, 100] }], { logX: true, logY: true });
+    assert.deepStrictEqual([(fig.layout.xaxis as { type: string }).type, (fig.layout.yaxis as { type: string }).type], ["log", "log"]);
+  });
+
+  it("vectorPlot, heatmapFrames, headHeatmaps, headView, principalComponents, LiveLineChart: options that would be ignored or break the layout", () => {
+    refuses(
+      () => lib.vectorPlot(m, ["a", "b"], { style: "arrow" as never }),
+      /^vectorPlot: style must be "arrows" or "points", got the string "arrow"$/,
+    );
+    refuses(() => lib.vectorPlot(m, ["a", "b"], { highlight: "a" as never }), /^vectorPlot: highlight must be an array of labels/);
+    refuses(
+      () => lib.vectorPlot(m, ["a", "b"], { axisNames: ["x"] }),
+      /^vectorPlot: axisNames must be an array of 2 strings \(one per axis\), got \["x"\]$/,
+    );
+    refuses(
+      () =>
+        lib.heatmapFrames([
+          { label: "step 1", z: m },
+          { label: "step 1", z: m },
+        ]),
+      /^heatmapFrames: frames 0 and 1 share the label 'step 1'; the slider needs one label per frame$/,
+    );
+    refuses(() => lib.heatmapFrames([null as never]), /^heatmapFrames: frame 0 must be \{ label: string, z \}, got null$/);
+    withTensors(
+      () => [tf.fill([2, 2, 2], 0.5), tf.zeros([1, 0, 0]), tf.fill([1, 2, 2], 1.5)],
+      (w, empty, heavy) => {
+        refuses(() => lib.headHeatmaps(w, ["a", "b"], { columns: 0 }), /^headHeatmaps: columns must be a positive integer, got 0$/);
+        refuses(() => lib.headHeatmaps(w, ["a", "b"], { zmax: 0 }), /^headHeatmaps: the colour range \[0, zmax\] \[0, 0\] is empty or inverted/);
+        refuses(
+          () => lib.headHeatmaps(w, ["a", "b"], { headNames: ["x"] }),
+          /^headHeatmaps: headNames must be 2 strings, one per head, got \["x"\]$/,
+        );
+        refuses(() => lib.headHeatmaps(empty, []), /^headHeatmaps: weights must be \[heads, tokens, tokens\], got shape \[1, 0, 0\]/);
+        refuses(() => lib.headView(w, ["a", "b"], { minWeight: 2 }), /^headView: minWeight must be a weight from 0 to 1, got 2$/);
+        refuses(
+          () => lib.headView(heavy, ["a", "b"]),
+          /^headView: head 0 has the weight 1\.5 at row 0, column 0; expected attention weights from 0 to 1$/,
+        );
+      },
+    );
+    const rows = [
+      [1, 2],
+      [3, 4],
+      [5, 7],
+    ];
+    refuses(() => lib.principalComponents(rows, 0), /^principalComponents: k must be a positive integer, got 0$/);
+    refuses(() => lib.principalComponents(rows, "2" as never), /^principalComponents: k must be a positive integer, got the string "2"$/);
+    refuses(() => lib.principalComponents(rows, 3), /^principalComponents: k = 3 components asked of 2-dimensional rows; expected k <= 2$/);
+    assert.strictEqual(lib.principalComponents(rows, 2).points[0].length, 2);
+    refuses(() => new lib.LiveLineChart(["loss", "loss"]), /^LiveLineChart: the name 'loss' is given twice; expected one name per line$/);
+    refuses(() => new lib.LiveLineChart(["loss"], {}, -1), /^LiveLineChart: minIntervalMs must be a number of milliseconds >= 0, got -1$/);
+    const live = new lib.LiveLineChart(["loss"], { logY: true });
+    refuses(
+      () => live.push("loss", 1, 0),
+      /^LiveLineChart\.push: the point \(1, 0\) of line 'loss' has y <= 0, which the logarithmic y axis cannot show; expected y > 0$/,
+    );
+    assert.deepStrictEqual(live.points, { loss: { x: [], y: [] } });
+  });
+});

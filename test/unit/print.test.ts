@@ -98,3 +98,14 @@ describe("print: tensors look like PyTorch's", () => {
     assert.strictEqual(lines[0], "undefined null { a: 1 } [ 1, 2 ]");
   });
 });
+
+describe("formatTensor refuses options of the wrong type", () => {
+  it("a threshold or lineWidth given as a string, options that are not an object", () => {
+    const x = tf.ones([2, 2]);
+    assert.throws(() => formatTensor(x, { threshold: "5" as never }), /^Error: formatTensor: threshold must be a number, got "5"$/);
+    assert.throws(() => formatTensor(x, { lineWidth: "80" as never }), /^Error: formatTensor: lineWidth must be a number, got "80"$/);
+    assert.throws(() => formatTensor(x, 3 as never), /^Error: formatTensor: options must be an object like \{ precision: 4 \}, got 3$/);
+    assert.strictEqual(formatTensor(x, { precision: 1 }), "tensor([[1., 1.],\n        [1., 1.]])");
+    x.dispose();
+  });
+});

@@ -18,7 +18,8 @@ import {
   softmax,
   softmaxNaive,
 } from "attention-lib";
-import { data, INPUTS, assertClose, assertThrowsMessage, noLeak, referenceValues } from "../helpers";
+import { data, INPUTS, assertClose, assertThrowsMessage, noLeak, referenceValues, refuses, withTensors } from "../helpers";
+import * as lib from "attention-lib";
 
 describe("self-attention (notebooks 03 and 04)", () => {
   const ref = referenceValues();
@@ -351,5 +352,68 @@ describe("self-attention (notebooks 03 and 04)", () => {
       assertThrowsMessage(() => contextVectors(a3, b3), /^contextVectors: weights \[1, 2, 3\] and values \[2, 2, 3\] must agree/);
       tf.dispose([a2, a3, b3, v1, s2]);
     });
+  });
+});
+
+describe("the function-style attention refuses empty inputs and options of the wrong kind", () => {
+  before(() => lib.setup({ backend: "wasm", verbose: false }));
+
+  it("attentionScores, contextVectors and scaledDotProductAttention refuse an axis of size 0 instead of an empty tensor", () => {
+    const cases: [number[], number[], string][] = [
+      [[0, 3], [0, 3], "queries"],
+      [[2, 3], [0, 3], "keys"],
+      [[0, 6, 3], [0, 6, 3], "queries"],
+      [[1, 0, 6, 3], [1, 0, 6, 3], "queries"],
+      [[6, 0], [6, 0], "queries"],
+    ];
+    for (const [qs, ks, bad] of cases) {
+      withTensors(
+        () => [tf.zeros(qs), tf.zeros(ks)],
+        (q, k) => {
+          const shape = bad === "queries" ? qs : ks;
+          refuses(() => lib.attentionScores(q, k), new RegExp(`^attentionScores: ${bad} has an axis of size 0 \\(shape \\[${shape.join(", ")}\\],`));
+        },
+      );
+    }
+    withTensors(
+      () => [tf.fill([3, 3], 1 / 3), tf.zeros([3, 0]), tf.zeros([0, 3, 3]), tf.zeros([0, 3, 2]), lib.exampleInputs(), tf.zeros([6, 0])],
+      (w, noDims, noBatch, noBatchValues, x, noValueDims) => {
+        refuses(
+          () => lib.contextVectors(w, noDims),
+          /^contextVectors: values has an axis of size 0 \(shape \[3, 0\],.*expected at least one entry along every axis$/,
+        );
+        refuses(() => lib.contextVectors(noBatch, noBatchValues), /^contextVectors: weights has an axis of size 0 \(shape \[0, 3, 3\]/);
+        refuses(() => lib.scaledDotProductAttention(x, x, noValueDims), /^contextVectors: values has an axis of size 0/);
+      },
+    );
+  });
+
+  it("scalingExperiment and dropout refuse options that would be ignored or return nothing", () => {
+    refuses(
+      () => lib.scalingExperiment([]),
+      /^scalingExperiment: dims must be a non-empty array of dimensions d_k, e\.g\. \[2, 16, 128\], got \[\]$/,
+    );
+    refuses(() => lib.scalingExperiment("4" as never), /^scalingExperiment: dims must be a non-empty array.*got the string "4"$/);
+    refuses(
+      () => lib.scalingExperiment([2], 3 as never),
+      /^scalingExperiment: options must be an object like \{ tokens: 16, rows: 64, seed: 0 \}, got 3$/,
+    );
+    withTensors(
+      () => [tf.ones([2, 2])],
+      (x) => {
+        refuses(
+          () => lib.dropout(x, 0.5, { training: "false" as never }),
+          /^dropout: the option training must be true or false, got the string "false"$/,
+        );
+        refuses(
+          () => lib.dropout(x, 0.5, { generator: 3 as never }),
+          /^dropout: the option generator must be a Generator \(new Generator\(seed\)\), got 3$/,
+        );
+        refuses(() => lib.dropout(x, 0.5, 3 as never), /^dropout: options must be an object like \{ training: false \}, got 3$/);
+        const kept = lib.dropout(x, 0.5, { training: false });
+        assert.deepStrictEqual(data(kept), [1, 1, 1, 1]);
+        kept.dispose();
+      },
+    );
   });
 });

@@ -1,6 +1,6 @@
 // Causal masking: a token may attend to itself and to the tokens before it, never to those after it.
 import * as tf from "@tensorflow/tfjs";
-import { FEWER_TOKENS, checkFits, checkNumbers, checkPositiveInt, shapeStr } from "../core/checks";
+import { FEWER_TOKENS, checkFits, checkNotEmpty, checkNumbers, checkPositiveInt, shapeStr, valuesTrusted } from "../core/checks";
 import { MASKED, futurePattern, hiddenPattern } from "../core/mask";
 import { softmax } from "./softmax";
 
@@ -37,6 +37,7 @@ function squareScores(x: tf.Tensor, fn: string, allowMinusInfinity = false): num
   if (x.rank < 2 || x.shape[x.rank - 1] !== x.shape[x.rank - 2]) {
     throw new Error(`${fn}: expected square attention matrices [..., T, T] (queries x keys), got shape ${shapeStr(x.shape)}`);
   }
+  checkNotEmpty(x, fn, "scores", "[..., T, T]");
   return x.shape[x.rank - 1];
 }
 
@@ -45,10 +46,23 @@ function squareScores(x: tf.Tensor, fn: string, allowMinusInfinity = false): num
  * weights [..., T, T] -> [..., T, T]
  */
 export function maskAndRenormalize(weights: tf.Tensor): tf.Tensor {
-  const t = squareScores(weights, "maskAndRenormalize");
+  const fn = "maskAndRenormalize";
+  const t = squareScores(weights, fn);
   return tf.tidy(() => {
     const masked = tf.mul(weights, lowerTriangle(t));
-    return tf.div(masked, tf.sum(masked, -1, true));
+    const sums = tf.sum(masked, -1, true);
+    if (!valuesTrusted()) {
+      // One read: the smallest weight, and the first row left with nothing to renormalize (a 0 sum gives 0 / 0 = NaN).
+      const rows = sums.reshape([-1]);
+      const [low, emptyRows, first] = tf.stack([tf.min(weights), tf.sum(tf.lessEqual(rows, 0).toFloat()), tf.argMin(rows).toFloat()]).dataSync();
+      if (low < 0) throw new Error(`${fn}: weights holds ${low}; expected weights >= 0 (the softmax of the scores)`);
+      if (emptyRows > 0) {
+        throw new Error(
+          `${fn}: row ${first % t} of weights${weights.rank > 2 ? ` (matrix ${Math.floor(first / t)})` : ""} is 0 on and before the diagonal, so nothing is left to renormalize (0 / 0); expected softmax weights, which are all > 0`,
+        );
+      }
+    }
+    return tf.div(masked, sums);
   });
 }
 
@@ -63,5 +77,6 @@ export function maskFuture(scores: tf.Tensor): tf.Tensor {
  * (e^-inf = 0) and the row already sums to 1. scores [..., T, T] -> weights [..., T, T]
  */
 export function causalSoftmax(scores: tf.Tensor): tf.Tensor {
+  if (scores instanceof tf.Tensor) checkNotEmpty(scores, "causalSoftmax", "scores", "[..., T, T]"); // the rest is maskFuture's
   return tf.tidy(() => softmax(maskFuture(scores)));
 }

@@ -1,6 +1,6 @@
 // Scaled dot-product attention: softmax(Q K^T / sqrt(d_k)) V, and why the scaling is there.
 import * as tf from "@tensorflow/tfjs";
-import { checkPositiveInt, shapeStr } from "../core/checks";
+import { checkPositiveInt, describeValue, shapeStr } from "../core/checks";
 import { Generator, uniformValues } from "../core/random";
 import { attentionScores, contextVectors } from "./scores";
 import { softmax } from "./softmax";
@@ -56,6 +56,13 @@ export function scalingExperiment(
   dims: number[] = [2, 4, 8, 16, 32, 64, 128, 256, 512, 1024],
   options: { tokens?: number; rows?: number; seed?: number } = {},
 ): ScalingExperiment {
+  const fn = "scalingExperiment";
+  if (!Array.isArray(dims) || dims.length === 0)
+    throw new Error(
+      `${fn}: dims must be a non-empty array of dimensions d_k, e.g. [2, 16, 128], got ${Array.isArray(dims) ? "[]" : describeValue(dims)}`,
+    );
+  if (typeof options !== "object" || options === null)
+    throw new Error(`${fn}: options must be an object like { tokens: 16, rows: 64, seed: 0 }, got ${describeValue(options)}`);
   const tokens = options.tokens ?? 16;
   const rows = options.rows ?? 64;
   checkPositiveInt(tokens, "scalingExperiment", "tokens");

@@ -1,12 +1,13 @@
 // The three steps of attention: scores (dot products), weights (softmax), context vectors (weighted sums).
 import * as tf from "@tensorflow/tfjs";
-import { checkAttentionFits, checkNumbers, checkRank, shapeStr } from "../core/checks";
+import { checkAttentionFits, checkNotEmpty, checkNumbers, checkRank, shapeStr } from "../core/checks";
 import { softmax } from "./softmax";
 
 function checkPair(a: tf.Tensor, b: tf.Tensor, fn: string, aName: string, bName: string): void {
   checkNumbers(a, fn, aName);
   checkNumbers(b, fn, bName);
-  checkRank(a, [2, 3, 4], fn, aName, `[tokens, d], [batch, tokens, d] or [batch, heads, tokens, d]`);
+  const layout = `[tokens, d], [batch, tokens, d] or [batch, heads, tokens, d]`;
+  checkRank(a, [2, 3, 4], fn, aName, layout);
   if (a.rank !== b.rank) {
     throw new Error(`${fn}: ${aName} ${shapeStr(a.shape)} and ${bName} ${shapeStr(b.shape)} must have the same rank`);
   }
@@ -15,6 +16,8 @@ function checkPair(a: tf.Tensor, b: tf.Tensor, fn: string, aName: string, bName:
       throw new Error(`${fn}: ${aName} ${shapeStr(a.shape)} and ${bName} ${shapeStr(b.shape)} must agree on the leading (batch/head) axes`);
     }
   }
+  checkNotEmpty(a, fn, aName, layout);
+  checkNotEmpty(b, fn, bName, layout);
 }
 
 /**

@@ -226,3 +226,13 @@ export function checkMaskRows(mask: tf.Tensor, fn: string, name: string, row = "
     );
   }
 }
+
+/**
+ * A tensor with an axis of size 0 (no batch item, no token, no number per token) holds nothing to compute with:
+ * tfjs would return an empty result, or a wasm kernel read out of bounds. `layout` names the axes for the message.
+ */
+export function checkNotEmpty(x: tf.Tensor, fn: string, name: string, layout: string): void {
+  if (x.size === 0) {
+    throw new Error(`${fn}: ${name} has an axis of size 0 (shape ${shapeStr(x.shape)}, ${layout}); expected at least one entry along every axis`);
+  }
+}

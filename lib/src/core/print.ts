@@ -160,7 +160,13 @@ export function formatValues(
   dtype: "float32" | "int32" | "bool" = "float32",
   options: PrintOptions = {},
 ): string {
+  if (typeof options !== "object" || options === null)
+    throw new Error(
+      `formatTensor: options must be an object like { precision: 4 }, got ${typeof options === "string" ? JSON.stringify(options) : String(options)}`,
+    );
   const o = { ...DEFAULTS, ...options };
+  const notNumber = (["threshold", "lineWidth"] as const).find((k) => typeof o[k] !== "number");
+  if (notNumber) throw new Error(`formatTensor: ${notNumber} must be a number, got ${JSON.stringify(o[notNumber])}`);
   if (!(Number.isInteger(o.precision) && o.precision >= 0 && o.precision <= 16))
     throw new Error(`formatTensor: precision must be an integer from 0 to 16, got ${o.precision}`);
   if (!(o.threshold >= 0)) throw new Error(`formatTensor: threshold must be a number >= 0 (Infinity prints everything), got ${o.threshold}`);

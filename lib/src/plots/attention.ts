@@ -1,7 +1,7 @@
 // Figures of attention weights across heads: a grid of heatmaps, and a head view.
 import * as tf from "@tensorflow/tfjs";
-import { checkTensor, shapeStr } from "../core/checks";
-import { toMatrix, type Figure } from "./figures";
+import { checkPositiveInt, checkTensor, describeValue, shapeStr } from "../core/checks";
+import { checkRange, toMatrix, type Figure } from "./figures";
 
 /** Plotly's default trace colours, one per head. */
 const COLOURS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"];
@@ -18,7 +18,7 @@ function perHead(weights: tf.Tensor | number[][][], tokens: string[], fn: string
   }
   const w = weights instanceof tf.Tensor ? (weights.arraySync() as number[][][]) : weights;
   const shape = weights instanceof tf.Tensor ? weights.shape : [w.length, w[0]?.length ?? 0, w[0]?.[0]?.length ?? 0];
-  if (shape.length !== 3 || shape[1] !== shape[2] || shape[0] === 0) {
+  if (shape.length !== 3 || shape[1] !== shape[2] || shape[0] === 0 || shape[1] === 0) {
     throw new Error(
       `${fn}: weights must be [heads, tokens, tokens], got shape ${shapeStr(shape)} (take one batch item first, e.g. weights.gather(0))`,
     );
@@ -27,6 +27,23 @@ function perHead(weights: tf.Tensor | number[][][], tokens: string[], fn: string
     throw new Error(`${fn}: ${tokens.length} token labels for ${shape[1]} tokens; expected one label per token`);
   }
   return w.map((m, h) => toMatrix(m, fn, `the weights of head ${h}`)); // numbers, finite
+}
+
+/** The options are an object, the title text. */
+function checkHeadOptions(options: unknown, fn: string): asserts options is { title?: string } {
+  if (typeof options !== "object" || options === null)
+    throw new Error(`${fn}: options must be an object like { title: "..." }, got ${describeValue(options)}`);
+  const title = (options as { title?: unknown }).title;
+  if (title !== undefined && typeof title !== "string") throw new Error(`${fn}: title must be a string, got ${describeValue(title)}`);
+}
+
+/** One name per head, if names are given. */
+function checkHeadNames(names: unknown, heads: number, fn: string): void {
+  if (names === undefined) return;
+  if (!Array.isArray(names) || names.length !== heads || !names.every((n) => typeof n === "string"))
+    throw new Error(
+      `${fn}: headNames must be ${heads} strings, one per head, got ${Array.isArray(names) ? JSON.stringify(names) : describeValue(names)}`,
+    );
 }
 
 /**
@@ -38,8 +55,13 @@ export function headHeatmaps(
   tokens: string[],
   options: { title?: string; columns?: number; zmax?: number; headNames?: string[] } = {},
 ): Figure {
-  const w = perHead(weights, tokens, "headHeatmaps");
+  const fn = "headHeatmaps";
+  checkHeadOptions(options, fn);
+  const w = perHead(weights, tokens, fn);
   const heads = w.length;
+  checkHeadNames(options.headNames, heads, fn);
+  if (options.columns !== undefined) checkPositiveInt(options.columns, fn, "columns");
+  if (options.zmax !== undefined) checkRange(0, options.zmax, fn, "the colour range [0, zmax]");
   const columns = Math.min(options.columns ?? heads, heads);
   const rows = Math.ceil(heads / columns);
   const names = options.headNames ?? w.map((_, h) => `head ${h}`);
@@ -102,7 +124,19 @@ export function headView(
   tokens: string[],
   options: { title?: string; headNames?: string[]; minWeight?: number } = {},
 ): Figure {
-  const w = perHead(weights, tokens, "headView");
+  const fn = "headView";
+  checkHeadOptions(options, fn);
+  const w = perHead(weights, tokens, fn);
+  checkHeadNames(options.headNames, w.length, fn);
+  const mw = options.minWeight;
+  if (mw !== undefined && !(typeof mw === "number" && mw >= 0 && mw <= 1))
+    throw new Error(`${fn}: minWeight must be a weight from 0 to 1, got ${describeValue(mw)}`);
+  w.forEach((m, h) =>
+    m.forEach((row, i) => {
+      const j = row.findIndex((v) => v < 0 || v > 1);
+      if (j >= 0) throw new Error(`${fn}: head ${h} has the weight ${row[j]} at row ${i}, column ${j}; expected attention weights from 0 to 1`);
+    }),
+  );
   const n = tokens.length;
   const names = options.headNames ?? w.map((_, h) => `head ${h}`);
   const minWeight = options.minWeight ?? 0.01;

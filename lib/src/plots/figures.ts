@@ -1,7 +1,7 @@
 // Figure builders: plain plotly.js specs ({ data, layout, frames }) for the plots the course draws.
 // They only build data; `show` (./show) puts a figure on screen.
 import * as tf from "@tensorflow/tfjs";
-import { checkTensor, shapeStr } from "../core/checks";
+import { checkBoolean, checkTensor, describeValue, shapeStr } from "../core/checks";
 
 /** A plotly.js figure: traces, layout, and optional animation frames. */
 /** One plotly trace (a scatter line, a heatmap, ...), as plotly.js reads it. */
@@ -95,6 +95,40 @@ function checkLabels(labels: string[] | undefined, n: number, fn: string, what: 
   return labels.map(String);
 }
 
+/**
+ * The options every figure shares: an object (or left out), a title that is text, a height in pixels > 0, a y range
+ * [low, high] with low < high. A wrong one would draw an empty or broken figure, or be ignored without a word.
+ */
+export function checkFigureOptions(options: unknown, fn: string): asserts options is ChartOptions {
+  if (typeof options !== "object" || options === null || Array.isArray(options))
+    throw new Error(`${fn}: options must be an object like { title: "..." }, got ${describe(options)}`);
+  const o = options as ChartOptions;
+  if (o.title !== undefined && typeof o.title !== "string") throw new Error(`${fn}: title must be a string, got ${describe(o.title)}`);
+  if (o.height !== undefined && !(typeof o.height === "number" && Number.isFinite(o.height) && o.height > 0))
+    throw new Error(`${fn}: height must be a number of pixels > 0, got ${describe(o.height)}`);
+  if (o.yRange !== undefined) {
+    if (!Array.isArray(o.yRange) || o.yRange.length !== 2) throw new Error(`${fn}: yRange must be [low, high], got ${describe(o.yRange)}`);
+    checkRange(o.yRange[0], o.yRange[1], fn, "yRange");
+  }
+}
+
+/** A range [low, high]: two finite numbers with low < high (an inverted or empty range draws nothing). */
+export function checkRange(low: unknown, high: unknown, fn: string, what: string): void {
+  if (typeof low !== "number" || typeof high !== "number" || !Number.isFinite(low) || !Number.isFinite(high))
+    throw new Error(`${fn}: ${what} must be two finite numbers [low, high], got [${describeValue(low)}, ${describeValue(high)}]`);
+  if (!(low < high)) throw new Error(`${fn}: ${what} [${low}, ${high}] is empty or inverted; expected low < high`);
+}
+
+/** On a log axis only values > 0 have a place: 0 and negative values would silently vanish from the plot. */
+function checkLogValues(values: (number | null)[], fn: string, name: string, axis: string): void {
+  const i = values.findIndex((v) => v !== null && v <= 0);
+  if (i >= 0) {
+    throw new Error(
+      `${fn}: ${name} holds ${values[i]} at entry ${i}, but the ${axis} axis is logarithmic; expected values > 0 (or turn off ${axis === "x" ? "logX" : "logY"})`,
+    );
+  }
+}
+
 function base(title?: string, height?: number): Record<string, unknown> {
   return {
     title: title ? { text: title } : undefined,
@@ -133,6 +167,7 @@ export interface HeatmapOptions {
  * the value on hover. Tokens may repeat ("the ... the"): each row and column keeps its own place.
  */
 export function heatmap(values: Matrix, options: HeatmapOptions = {}): Figure {
+  checkFigureOptions(options, "heatmap");
   const z = toMatrix(values, "heatmap");
   const rows = z.length;
   const cols = z[0].length;
@@ -141,11 +176,16 @@ export function heatmap(values: Matrix, options: HeatmapOptions = {}): Figure {
   const customdata = y.map((yl) => x.map((xl) => [yl, xl]));
   const xTitle = options.xTitle ?? "";
   const yTitle = options.yTitle ?? "";
+  if (options.showValues !== undefined) checkBoolean(options.showValues, "heatmap", "showValues");
+  const cs = options.colorscale;
+  if (cs !== undefined && !(typeof cs === "string" || (Array.isArray(cs) && cs.length > 0)))
+    throw new Error(`heatmap: colorscale must be a plotly colorscale name ("Viridis") or [[0, colour], ..., [1, colour]], got ${describe(cs)}`);
   const show = options.showValues ?? (rows <= 12 && cols <= 12);
   // plotly applies zmin/zmax only as a pair: fill in the missing one from the data.
   const finite = z.flat().filter(Number.isFinite);
   const zmin = options.zmin ?? (options.zmax !== undefined ? finite.reduce((a, b) => Math.min(a, b), Infinity) : undefined);
   const zmax = options.zmax ?? (options.zmin !== undefined ? finite.reduce((a, b) => Math.max(a, b), -Infinity) : undefined);
+  if (zmin !== undefined || zmax !== undefined) checkRange(zmin, zmax, "heatmap", "the colour range [zmin, zmax]");
   const axis = (labels: string[], title: string) => ({
     tickmode: "array",
     tickvals: labels.map((_, i) => i),
@@ -199,7 +239,9 @@ export interface ChartOptions {
  * (e.g. `{ "sum": w1, "softmax": w2 }` to compare two normalizations).
  */
 export function barChart(labels: string[], series: Vector | Record<string, Vector>, options: ChartOptions = {}): Figure {
+  checkFigureOptions(options, "barChart");
   if (!Array.isArray(labels)) throw new Error(`barChart: labels must be an array of strings (one per bar), got ${describe(labels)}`);
+  if (labels.length === 0) throw new Error("barChart: labels is empty; expected at least one bar");
   if (series === null || typeof series !== "object") {
     throw new Error(`barChart: expected values (a 1-D tensor or array) or { name: values }, got ${describe(series)}`);
   }
@@ -259,10 +301,36 @@ function lineValues(y: Vector | (number | null)[], name: string): (number | null
 
 /** A line chart of one or more named lines (training curves, a quantity against a size, ...). */
 export function lineChart(lines: Line[], options: ChartOptions & { logX?: boolean; logY?: boolean; markers?: boolean } = {}): Figure {
-  if (!Array.isArray(lines)) throw new Error("lineChart: expected an array of lines [{ name, y, x? }]");
-  const data = lines.map((l) => {
+  return lineFigure(lines, options, "lineChart");
+}
+
+/** lineChart for `fn`; a live chart's lines may still be empty (`emptyLines`). */
+export function lineFigure(
+  lines: Line[],
+  options: ChartOptions & { logX?: boolean; logY?: boolean; markers?: boolean },
+  fn: string,
+  emptyLines = false,
+): Figure {
+  if (!Array.isArray(lines) || lines.length === 0)
+    throw new Error(`${fn}: expected an array of lines [{ name, y, x? }], at least one, got ${Array.isArray(lines) ? "[]" : describe(lines)}`);
+  checkFigureOptions(options, fn);
+  for (const k of ["logX", "logY", "markers"] as const) if (options[k] !== undefined) checkBoolean(options[k], fn, k);
+  const data = lines.map((l, i) => {
+    if (typeof l !== "object" || l === null || typeof l.name !== "string")
+      throw new Error(
+        `${fn}: line ${i} must be an object { name: string, y, x? }, got ${typeof l === "object" && l !== null ? "a name of " + describe(l.name) : describe(l)}`,
+      );
     const y = lineValues(l.y, `line '${l.name}' y`);
-    const x = l.x === undefined ? y.map((_, i) => i) : toVector(l.x, "lineChart", `line '${l.name}' x`);
+    if (!emptyLines && !y.some((v) => v !== null)) throw new Error(`${fn}: line '${l.name}' has no y values to draw; expected at least one number`);
+    if (options.logX && l.x === undefined && y.length > 0)
+      throw new Error(
+        `${fn}: line '${l.name}' has no x values, and the default x (0, 1, 2, ...) starts at 0, which a logarithmic x axis cannot show; give x values > 0`,
+      );
+    const x = l.x === undefined ? y.map((_, i) => i) : toVector(l.x, fn, `line '${l.name}' x`);
+    if (options.logY) checkLogValues(y, fn, `line '${l.name}' y`, "y");
+    if (options.logX) checkLogValues(x, fn, `line '${l.name}' x`, "x");
+    if (l.text !== undefined && (!Array.isArray(l.text) || !l.text.every((t) => typeof t === "string")))
+      throw new Error(`${fn}: line '${l.name}' text must be an array of strings (one label per point), got ${describe(l.text)}`);
     if (x.length !== y.length) {
       throw new Error(`lineChart: line '${l.name}' has ${x.length} x values and ${y.length} y values; expected as many`);
     }
@@ -315,12 +383,22 @@ const DEG = Math.PI / 180;
  * so the figure needs no WebGL.
  */
 export function vectorPlot(vectors: Matrix, labels: string[], options: VectorPlotOptions = {}): Figure {
+  checkFigureOptions(options, "vectorPlot");
   const pts = toMatrix(vectors, "vectorPlot", "vectors");
   const dim = pts[0].length;
   if (dim !== 2 && dim !== 3) {
     throw new Error(`vectorPlot: vectors must be [n, 2] or [n, 3], got [${pts.length}, ${dim}]; project them to 2 or 3 dimensions first`);
   }
   const names = checkLabels(labels, pts.length, "vectorPlot", "vector");
+  if (options.style !== undefined && options.style !== "arrows" && options.style !== "points")
+    throw new Error(`vectorPlot: style must be "arrows" or "points", got ${describe(options.style)}`);
+  if (options.highlight !== undefined && !Array.isArray(options.highlight))
+    throw new Error(`vectorPlot: highlight must be an array of labels, e.g. ["journey"], got ${describe(options.highlight)}`);
+  const an = options.axisNames;
+  if (an !== undefined && (!Array.isArray(an) || an.length < dim || !an.every((a) => typeof a === "string")))
+    throw new Error(
+      `vectorPlot: axisNames must be an array of ${dim} strings (one per axis), got ${Array.isArray(an) ? JSON.stringify(an) : describe(an)}`,
+    );
   const highlight = new Set(options.highlight ?? []);
   const unknown = [...highlight].filter((h) => !names.includes(h));
   if (unknown.length) throw new Error(`vectorPlot: highlight names ${unknown.join(", ")} are not among the labels ${names.join(", ")}`);
@@ -424,6 +502,16 @@ function turningView(
  */
 export function heatmapFrames(frames: { label: string; z: Matrix }[], options: HeatmapOptions & { sliderPrefix?: string } = {}): Figure {
   if (!Array.isArray(frames) || frames.length === 0) throw new Error("heatmapFrames: expected at least one frame { label, z }");
+  frames.forEach((f, i) => {
+    if (typeof f !== "object" || f === null || typeof f.label !== "string")
+      throw new Error(
+        `heatmapFrames: frame ${i} must be { label: string, z }, got ${typeof f === "object" && f !== null ? "a label of " + describe(f.label) : describe(f)}`,
+      );
+    if (frames.findIndex((g) => g.label === f.label) !== i)
+      throw new Error(
+        `heatmapFrames: frames ${frames.findIndex((g) => g.label === f.label)} and ${i} share the label '${f.label}'; the slider needs one label per frame`,
+      );
+  });
   const zs = frames.map((f, i) => toMatrix(f.z, "heatmapFrames", `frame ${i} ('${f.label}')`));
   zs.forEach((z, i) => {
     if (z.length !== zs[0].length || z[0].length !== zs[0][0].length) {

@@ -1,5 +1,6 @@
 // A line chart that grows while a loop runs (training curves), redrawn in place.
-import { lineChart, type ChartOptions, type Figure } from "./figures";
+import { checkFigureOptions, lineFigure, type ChartOptions, type Figure } from "./figures";
+import { checkBoolean, describeValue } from "../core/checks";
 import { LivePlot } from "./show";
 
 export class LiveLineChart {
@@ -12,9 +13,15 @@ export class LiveLineChart {
     private readonly options: ChartOptions & { logY?: boolean } = {},
     minIntervalMs = 250,
   ) {
-    if (!Array.isArray(names) || names.length === 0) {
+    if (!Array.isArray(names) || names.length === 0 || !names.every((n) => typeof n === "string")) {
       throw new Error("LiveLineChart: expected the names of the lines, e.g. ['train loss']");
     }
+    const twice = names.find((n, i) => names.indexOf(n) !== i);
+    if (twice !== undefined) throw new Error(`LiveLineChart: the name '${twice}' is given twice; expected one name per line`);
+    checkFigureOptions(options, "LiveLineChart");
+    if (options.logY !== undefined) checkBoolean(options.logY, "LiveLineChart", "logY");
+    if (typeof minIntervalMs !== "number" || !(minIntervalMs >= 0) || minIntervalMs === Infinity)
+      throw new Error(`LiveLineChart: minIntervalMs must be a number of milliseconds >= 0, got ${describeValue(minIntervalMs)}`);
     for (const n of names) this.lines.set(n, { x: [], y: [] });
     this.plot = new LivePlot(this.figure(), minIntervalMs);
   }
@@ -28,6 +35,10 @@ export class LiveLineChart {
         `LiveLineChart.push: the point (${String(x)}, ${String(y)}) of line '${name}' is not two finite numbers (a loss of NaN means the training diverged: lower the learning rate)`,
       );
     }
+    if (this.options.logY && y <= 0)
+      throw new Error(
+        `LiveLineChart.push: the point (${x}, ${y}) of line '${name}' has y <= 0, which the logarithmic y axis cannot show; expected y > 0`,
+      );
     line.x.push(x);
     line.y.push(y);
     this.plot.update(this.figure());
@@ -50,9 +61,11 @@ export class LiveLineChart {
   }
 
   figure(): Figure {
-    return lineChart(
+    return lineFigure(
       [...this.lines].map(([name, l]) => ({ name, x: l.x, y: l.y })),
       { ...this.options, markers: false },
+      "LiveLineChart",
+      true,
     );
   }
 }

@@ -1,6 +1,6 @@
 // Principal components, to draw high-dimensional states (e.g. an RNN's hidden states) in 2-D.
 import * as tf from "@tensorflow/tfjs";
-import { shapeStr } from "../core/checks";
+import { checkPositiveInt, shapeStr } from "../core/checks";
 import { toMatrix } from "./figures";
 
 /**
@@ -16,6 +16,8 @@ export function principalComponents(x: tf.Tensor | number[][], k = 2): { points:
   }
   const n = rows.length;
   const d = rows[0].length;
+  checkPositiveInt(k, "principalComponents", "k");
+  if (k > d) throw new Error(`principalComponents: k = ${k} components asked of ${d}-dimensional rows; expected k <= ${d}`);
   const mean = new Array<number>(d).fill(0);
   rows.forEach((r) => r.forEach((v, j) => (mean[j] += v / n)));
   const c = rows.map((r) => r.map((v, j) => v - mean[j]));

@@ -309,7 +309,8 @@ async function seedsMain(seeds, steps, backend, only) {
       const runOut = join(sub, `${NAMES[kind]}.run.json`);
       await runChild(kind, steps, sub, backend, seed, runOut);
       const run = JSON.parse(readFileSync(runOut, "utf8"));
-      extra = [...extra.filter((r) => !(r.kind === kind && r.seed === seed)), run];
+      // Read the file again: another --seeds command may have added runs since this one started.
+      extra = [...readExtraRuns(out).filter((r) => !(r.kind === kind && r.seed === seed)), run];
       write();
     }
   };

@@ -95,7 +95,7 @@ const IMPLEMENTATIONS = {
 export const GQA_KV = [12, 4, 1];
 function gqaCase(kv) {
   return () => {
-    const m = new lib.GroupedQueryAttention(MHA.d, MHA.d, MHA.tokens, 0, MHA.heads, kv, { generator: new lib.Generator(1) }).eval();
+    const m = new lib.MultiHeadAttention(MHA.d, MHA.d, MHA.tokens, 0, MHA.heads, { kvHeads: kv, generator: new lib.Generator(1) }).eval();
     const x = tf.randomNormal([MHA.batch, MHA.tokens, MHA.d], 0, 1, "float32", 1);
     return forwardCase(m, x);
   };

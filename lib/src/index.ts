@@ -60,7 +60,7 @@ export { checkCausalMask, checkCausalModule } from "./attention/exercises";
 
 // 06 Multi-head attention: stacked heads, then the weight-split module.
 export { MultiHeadAttentionWrapper } from "./attention/causalattention";
-export { MultiHeadAttention, multiHeadFromWrapper } from "./attention/multihead";
+export { MultiHeadAttention, multiHeadFromWrapper, type MultiHeadOptions, type AttendOptions } from "./attention/multihead";
 export { Generator } from "./core/random";
 export { countParameters } from "./core/module";
 export { headDimOf, splitHeads, mergeHeads } from "./attention/heads";
@@ -72,8 +72,7 @@ export { FusedMultiHeadAttention, type AttentionImplementation } from "./attenti
 export { MemoryEfficientAttention, onlineSoftmaxSteps, type MemoryEfficientOptions } from "./attention/fast/memoryefficient";
 
 // 08 Self-attention takes over: positions, the Transformer translator, raced against 01-02's.
-export { sinusoidalPositions, LearnedPositions, applyRope, ropeAngles, POSITION_SCHEMES, type PositionScheme } from "./transformer/positions";
-export { CrossAttention, type CrossAttentionOptions, type AttendOptions } from "./attention/cross";
+export { sinusoidalPositions, LearnedPositions, applyRope, ropeAngles, POSITION_SCHEMES, type PositionScheme } from "./attention/positions";
 export { LayerNorm, FeedForward, EncoderBlock, DecoderBlock } from "./transformer/blocks";
 export { TransformerTranslator, type TransformerConfig } from "./transformer/model";
 export { longSentences, loadLengthExperiment, type LengthExperimentResults, type LengthResultBucket } from "./seq2seq/data";
@@ -82,9 +81,8 @@ export { type Translator } from "./seq2seq/translator";
 export { checkSinusoidalEncoding, checkRotaryEmbedding } from "./transformer/exercises";
 
 // 09 Attention in today's LLMs (bonus): the KV cache, grouped-query attention, sliding windows.
-export { GroupedQueryAttention, kvCacheBytesPerToken } from "./attention/grouped";
+export { kvCacheBytesPerToken } from "./attention/kvcache";
 export { slidingWindowMask } from "./attention/causal";
-export { type KVCache } from "./attention/cross";
 export { checkKvCacheBytes, checkKvHeadOf, checkWindowMask } from "./attention/exercises";
 
 // For your own code: what the lib is built from and no notebook calls by name (the notebooks use it through

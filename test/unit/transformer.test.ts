@@ -9,7 +9,6 @@ import {
   sinusoidalPositions,
   applyRope,
   LearnedPositions,
-  CrossAttention,
   MultiHeadAttention,
   TransformerTranslator,
   Generator,
@@ -71,47 +70,48 @@ describe("the Transformer (notebook 08)", function () {
     });
   });
 
-  describe("word order and cross-attention", () => {
+  describe("word order and cross-attention, on notebook 06's MultiHeadAttention", () => {
+    const encoderLike = (dIn: number, dOut: number, heads: number, seed: number) =>
+      new MultiHeadAttention(dIn, dOut, 16, 0, heads, { causal: false, qkvBias: true, generator: new Generator(seed) });
+
     it("without positions, attention is permutation-equivariant: shuffled tokens give the same rows, shuffled; with positions it is not", () => {
-      const attn = new CrossAttention(8, 8, 2, 0, { generator: new Generator(3) });
+      const attn = encoderLike(8, 8, 2, 3);
       const x = tf.randomNormal([1, 6, 8], 0, 1, "float32", 4);
       const order = [3, 0, 5, 1, 4, 2];
       const shuffled = tf.gather(x, order, 1);
-      const out = attn.forward(x, x);
-      const outShuffled = attn.forward(shuffled, shuffled);
+      const out = attn.forward(x);
+      const outShuffled = attn.forward(shuffled);
       assertClose(data(outShuffled), data(tf.gather(out, order, 1)), 1e-5, "equivariance");
       const pe = sinusoidalPositions(6, 8);
-      const withPos = attn.forward(tf.add(x, pe), tf.add(x, pe));
-      const shuffledWithPos = attn.forward(tf.add(shuffled, pe), tf.add(shuffled, pe));
+      const withPos = attn.forward(tf.add(x, pe));
+      const shuffledWithPos = attn.forward(tf.add(shuffled, pe));
       const gap = tf.max(tf.abs(tf.sub(shuffledWithPos, tf.gather(withPos, order, 1)))).dataSync()[0];
       assert.ok(gap > 1e-2, `positions make order matter (gap ${gap})`);
       tf.dispose([x, shuffled, out, outShuffled, pe, withPos, shuffledWithPos]);
       attn.dispose();
     });
 
-    it("CrossAttention with memory = x and causal equals MultiHeadAttention with the same weights", () => {
-      const mha = new MultiHeadAttention(6, 8, 5, 0, 2, { generator: new Generator(5) });
-      const cross = new CrossAttention(6, 8, 2, 0, { generator: new Generator(6), qkvBias: false });
-      for (const n of ["W_query", "W_key", "W_value", "out_proj"] as const) {
-        cross[n].weight.assign(mha[n].weight);
-        if (mha[n].bias) cross[n].bias!.assign(mha[n].bias!);
-      }
+    it("with memory = the inputs, cross-attention is self-attention; a one-token change in the memory reaches every query", () => {
+      const m = encoderLike(6, 8, 2, 5);
       const x = tf.randomNormal([2, 5, 6], 0, 1, "float32", 7);
-      assertClose(data(cross.forward(x, x, { causal: true })), data(mha.forward(x)), 1e-5, "cross = mha");
-      tf.dispose(x);
-      mha.dispose();
-      cross.dispose();
+      assertClose(data(m.forward(x, { memory: x })), data(m.forward(x)), 1e-6, "memory = x");
+      const memory = tf.randomNormal([2, 4, 6], 0, 1, "float32", 8);
+      const changed = tf.concat([memory.slice([0, 0, 0], [2, 3, 6]), tf.fill([2, 1, 6], 2)], 1);
+      const gap = tf.min(tf.max(tf.abs(tf.sub(m.forward(x, { memory }), m.forward(x, { memory: changed }))), -1)).dataSync()[0];
+      assert.ok(gap > 1e-4, `every query reads the whole memory (smallest change ${gap})`);
+      tf.dispose([x, memory, changed]);
+      m.dispose();
     });
 
     it("cross-attention reads another sequence: [b, T_q, d] against [b, T_k, d]; padding in the memory gets no weight", () => {
-      const cross = new CrossAttention(4, 4, 2, 0, { generator: new Generator(8) });
+      const cross = encoderLike(4, 4, 2, 8);
       const x = tf.randomNormal([2, 3, 4], 0, 1, "float32", 9);
       const memory = tf.randomNormal([2, 5, 4], 0, 1, "float32", 10);
       const keyMask = tf.tensor2d([
         [1, 1, 1, 0, 0],
         [1, 1, 1, 1, 1],
       ]);
-      const { weights, context } = cross.explain(x, memory, { keyMask });
+      const { weights, context } = cross.explain(x, { memory, keyMask });
       assert.deepStrictEqual(
         [weights.shape, context.shape],
         [
@@ -119,16 +119,29 @@ describe("the Transformer (notebook 08)", function () {
           [2, 3, 4],
         ],
       );
-      assertClose(data(weights.slice([0, 0, 0, 3], [1, 2, 3, 2])), new Array(12).fill(0), 1e-7, "padding's weights");
+      assertClose(data(weights.slice([0, 0, 0, 3], [1, 2, 3, 2])), new Array(12).fill(0), 0, "padding's weights are exactly 0");
+      assertClose(data(tf.sum(weights, -1)), new Array(12).fill(1), 1e-6, "rows sum to 1");
       const garbage = tf.concat([memory.slice([0, 0, 0], [2, 3, 4]), tf.fill([2, 2, 4], 50)], 1);
-      const again = cross.forward(x, garbage, { keyMask });
+      const again = cross.forward(x, { memory: garbage, keyMask });
       assertClose(data(again.slice([0, 0, 0], [1, 3, 4])), data(context.slice([0, 0, 0], [1, 3, 4])), 1e-5, "padding changes nothing");
       tf.dispose([x, memory, keyMask, weights, context, garbage, again]);
       cross.dispose();
     });
 
-    it("CrossAttention and applyRope refuse careless inputs by name, leaking nothing", () => {
-      const cross = new CrossAttention(4, 4, 2, 0, { generator: new Generator(20) });
+    it("a key mask on causal self-attention hides both the future and the padding", () => {
+      const m = new MultiHeadAttention(4, 4, 6, 0, 2, { generator: new Generator(30) });
+      const x = tf.randomNormal([1, 5, 4], 0, 1, "float32", 31);
+      const keyMask = tf.tensor2d([[1, 0, 1, 1, 0]]);
+      const w = m.explain(x, { keyMask }).weights.arraySync() as number[][][][];
+      for (const head of w[0])
+        head.forEach((row, i) => row.forEach((v, j) => assert.ok(j > i || j === 1 || j === 4 ? v === 0 : v > 0, `weight (${i}, ${j}) = ${v}`)));
+      tf.dispose([x, keyMask]);
+      m.dispose();
+    });
+
+    it("refuses careless memory, key masks and rope by name, leaking nothing", () => {
+      const cross = encoderLike(4, 4, 2, 20);
+      const causal = new MultiHeadAttention(4, 4, 8, 0, 2, { generator: new Generator(21) });
       const [x, x2, wide, other, mem5, badMask, nan] = [
         tf.zeros([1, 3, 4]),
         tf.zeros([3, 4]),
@@ -138,18 +151,23 @@ describe("the Transformer (notebook 08)", function () {
         tf.ones([1, 3]),
         tf.fill([1, 3, 4], NaN),
       ];
-      refuses(() => cross.forward(x2, x2), /CrossAttention: x must be \[batch, tokens, d_in\], got shape \[3, 4\]/);
-      refuses(() => cross.forward(wide, x), /CrossAttention: x has d_in = 5 .* expect d_in = 4/);
-      refuses(() => cross.forward(other, x), /CrossAttention: x has 2 sequences .* memory has 1/);
-      refuses(() => cross.forward(x, mem5, { keyMask: badMask }), /CrossAttention: keyMask has shape \[1, 3\]; expected .* \[1, 5\]/);
-      refuses(() => cross.forward(x, mem5, { causal: true }), /CrossAttention: causal .* same length .* got 3 and 5 tokens/);
-      refuses(() => cross.forward(nan, x), /CrossAttention: x contains NaN or Infinity/);
-      const wrongCache = { keys: tf.zeros([1, 3, 2, 2]) as tf.Tensor4D, values: tf.zeros([1, 3, 2, 2]) as tf.Tensor4D };
-      refuses(() => cross.step(x, wrongCache), /CrossAttention.step: cache.keys has shape \[1, 3, 2, 2\]/);
-      tf.dispose([wrongCache.keys, wrongCache.values]);
+      refuses(
+        () => cross.forward(x2, { memory: x2 }),
+        /MultiHeadAttention: with memory, keyMask or useCache the inputs must be a batch \[batch, tokens, d_in\], got shape \[3, 4\]/,
+      );
+      refuses(() => cross.forward(x, { memory: wide }), /MultiHeadAttention: memory has d_in = 5 .* expect d_in = 4/);
+      refuses(
+        () => cross.forward(other, { memory: x }),
+        /MultiHeadAttention: memory has shape \[1, 3, 4\]; expected \[batch, T_k, d_in\] = \[2, T_k, 4\]/,
+      );
+      refuses(() => cross.forward(x, { memory: mem5, keyMask: badMask }), /MultiHeadAttention: keyMask has shape \[1, 3\]; expected .* \[1, 5\]/);
+      refuses(() => causal.forward(x, { memory: mem5 }), /MultiHeadAttention: cross-attention \(memory\) needs a module built with causal: false/);
+      refuses(() => cross.forward(x, { memory: nan }), /MultiHeadAttention: memory contains NaN or Infinity/);
+      refuses(() => cross.forward(x, { useCache: "yes" as never }), /MultiHeadAttention: the option useCache must be true or false/);
+      refuses(() => new MultiHeadAttention(6, 6, 4, 0, 2, { rope: true }), /MultiHeadAttention: rope turns pairs .* head_dim must be even, got 3/);
       refuses(() => applyRope(x, -1), /applyRope: offset .* non-negative integer, got -1/);
       tf.dispose([x, x2, wide, other, mem5, badMask, nan]);
-      cross.dispose();
+      [cross, causal].forEach((m) => m.dispose());
     });
   });
 

@@ -115,11 +115,6 @@ export abstract class CausalBase extends ModuleBase {
   /** [context_length, context_length], true above the diagonal (the future); null if not causal. */
   readonly mask: tf.Tensor2D | null;
 
-  override dispose(): void {
-    super.dispose();
-    this.mask?.dispose();
-  }
-
   abstract explain(inputs: tf.Tensor): CausalParts;
 
   /** inputs [b, T, d_in] -> context vectors [b, T, d_out] (or [T, d_in] -> [T, d_out]) */
@@ -163,10 +158,6 @@ export class CausalAttention extends CausalBase {
       return { scores, weights, context };
     });
   }
-
-  parameters(): tf.Variable[] {
-    return [...this.W_query.parameters(), ...this.W_key.parameters(), ...this.W_value.parameters()];
-  }
 }
 
 /**
@@ -202,10 +193,7 @@ export class MultiHeadAttentionWrapper extends ModuleBase {
   /** weights are stacked per head: [b, heads, T, T]; context is [b, T, d_out * heads]. */
   explain(inputs: tf.Tensor): CausalParts {
     return explainChecked(this, inputs, "MultiHeadAttentionWrapper", (x) => {
-      const parts = this.heads.map((h) => {
-        h.training = this.training;
-        return h.explain(x);
-      });
+      const parts = this.heads.map((h) => h.explain(x));
       return {
         scores: tf.stack(
           parts.map((p) => p.scores),
@@ -226,13 +214,5 @@ export class MultiHeadAttentionWrapper extends ModuleBase {
   /** inputs [b, T, d_in] -> [b, T, d_out * heads] (or [T, d_in] -> [T, d_out * heads]) */
   forward(inputs: tf.Tensor): tf.Tensor {
     return tf.tidy(() => this.explain(inputs).context);
-  }
-
-  parameters(): tf.Variable[] {
-    return this.heads.flatMap((h) => h.parameters());
-  }
-
-  override dispose(): void {
-    for (const h of this.heads) h.dispose();
   }
 }

@@ -1,58 +1,211 @@
-// Efficient multi-head attention (notebook 06): one projection each for queries, keys and values,
-// split into heads, all heads attended in one batched product, merged back, then an output projection.
+// Multi-head attention (notebook 06): one projection each for queries, keys and values, split into heads, all heads
+// attended in one batched product, merged back, then an output projection. The one multi-head attention of the course:
+// the Transformer (08) and today's LLMs (09) use this class, with the options each notebook adds.
 import * as tf from "@tensorflow/tfjs";
 import { Generator, defaultGenerator } from "../core/random";
 import { Linear } from "../core/linear";
-import { checkAttentionFits, checkBoolean } from "../core/checks";
-import { CausalBase, explainChecked, type CausalOptions, type CausalParts, type MultiHeadAttentionWrapper } from "./causalattention";
+import { checkAttentionFits, checkBoolean, checkInputs, checkPositiveInt, checkTensor, shapeStr, valuesTrusted } from "../core/checks";
+import { hiddenPattern } from "../core/mask";
+import {
+  CausalBase,
+  explainChecked,
+  maskedAttentionWeights,
+  type CausalOptions,
+  type CausalParts,
+  type MultiHeadAttentionWrapper,
+} from "./causalattention";
 import { headDimOf, mergeHeads, splitHeads } from "./heads";
+import { applyRope } from "./positions";
+
+export interface MultiHeadOptions extends CausalOptions {
+  /** Notebook 08: turn queries and keys by their positions before the scores (rotary embeddings, RoPE). */
+  rope?: boolean;
+  /** Notebook 09: key/value heads, each shared by numHeads / kvHeads query heads (grouped-query attention; 1 is MQA). Default numHeads. */
+  kvHeads?: number;
+}
+
+export interface AttendOptions {
+  /** Notebook 08, cross-attention: keys and values from this second sequence [b, T_k, d_in] instead of the inputs. */
+  memory?: tf.Tensor;
+  /** Notebook 08: [b, T_k], 1 for a token, 0 for padding, which no query may see. */
+  keyMask?: tf.Tensor;
+  /**
+   * Notebook 09, the KV cache: keep this call's keys and values and attend to every key kept since resetCache(). Self-
+   * attention appends the new tokens' keys and values; cross-attention computes the memory's once and reuses them.
+   */
+  useCache?: boolean;
+}
 
 /**
- * Efficient multi-head attention: one projection each for queries, keys and values (d_in -> d_out),
- * split into heads by reshape and transpose, all heads attended in one batched matrix product,
- * merged back, then an output projection (d_out -> d_out, with bias).
+ * Multi-head attention: W_query d_in -> d_out, W_key and W_value d_in -> kvHeads x head_dim, split into heads by
+ * reshape and transpose, all heads attended in one batched matrix product, merged back, then out_proj (d_out -> d_out,
+ * with bias). Causal unless `causal: false`.
  */
 export class MultiHeadAttention extends CausalBase {
   readonly numHeads: number;
+  readonly numKvHeads: number;
   readonly headDim: number;
+  readonly rope: boolean;
   readonly W_query: Linear;
   readonly W_key: Linear;
   readonly W_value: Linear;
   readonly out_proj: Linear;
   private readonly generator: Generator;
+  // The KV cache (notebook 09): keys and values [b, kvHeads, T_kept, head_dim], and how many tokens came before.
+  private cachedKeys: tf.Tensor4D | null = null;
+  private cachedValues: tf.Tensor4D | null = null;
+  private cachedTokens = 0;
 
-  constructor(dIn: number, dOut: number, contextLength: number, dropoutP: number, numHeads: number, options: CausalOptions = {}) {
+  constructor(dIn: number, dOut: number, contextLength: number, dropoutP: number, numHeads: number, options: MultiHeadOptions = {}) {
+    const fn = "MultiHeadAttention";
     // Checked before super() builds the mask, which a refusal afterwards would leave behind.
-    checkBoolean(options.qkvBias ?? false, "MultiHeadAttention", "qkvBias");
-    const headDim = headDimOf(dOut, numHeads, "MultiHeadAttention");
+    checkBoolean(options.qkvBias ?? false, fn, "qkvBias");
+    checkBoolean(options.rope ?? false, fn, "rope");
+    const headDim = headDimOf(dOut, numHeads, fn);
+    const kvHeads = options.kvHeads ?? numHeads;
+    checkPositiveInt(kvHeads, fn, "kvHeads");
+    if (numHeads % kvHeads !== 0)
+      throw new Error(
+        `${fn}: num_heads = ${numHeads} is not a multiple of kvHeads = ${kvHeads}; each key/value head serves the same number of query heads`,
+      );
+    if (options.rope && headDim % 2 !== 0) throw new Error(`${fn}: rope turns pairs of numbers, so head_dim must be even, got ${headDim}`);
     super(dIn, dOut, contextLength, dropoutP, options.causal, options.window ?? null);
     this.numHeads = numHeads;
+    this.numKvHeads = kvHeads;
     this.headDim = headDim;
+    this.rope = options.rope ?? false;
     this.generator = options.generator ?? defaultGenerator;
     const opts = { bias: options.qkvBias ?? false, generator: this.generator };
     this.W_query = new Linear(dIn, dOut, opts);
-    this.W_key = new Linear(dIn, dOut, opts);
-    this.W_value = new Linear(dIn, dOut, opts);
+    this.W_key = new Linear(dIn, kvHeads * headDim, opts);
+    this.W_value = new Linear(dIn, kvHeads * headDim, opts);
     this.out_proj = new Linear(dOut, dOut, { bias: true, generator: this.generator });
   }
 
-  /** scores and weights are [b, heads, T, T]; context is the output [b, T, d_out]. */
-  explain(inputs: tf.Tensor): CausalParts {
-    return explainChecked(this, inputs, "MultiHeadAttention", (x) => {
-      const [b, T] = x.shape;
-      checkAttentionFits([b, this.numHeads], T, T, "MultiHeadAttention");
-      const queries = splitHeads(this.W_query.forward(x), this.numHeads); // [b, heads, T, head_dim]
-      const keys = splitHeads(this.W_key.forward(x), this.numHeads);
-      const values = splitHeads(this.W_value.forward(x), this.numHeads);
-      const scores = tf.matMul(queries, keys, false, true); // [b, heads, T, T]
-      const weights = this.attend(scores, this.headDim, this.generator);
-      const context = this.out_proj.forward(mergeHeads(tf.matMul(weights, values))); // [b, T, d_out]
+  /** scores and weights are [b, heads, T_q, T_k]; context is the output [b, T_q, d_out]. */
+  explain(inputs: tf.Tensor, options: AttendOptions = {}): CausalParts {
+    const fn = "MultiHeadAttention";
+    this.checkOptions(inputs, options);
+    return explainChecked(this, inputs, fn, (x) => {
+      const { memory, keyMask, useCache } = options;
+      const [b, Tq] = x.shape;
+      const past = useCache && !memory ? this.cachedTokens : 0; // positions before these queries
+      let queries = splitHeads(this.W_query.forward(x), this.numHeads); // [b, heads, T_q, head_dim]
+      let keys: tf.Tensor4D, values: tf.Tensor4D; // [b, kvHeads, T_k, head_dim]
+      const reuse = useCache && memory && this.cachedKeys; // cross-attention: the memory's, from the first call
+      if (reuse) [keys, values] = [this.cachedKeys!, this.cachedValues!];
+      else {
+        keys = splitHeads(this.W_key.forward(memory ?? x), this.numKvHeads);
+        values = splitHeads(this.W_value.forward(memory ?? x), this.numKvHeads);
+      }
+      if (this.rope) [queries, keys] = [applyRope(queries, past) as tf.Tensor4D, applyRope(keys, past) as tf.Tensor4D];
+      if (useCache && !memory && this.cachedKeys)
+        [keys, values] = [tf.concat([this.cachedKeys, keys], 2), tf.concat([this.cachedValues!, values], 2)];
+      const Tk = keys.shape[2];
+      const first = past + Tq - Tk; // the position of the first key (a sliding window's cache drops older ones)
+      checkAttentionFits([b, this.numHeads], Tq, Tk, fn);
+      const scores = tf.matMul(queries, this.shareKvHeads(keys), false, true); // [b, heads, T_q, T_k]
+      let hidden: tf.Tensor | null = this.mask?.slice([past, first], [Tq, Tk]) ?? null; // the future (and beyond the window): [T_q, T_k]
+      if (keyMask) {
+        const padding = tf.equal(keyMask, 0).reshape([b, 1, 1, Tk]); // [b, 1, 1, T_k]
+        hidden = hidden ? tf.logicalOr(hidden, padding) : padding;
+      }
+      const weights = maskedAttentionWeights(scores, this.headDim, hidden, this.dropoutP, { training: this.training, generator: this.generator });
+      const context = this.out_proj.forward(mergeHeads(tf.matMul(weights, this.shareKvHeads(values)))); // [b, T_q, d_out]
+      if (useCache && !reuse) this.keepCache(keys, values, memory ? 0 : past + Tq);
       return { scores, weights, context };
     });
   }
 
-  parameters(): tf.Variable[] {
-    return [...this.W_query.parameters(), ...this.W_key.parameters(), ...this.W_value.parameters(), ...this.out_proj.parameters()];
+  /** inputs [b, T, d_in] -> context vectors [b, T, d_out] (or [T, d_in] -> [T, d_out]) */
+  override forward(inputs: tf.Tensor, options: AttendOptions = {}): tf.Tensor {
+    return tf.tidy(() => this.explain(inputs, options).context);
+  }
+
+  /** Grouped-query attention: [b, kvHeads, T, head_dim] -> [b, heads, T, head_dim], key/value head g read by query heads g*group .. (g+1)*group - 1. */
+  private shareKvHeads(t: tf.Tensor4D): tf.Tensor4D {
+    const group = this.numHeads / this.numKvHeads;
+    if (group === 1) return t;
+    const [b, kv, T, hd] = t.shape;
+    return tf.tile(t.reshape([b * kv, 1, T * hd]), [1, group, 1]).reshape([b, kv * group, T, hd]); // (tfjs's tile has no rank-5 gradient)
+  }
+
+  /** Keep the keys and values for the next call (a sliding window needs only the window - 1 newest). */
+  private keepCache(keys: tf.Tensor4D, values: tf.Tensor4D, tokens: number): void {
+    const keep = this.window === null ? keys.shape[2] : Math.min(keys.shape[2], this.window - 1);
+    const newest = (t: tf.Tensor4D) => tf.keep(keep === t.shape[2] ? t : t.slice([0, 0, t.shape[2] - keep, 0], [-1, -1, keep, -1]));
+    const [oldK, oldV] = [this.cachedKeys, this.cachedValues];
+    [this.cachedKeys, this.cachedValues] = keep > 0 ? [newest(keys), newest(values)] : [null, null];
+    tf.dispose([oldK, oldV].filter((t): t is tf.Tensor4D => t !== null));
+    this.cachedTokens = tokens;
+  }
+
+  /** Empty the KV cache (before a new sequence). */
+  resetCache(): void {
+    tf.dispose([this.cachedKeys, this.cachedValues].filter((t): t is tf.Tensor4D => t !== null));
+    [this.cachedKeys, this.cachedValues, this.cachedTokens] = [null, null, 0];
+  }
+
+  /** The KV cache's size: tokens seen since resetCache(), and the keys and values kept ([b, kvHeads, T_kept, head_dim] each). */
+  get cache(): { tokens: number; keys: tf.Tensor4D | null; values: tf.Tensor4D | null } {
+    return { tokens: this.cachedTokens, keys: this.cachedKeys, values: this.cachedValues };
+  }
+
+  /** Where the options come in: a memory, key mask and cache that fit the inputs and this module. */
+  private checkOptions(inputs: tf.Tensor, options: AttendOptions): void {
+    const fn = "MultiHeadAttention";
+    if (typeof options !== "object" || options === null)
+      throw new Error(`${fn}: options must be an object { memory?, keyMask?, useCache? }, got ${String(options)}`);
+    const { memory, keyMask, useCache } = options;
+    if (useCache !== undefined) checkBoolean(useCache, fn, "useCache");
+    if (memory === undefined && keyMask === undefined && !useCache) return;
+    checkTensor(inputs, fn, "inputs");
+    if (inputs.rank !== 3)
+      throw new Error(
+        `${fn}: with memory, keyMask or useCache the inputs must be a batch [batch, tokens, d_in], got shape ${shapeStr(inputs.shape)}`,
+      );
+    const [b, Tq] = inputs.shape;
+    const past = useCache && memory === undefined ? this.cachedTokens : 0;
+    let Tk = Tq + (useCache ? (this.cachedKeys?.shape[2] ?? 0) : 0);
+    if (memory !== undefined) {
+      if (this.causal || this.rope)
+        throw new Error(
+          `${fn}: cross-attention (memory) needs a module built with causal: false and without rope; the memory's keys have no place in the queries' order`,
+        );
+      checkInputs(memory, this.dIn, fn, "memory");
+      if (memory.rank !== 3 || memory.shape[0] !== b)
+        throw new Error(`${fn}: memory has shape ${shapeStr(memory.shape)}; expected [batch, T_k, d_in] = [${b}, T_k, ${this.dIn}]`);
+      Tk = memory.shape[1]!;
+    }
+    if (useCache && this.cachedKeys && this.cachedKeys.shape[0] !== b)
+      throw new Error(`${fn}: the cache holds ${this.cachedKeys.shape[0]} sequences but the inputs have ${b}; call resetCache() before a new batch`);
+    if (useCache && memory === undefined && this.causal && past + Tq > this.contextLength)
+      throw new Error(
+        `${fn}: the cache holds ${past} tokens and ${Tq} more come in, more than the context length ${this.contextLength}; call resetCache() or build the module with a longer context length`,
+      );
+    if (keyMask !== undefined) this.checkKeyMask(keyMask, b, Tq, Tk, past);
+  }
+
+  /** keyMask [b, T_k] of 0 and 1, leaving every query at least one key to attend to (else its softmax has no answer). */
+  private checkKeyMask(keyMask: unknown, b: number, Tq: number, Tk: number, past: number): void {
+    const fn = "MultiHeadAttention";
+    checkTensor(keyMask, fn, "keyMask");
+    if (keyMask.shape.join() !== [b, Tk].join())
+      throw new Error(
+        `${fn}: keyMask has shape ${shapeStr(keyMask.shape)}; expected one 1 (token) or 0 (padding) per key, [batch, T_k] = [${b}, ${Tk}]`,
+      );
+    if (valuesTrusted()) return;
+    const rows = keyMask.arraySync() as number[][];
+    const hidden = this.causal ? hiddenPattern(Tq, Tk, past, past + Tq - Tk, this.window ?? Infinity) : new Uint8Array(Tq * Tk);
+    rows.forEach((row, s) => {
+      if (row.some((v) => v !== 0 && v !== 1))
+        throw new Error(`${fn}: keyMask of sequence ${s} holds ${row.find((v) => v !== 0 && v !== 1)}; expected only 1 (a token) and 0 (padding)`);
+      for (let q = 0; q < Tq; q++)
+        if (!row.some((v, k) => v === 1 && !hidden[q * Tk + k]))
+          throw new Error(
+            `${fn}: in sequence ${s}, query ${q} may see no key (keyMask hides every key it could attend to); expected at least one real token among the keys each query sees`,
+          );
+    });
   }
 }
 

@@ -5,7 +5,7 @@ import * as tf from "@tensorflow/tfjs";
 import { checkInputs, checkPositiveInt } from "../core/checks";
 import { Generator, defaultGenerator, randValues } from "../core/random";
 import { Linear, variableFrom } from "../core/linear";
-import { checkAlive, type Module } from "../core/module";
+import { checkAlive, ModuleBase } from "../core/module";
 import { scaledDotProductAttention } from "./scaled";
 
 /** Every intermediate tensor of one attention pass, for printing and plotting. Free with tf.dispose(parts). */
@@ -19,18 +19,17 @@ export type AttentionParts = {
 };
 
 /** The shared part of v1 and v2: given the three projections, attend. */
-abstract class SelfAttentionBase implements Module {
+abstract class SelfAttentionBase extends ModuleBase {
   constructor(
     readonly dIn: number,
     readonly dOut: number,
   ) {
+    super();
     checkPositiveInt(dIn, this.constructor.name, "d_in");
     checkPositiveInt(dOut, this.constructor.name, "d_out");
   }
 
   protected abstract project(x: tf.Tensor): { queries: tf.Tensor; keys: tf.Tensor; values: tf.Tensor };
-  abstract parameters(): tf.Variable[];
-
   /** inputs [T, d_in] or [B, T, d_in] -> every intermediate tensor. */
   explain(inputs: tf.Tensor): AttentionParts {
     checkAlive(this, this.constructor.name);
@@ -45,10 +44,6 @@ abstract class SelfAttentionBase implements Module {
   /** inputs [T, d_in] or [B, T, d_in] -> context vectors [T, d_out] or [B, T, d_out]. */
   forward(inputs: tf.Tensor): tf.Tensor {
     return tf.tidy(() => this.explain(inputs).context);
-  }
-
-  dispose(): void {
-    for (const p of this.parameters()) p.dispose();
   }
 }
 
@@ -70,10 +65,6 @@ export class SelfAttentionV1 extends SelfAttentionBase {
     const mm = (w: tf.Variable) => tf.matMul(x.reshape([-1, this.dIn]), w).reshape([...x.shape.slice(0, -1), this.dOut]);
     return { queries: mm(this.W_query), keys: mm(this.W_key), values: mm(this.W_value) };
   }
-
-  parameters(): tf.Variable[] {
-    return [this.W_query, this.W_key, this.W_value];
-  }
 }
 
 /** Self-attention with three linear layers, initialised like PyTorch's nn.Linear (seeded). */
@@ -92,9 +83,5 @@ export class SelfAttentionV2 extends SelfAttentionBase {
 
   protected project(x: tf.Tensor) {
     return { queries: this.W_query.forward(x), keys: this.W_key.forward(x), values: this.W_value.forward(x) };
-  }
-
-  parameters(): tf.Variable[] {
-    return [...this.W_query.parameters(), ...this.W_key.parameters(), ...this.W_value.parameters()];
   }
 }

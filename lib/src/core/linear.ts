@@ -3,7 +3,7 @@
 import * as tf from "@tensorflow/tfjs";
 import { checkNumbers, checkPositiveInt, shapeStr } from "./checks";
 import { Generator, defaultGenerator, uniformLinear } from "./random";
-import { checkAlive, type Module } from "./module";
+import { checkAlive, ModuleBase } from "./module";
 
 /** A trainable tf.Variable holding these values (no stray copy left behind). */
 export function variableFrom(values: Float32Array, shape: number[]): tf.Variable {
@@ -13,7 +13,7 @@ export function variableFrom(values: Float32Array, shape: number[]): tf.Variable
   return v;
 }
 
-export class Linear implements Module {
+export class Linear extends ModuleBase {
   /** [d_out, d_in], like PyTorch: row j holds the weights of output j. */
   readonly weight: tf.Variable;
   /** [d_out], or null without bias. */
@@ -24,6 +24,7 @@ export class Linear implements Module {
     readonly dOut: number,
     options: { bias?: boolean; generator?: Generator } = {},
   ) {
+    super();
     checkPositiveInt(dIn, "Linear", "d_in");
     checkPositiveInt(dOut, "Linear", "d_out");
     const init = uniformLinear(dIn, dOut, options.bias ?? true, options.generator ?? defaultGenerator);
@@ -45,14 +46,5 @@ export class Linear implements Module {
       if (this.bias) y = tf.add(y, this.bias);
       return y.reshape([...x.shape.slice(0, -1), this.dOut]);
     });
-  }
-
-  parameters(): tf.Variable[] {
-    return this.bias ? [this.weight, this.bias] : [this.weight];
-  }
-
-  dispose(): void {
-    this.weight.dispose();
-    this.bias?.dispose();
   }
 }

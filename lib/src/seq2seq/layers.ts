@@ -4,7 +4,7 @@ import * as tf from "@tensorflow/tfjs";
 import { checkPositiveInt, checkTokenIds, shapeStr } from "../core/checks";
 import { Generator, uniformValues } from "../core/random";
 import { variableFrom } from "../core/linear";
-import type { Module } from "../core/module";
+import { ModuleBase } from "../core/module";
 
 /** Uniform in ±1/sqrt(fanIn), PyTorch's default for RNN and linear weights. */
 export function uniformVariable(shape: number[], fanIn: number, gen: Generator): tf.Variable {
@@ -16,13 +16,14 @@ export function uniformVariable(shape: number[], fanIn: number, gen: Generator):
  * Token ids -> vectors, written as one-hot x matrix: the plainest form, and its gradient needs no kernel
  * that tfjs's wasm backend lacks. (The training fast path looks rows up instead: ./fast/index.ts.)
  */
-export class Embedding implements Module {
+export class Embedding extends ModuleBase {
   readonly weight: tf.Variable; // [vocab, dim]
   constructor(
     readonly vocab: number,
     readonly dim: number,
     gen: Generator,
   ) {
+    super();
     checkPositiveInt(vocab, "Embedding", "vocab");
     checkPositiveInt(dim, "Embedding", "dim");
     this.weight = uniformVariable([vocab, dim], 1, gen); // uniform in ±1
@@ -35,12 +36,6 @@ export class Embedding implements Module {
       return tf.matMul(flat, this.weight).reshape([...ids.shape, this.dim]);
     });
   }
-  parameters(): tf.Variable[] {
-    return [this.weight];
-  }
-  dispose(): void {
-    this.weight.dispose();
-  }
 }
 
 /**
@@ -49,7 +44,7 @@ export class Embedding implements Module {
  *   n = tanh(x W_n + b_xn + r ⊙ (h U_n + b_hn)),  h' = (1 - z) ⊙ n + z ⊙ h
  * The three gates' weights are one matrix each for inputs (W [in, 3H]) and state (U [H, 3H]).
  */
-export class GRU implements Module {
+export class GRU extends ModuleBase {
   readonly W: tf.Variable; // [inputSize, 3H]
   readonly bW: tf.Variable; // [3H]
   readonly U: tf.Variable; // [H, 3H]
@@ -60,6 +55,7 @@ export class GRU implements Module {
     readonly hidden: number,
     gen: Generator,
   ) {
+    super();
     checkPositiveInt(inputSize, "GRU", "inputSize");
     checkPositiveInt(hidden, "GRU", "hidden");
     const h3 = 3 * hidden;
@@ -110,12 +106,5 @@ export class GRU implements Module {
       });
       return { states: tf.stack(states, 1) as tf.Tensor3D, last: h as tf.Tensor2D };
     });
-  }
-
-  parameters(): tf.Variable[] {
-    return [this.W, this.bW, this.U, this.bU];
-  }
-  dispose(): void {
-    for (const p of this.parameters()) p.dispose();
   }
 }

@@ -4,7 +4,7 @@ import * as tf from "@tensorflow/tfjs";
 import { Generator } from "../core/random";
 import { Linear, variableFrom } from "../core/linear";
 import { ModuleBase } from "../core/module";
-import { CrossAttention, type AttendOptions, type KVCache } from "../attention/cross";
+import { MultiHeadAttention } from "../attention/multihead";
 import { dropout } from "../attention/dropout";
 
 /** Normalise each token's vector to mean 0 and variance 1, then scale and shift (learned): [..., d] -> [..., d]. */
@@ -25,9 +25,6 @@ export class LayerNorm extends ModuleBase {
       return tf.add(tf.mul(tf.div(tf.sub(x, mean), tf.sqrt(tf.add(variance, this.eps))), this.scale), this.shift);
     });
   }
-  parameters(): tf.Variable[] {
-    return [this.scale, this.shift];
-  }
 }
 
 /** Two linear layers with a ReLU between, applied to each token on its own: [..., d] -> [..., hidden] -> [..., d]. */
@@ -42,9 +39,6 @@ export class FeedForward extends ModuleBase {
   forward(x: tf.Tensor): tf.Tensor {
     return tf.tidy(() => this.down.forward(tf.relu(this.up.forward(x))));
   }
-  parameters(): tf.Variable[] {
-    return [...this.up.parameters(), ...this.down.parameters()];
-  }
 }
 
 export interface BlockSizes {
@@ -52,6 +46,20 @@ export interface BlockSizes {
   heads: number;
   hidden: number;
   dropout: number;
+  /** The longest sequence attention takes (the causal mask's size). */
+  contextLength: number;
+  /** Rotary positions in self-attention (notebook 08's third scheme). */
+  rope: boolean;
+}
+
+/** The Transformer's attention: notebook 06's MultiHeadAttention with biases (as in the 2017 paper). */
+function attention(sizes: BlockSizes, gen: Generator, kind: "encoder" | "decoder" | "cross"): MultiHeadAttention {
+  return new MultiHeadAttention(sizes.d, sizes.d, sizes.contextLength, sizes.dropout, sizes.heads, {
+    qkvBias: true,
+    causal: kind === "decoder",
+    rope: kind !== "cross" && sizes.rope,
+    generator: gen,
+  });
 }
 
 /** What every block shares: dropout on each sub-layer's output before it is added back (in training mode). */
@@ -62,43 +70,28 @@ abstract class Block extends ModuleBase {
   ) {
     super();
   }
-  protected abstract parts(): ModuleBase[];
   protected residual(x: tf.Tensor, y: tf.Tensor): tf.Tensor {
     return tf.add(x, dropout(y, this.sizes.dropout, { training: this.training, generator: this.gen }));
-  }
-  override train(): this {
-    this.parts().forEach((p) => p.train());
-    return super.train();
-  }
-  override eval(): this {
-    this.parts().forEach((p) => p.eval());
-    return super.eval();
-  }
-  parameters(): tf.Variable[] {
-    return this.parts().flatMap((p) => p.parameters());
   }
 }
 
 /** An encoder block: self-attention over the source (padding hidden), then the feed-forward network. [b, S, d] -> [b, S, d] */
 export class EncoderBlock extends Block {
   readonly norm1: LayerNorm;
-  readonly selfAttention: CrossAttention;
+  readonly selfAttention: MultiHeadAttention;
   readonly norm2: LayerNorm;
   readonly feedForward: FeedForward;
   constructor(sizes: BlockSizes, gen: Generator) {
     super(sizes, gen);
     this.norm1 = new LayerNorm(sizes.d);
-    this.selfAttention = new CrossAttention(sizes.d, sizes.d, sizes.heads, sizes.dropout, { generator: gen });
+    this.selfAttention = attention(sizes, gen, "encoder");
     this.norm2 = new LayerNorm(sizes.d);
     this.feedForward = new FeedForward(sizes.d, sizes.hidden, gen);
   }
-  protected parts(): ModuleBase[] {
-    return [this.norm1, this.selfAttention, this.norm2, this.feedForward];
-  }
-  forward(x: tf.Tensor, srcMask: tf.Tensor, rotate?: AttendOptions["rotate"]): tf.Tensor {
+  /** x [b, S, d], srcMask [b, S] (1 token, 0 padding) -> [b, S, d] */
+  forward(x: tf.Tensor, srcMask: tf.Tensor): tf.Tensor {
     return tf.tidy(() => {
-      const h = this.norm1.forward(x);
-      const a = this.residual(x, this.selfAttention.forward(h, h, { keyMask: srcMask, rotate }));
+      const a = this.residual(x, this.selfAttention.forward(this.norm1.forward(x), { keyMask: srcMask }));
       return this.residual(a, this.feedForward.forward(this.norm2.forward(a)));
     });
   }
@@ -107,52 +100,36 @@ export class EncoderBlock extends Block {
 /**
  * A decoder block: causal self-attention over the words written so far, cross-attention whose queries come from the
  * decoder and whose keys and values are the encoder's output (source padding hidden), then the feed-forward network.
- * [b, T, d] and memory [b, S, d] -> [b, T, d]
+ * [b, T, d] and memory [b, S, d] -> [b, T, d]. With useCache (notebook 09) only the newest words come in; both
+ * attentions keep what they computed (resetCache() before the next sentence).
  */
 export class DecoderBlock extends Block {
   readonly norm1: LayerNorm;
-  readonly selfAttention: CrossAttention;
+  readonly selfAttention: MultiHeadAttention;
   readonly norm2: LayerNorm;
-  readonly crossAttention: CrossAttention;
+  readonly crossAttention: MultiHeadAttention;
   readonly norm3: LayerNorm;
   readonly feedForward: FeedForward;
   constructor(sizes: BlockSizes, gen: Generator) {
     super(sizes, gen);
     this.norm1 = new LayerNorm(sizes.d);
-    this.selfAttention = new CrossAttention(sizes.d, sizes.d, sizes.heads, sizes.dropout, { generator: gen });
+    this.selfAttention = attention(sizes, gen, "decoder");
     this.norm2 = new LayerNorm(sizes.d);
-    this.crossAttention = new CrossAttention(sizes.d, sizes.d, sizes.heads, sizes.dropout, { generator: gen });
+    this.crossAttention = attention(sizes, gen, "cross");
     this.norm3 = new LayerNorm(sizes.d);
     this.feedForward = new FeedForward(sizes.d, sizes.hidden, gen);
   }
-  protected parts(): ModuleBase[] {
-    return [this.norm1, this.selfAttention, this.norm2, this.crossAttention, this.norm3, this.feedForward];
-  }
-  forward(x: tf.Tensor, memory: tf.Tensor, srcMask: tf.Tensor, rotate?: AttendOptions["rotate"]): tf.Tensor {
+  forward(x: tf.Tensor, memory: tf.Tensor, srcMask: tf.Tensor, options: { useCache?: boolean } = {}): tf.Tensor {
+    const useCache = options.useCache ?? false;
     return tf.tidy(() => {
-      const h = this.norm1.forward(x);
-      const a = this.residual(x, this.selfAttention.forward(h, h, { causal: true, rotate }));
-      const c = this.residual(a, this.crossAttention.forward(this.norm2.forward(a), memory, { keyMask: srcMask }));
+      const a = this.residual(x, this.selfAttention.forward(this.norm1.forward(x), { useCache }));
+      const c = this.residual(a, this.crossAttention.forward(this.norm2.forward(a), { memory, keyMask: srcMask, useCache }));
       return this.residual(c, this.feedForward.forward(this.norm3.forward(c)));
     });
   }
-
-  /**
-   * Incremental decoding (notebook 09): the newest words y [b, T_new, d] against the cache of this block's
-   * self-attention (the keys and values of every earlier position); returns the output and the grown cache.
-   */
-  step(
-    y: tf.Tensor,
-    memory: tf.Tensor,
-    srcMask: tf.Tensor,
-    cache: KVCache | null,
-    rotate?: (t: tf.Tensor4D, offset: number) => tf.Tensor4D,
-  ): { output: tf.Tensor; cache: KVCache } {
-    return tf.tidy(() => {
-      const self = this.selfAttention.step(this.norm1.forward(y), cache, rotate);
-      const a = this.residual(y, self.output);
-      const c = this.residual(a, this.crossAttention.forward(this.norm2.forward(a), memory, { keyMask: srcMask }));
-      return { output: this.residual(c, this.feedForward.forward(this.norm3.forward(c))), cache: self.cache };
-    });
+  /** Empty both attentions' KV caches. */
+  resetCache(): void {
+    this.selfAttention.resetCache();
+    this.crossAttention.resetCache();
   }
 }

@@ -1,7 +1,7 @@
 // Checks for notebook 08's exercises: "✓" when right, else "✗" and a hint, never the answer.
 import * as tf from "@tensorflow/tfjs";
 import { checkFunctionOnCases, type Pitfall } from "../core/exercise";
-import { applyRope, sinusoidalPositions } from "./positions";
+import { applyRope, sinusoidalPositions } from "../attention/positions";
 import { Generator, randValues } from "../core/random";
 
 /** The 2017 encodings with the usual slips, for the hints: [T, d]. */

@@ -14,9 +14,8 @@ import { maskedCrossEntropy } from "../seq2seq/model";
 import { BOS_ID, EOS_ID } from "../seq2seq/vocab";
 import { TRANSLATORS } from "../seq2seq/checkpoint";
 import type { Translator } from "../seq2seq/translator";
-import type { KVCache } from "../attention/cross";
 import { DecoderBlock, EncoderBlock, LayerNorm } from "./blocks";
-import { LearnedPositions, POSITION_SCHEMES, applyRope, sinusoidalPositions, type PositionScheme } from "./positions";
+import { LearnedPositions, POSITION_SCHEMES, sinusoidalPositions, type PositionScheme } from "../attention/positions";
 
 export interface TransformerConfig {
   kind: "transformer";
@@ -33,6 +32,8 @@ export interface TransformerConfig {
   positions?: PositionScheme; // default "sinusoidal"
   /** Longest sentence the learned positions have a vector for (default 128). */
   maxLen?: number;
+  /** Longest sequence attention takes on either side, the causal mask's size (default 512). */
+  contextLength?: number;
   seed?: number;
 }
 
@@ -66,12 +67,13 @@ export class TransformerTranslator extends ModuleBase implements Translator {
       dropout: 0.1,
       positions: "sinusoidal",
       maxLen: 128,
+      contextLength: 512,
       seed: 0,
       ...config,
     };
     const fn = "TransformerTranslator";
     if (c.kind !== "transformer") throw new Error(`${fn}: kind must be 'transformer', got '${c.kind}'`);
-    for (const k of ["srcVocab", "tgtVocab", "d", "heads", "hidden", "layers", "maxLen"] as const) checkPositiveInt(c[k], fn, k);
+    for (const k of ["srcVocab", "tgtVocab", "d", "heads", "hidden", "layers", "maxLen", "contextLength"] as const) checkPositiveInt(c[k], fn, k);
     checkDropout(c.dropout, fn);
     if (!POSITION_SCHEMES.includes(c.positions))
       throw new Error(`${fn}: positions must be one of ${POSITION_SCHEMES.join(", ")}, got '${c.positions}'`);
@@ -84,7 +86,7 @@ export class TransformerTranslator extends ModuleBase implements Translator {
     const learned = c.positions === "learned";
     this.srcPositions = learned ? new LearnedPositions(c.maxLen, d, gen) : null;
     this.tgtPositions = learned ? new LearnedPositions(c.maxLen, d, gen) : null;
-    const sizes = { d, heads: c.heads, hidden: c.hidden, dropout: c.dropout };
+    const sizes = { d, heads: c.heads, hidden: c.hidden, dropout: c.dropout, contextLength: c.contextLength, rope: c.positions === "rope" };
     this.encoder = Array.from({ length: c.layers }, () => new EncoderBlock(sizes, gen));
     this.encoderNorm = new LayerNorm(d);
     this.decoder = Array.from({ length: c.layers }, () => new DecoderBlock(sizes, gen));
@@ -92,16 +94,15 @@ export class TransformerTranslator extends ModuleBase implements Translator {
     this.out = new Linear(d, c.tgtVocab, { generator: gen });
   }
 
-  private get rotate(): ((t: tf.Tensor4D) => tf.Tensor4D) | undefined {
-    return this.config.positions === "rope" ? (t) => applyRope(t) as tf.Tensor4D : undefined;
-  }
-
-  /** Token embeddings plus the position scheme's vectors (none for RoPE, which turns queries and keys instead). */
-  private embed(ids: tf.Tensor, emb: Embedding, positions: LearnedPositions | null): tf.Tensor {
+  /**
+   * Token embeddings plus the position scheme's vectors for positions offset .. offset + T - 1 (none for RoPE, whose
+   * attention turns queries and keys instead): ids [B, T] -> [B, T, d].
+   */
+  private embed(ids: tf.Tensor, emb: Embedding, positions: LearnedPositions | null, offset = 0): tf.Tensor {
     const T = ids.shape[1]!;
     const x = emb.forward(ids); // [B, T, d]
-    if (this.config.positions === "learned") return tf.add(x, positions!.forward(T));
-    if (this.config.positions === "sinusoidal") return tf.add(x, sinusoidalPositions(T, this.config.d));
+    if (this.config.positions === "learned") return tf.add(x, positions!.forward(offset + T).slice([offset, 0], [T, this.config.d]));
+    if (this.config.positions === "sinusoidal") return tf.add(x, sinusoidalPositions(T, this.config.d, offset));
     return x;
   }
 
@@ -109,16 +110,19 @@ export class TransformerTranslator extends ModuleBase implements Translator {
   encode(src: tf.Tensor, srcMask: tf.Tensor): tf.Tensor3D {
     return tf.tidy(() => {
       let x = this.embed(src, this.srcEmb, this.srcPositions);
-      for (const block of this.encoder) x = block.forward(x, srcMask, this.rotate);
+      for (const block of this.encoder) x = block.forward(x, srcMask);
       return this.encoderNorm.forward(x) as tf.Tensor3D;
     });
   }
 
-  /** The decoder over tgtIn [B, T] (starting with <bos>), reading memory [B, S, d] -> logits [B, T, V]. */
-  decode(tgtIn: tf.Tensor, memory: tf.Tensor, srcMask: tf.Tensor): tf.Tensor3D {
+  /**
+   * The decoder over tgtIn [B, T] (starting with <bos>), reading memory [B, S, d] -> logits [B, T, V]. With useCache
+   * (notebook 09) tgtIn holds only the newest words, at positions `offset` on, and the blocks' KV caches the rest.
+   */
+  decode(tgtIn: tf.Tensor, memory: tf.Tensor, srcMask: tf.Tensor, options: { useCache?: boolean; offset?: number } = {}): tf.Tensor3D {
     return tf.tidy(() => {
-      let y = this.embed(tgtIn, this.tgtEmb, this.tgtPositions);
-      for (const block of this.decoder) y = block.forward(y, memory, srcMask, this.rotate);
+      let y = this.embed(tgtIn, this.tgtEmb, this.tgtPositions, options.offset ?? 0);
+      for (const block of this.decoder) y = block.forward(y, memory, srcMask, { useCache: options.useCache });
       return this.out.forward(this.decoderNorm.forward(y)) as tf.Tensor3D;
     });
   }
@@ -134,6 +138,8 @@ export class TransformerTranslator extends ModuleBase implements Translator {
     const S = (src as tf.Tensor).shape[1]!;
     if (this.config.positions === "learned" && S > this.config.maxLen)
       throw new Error(`${fn}: the source has ${S} tokens, more than the ${this.config.maxLen} positions this model learned (maxLen)`);
+    if (S > this.config.contextLength)
+      throw new Error(`${fn}: the source has ${S} tokens, more than the ${this.config.contextLength} its attention takes (contextLength)`);
   }
 
   /** Teacher forcing: logits [B, T, V] for the reference tgtIn [B, T]. */
@@ -150,32 +156,41 @@ export class TransformerTranslator extends ModuleBase implements Translator {
   }
 
   /**
-   * Greedy decoding, in evaluation mode: the encoder runs once; at every step the decoder reads all the words written
-   * so far (no cache: notebook 09 adds one) and the most likely next word is appended. At most maxLen words (default
-   * 2S + 10, and no more than the learned positions allow).
+   * Greedy decoding, in evaluation mode: the encoder runs once; at every step the most likely next word is appended.
+   * Without the cache the decoder reads all the words written so far again; with `cache: true` (notebook 09) only the
+   * newest word goes through it, and each attention keeps its keys and values (the memory's computed once). At most
+   * maxLen words (default 2S + 10, no more than the learned positions or the context length allow).
    */
   translate(src: tf.Tensor2D, srcMask: tf.Tensor2D, options: { maxLen?: number; cache?: boolean } = {}): { ids: number[][]; attention: null } {
     this.checkBatch(src, srcMask, "TransformerTranslator.translate");
     const B = src.shape[0];
     let limit = options.maxLen ?? 2 * src.shape[1] + 10;
     if (this.config.positions === "learned") limit = Math.min(limit, this.config.maxLen - 1);
+    limit = Math.min(limit, this.config.contextLength - 1);
     const wasTraining = this.training;
-    this.setTraining(false);
+    this.eval();
     const ids: number[][] = Array.from({ length: B }, () => []);
     const done = new Array<boolean>(B).fill(false);
     const written: number[][] = Array.from({ length: B }, () => [BOS_ID]);
     const memory = trusted(() => this.encode(src, srcMask));
-    let caches: (KVCache | null)[] = this.decoder.map(() => null);
     try {
       for (let t = 0; t < limit && !done.every(Boolean); t++) {
         const next = trusted(() =>
-          options.cache
-            ? this.cachedStep(written, t, memory, srcMask, caches, (c) => (caches = c))
-            : tf.tidy(() => {
-                const tgtIn = tf.tensor2d(written, [B, t + 1], "int32");
-                const logits = this.decode(tgtIn, memory, srcMask); // [B, t + 1, V]: every step recomputes every word
-                return tf.argMax(logits.slice([0, t, 0], [B, 1, -1]).reshape([B, -1]), 1).dataSync();
-              }),
+          tf.tidy(() => {
+            const logits = options.cache
+              ? this.decode(
+                  tf.tensor2d(
+                    written.map((w) => [w[t]]),
+                    [B, 1],
+                    "int32",
+                  ),
+                  memory,
+                  srcMask,
+                  { useCache: true, offset: t },
+                ) // [B, 1, V]
+              : this.decode(tf.tensor2d(written, [B, t + 1], "int32"), memory, srcMask); // [B, t + 1, V]: every word again
+            return tf.argMax(logits.slice([0, logits.shape[1] - 1, 0], [B, 1, -1]).reshape([B, -1]), 1).dataSync();
+          }),
         );
         for (let i = 0; i < B; i++) {
           written[i].push(next[i]);
@@ -185,90 +200,16 @@ export class TransformerTranslator extends ModuleBase implements Translator {
         }
       }
     } finally {
-      tf.dispose([memory, ...caches.flatMap((c) => (c ? [c.keys, c.values] : []))]);
-      this.setTraining(wasTraining);
+      memory.dispose();
+      this.resetCache();
+      if (wasTraining) this.train();
     }
     return { ids, attention: null };
   }
 
-  /**
-   * One step with the KV cache (notebook 09): only the newest word goes through the decoder; its self-attention reads
-   * the cached keys and values of the words before it. Same words out as without the cache (tested).
-   */
-  private cachedStep(
-    written: number[][],
-    t: number,
-    memory: tf.Tensor,
-    srcMask: tf.Tensor,
-    caches: (KVCache | null)[],
-    keep: (c: (KVCache | null)[]) => void,
-  ): Int32Array | Float32Array | Uint8Array {
-    const B = written.length;
-    const result = tf.tidy(() => {
-      const newest = tf.tensor2d(
-        written.map((w) => [w[t]]),
-        [B, 1],
-        "int32",
-      );
-      let y = this.tgtEmb.forward(newest); // [B, 1, d]
-      if (this.config.positions === "learned") y = tf.add(y, this.tgtPositions!.weight.slice([t, 0], [1, this.config.d]));
-      if (this.config.positions === "sinusoidal") y = tf.add(y, sinusoidalPositions(1, this.config.d, t));
-      const rotate = this.config.positions === "rope" ? (q: tf.Tensor4D, offset: number) => applyRope(q, offset) as tf.Tensor4D : undefined;
-      const grown: KVCache[] = [];
-      this.decoder.forEach((block, l) => {
-        const r = block.step(y, memory, srcMask, caches[l], rotate);
-        y = r.output;
-        grown.push(r.cache);
-      });
-      const logits = this.out.forward(this.decoderNorm.forward(y)).reshape([B, -1]); // [B, V]
-      return { word: tf.argMax(logits, 1), grown };
-    });
-    tf.dispose(caches.flatMap((c) => (c ? [c.keys, c.values] : [])));
-    keep(result.grown);
-    const words = result.word.dataSync();
-    result.word.dispose();
-    return words;
-  }
-
-  private setTraining(on: boolean): void {
-    for (const b of [...this.encoder, ...this.decoder]) {
-      if (on) b.train();
-      else b.eval();
-    }
-    this.training = on;
-  }
-
-  override train(): this {
-    this.setTraining(true);
-    return this;
-  }
-
-  override eval(): this {
-    this.setTraining(false);
-    return this;
-  }
-
-  /** Parameters by stable names, for checkpoints: "encoder.0.selfAttention.W_query.weight", ... */
-  namedParameters(): Record<string, tf.Variable> {
-    const named: Record<string, tf.Variable> = { "srcEmb.weight": this.srcEmb.weight, "tgtEmb.weight": this.tgtEmb.weight };
-    if (this.srcPositions) named["srcPositions.weight"] = this.srcPositions.weight;
-    if (this.tgtPositions) named["tgtPositions.weight"] = this.tgtPositions.weight;
-    const walk = (prefix: string, obj: object) => {
-      for (const [key, value] of Object.entries(obj)) {
-        if (value instanceof tf.Variable) named[`${prefix}${key}`] = value;
-        else if (value instanceof ModuleBase || value instanceof Linear) walk(`${prefix}${key}.`, value);
-      }
-    };
-    this.encoder.forEach((b, i) => walk(`encoder.${i}.`, b));
-    walk("encoderNorm.", this.encoderNorm);
-    this.decoder.forEach((b, i) => walk(`decoder.${i}.`, b));
-    walk("decoderNorm.", this.decoderNorm);
-    walk("out.", this.out);
-    return named;
-  }
-
-  parameters(): tf.Variable[] {
-    return Object.values(this.namedParameters());
+  /** Empty every decoder block's KV caches. */
+  resetCache(): void {
+    for (const block of this.decoder) block.resetCache();
   }
 }
 

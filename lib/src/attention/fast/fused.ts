@@ -72,6 +72,8 @@ export abstract class FusedProjections extends ModuleBase implements AttentionIm
   /** Take over a MultiHeadAttention's weights, so that both compute the same outputs. */
   copyWeightsFrom(mha: MultiHeadAttention): this {
     const fn = `${this.constructor.name}.copyWeightsFrom`;
+    if (mha.numKvHeads !== mha.numHeads)
+      throw new Error(`${fn}: the fused modules have as many key/value heads as query heads; got ${mha.numKvHeads} for ${mha.numHeads}`);
     if (mha.dIn !== this.dIn || mha.dOut !== this.dOut || mha.numHeads !== this.numHeads) {
       throw new Error(
         `${fn}: the modules differ in size (d_in ${mha.dIn} vs ${this.dIn}, d_out ${mha.dOut} vs ${this.dOut}, num_heads ${mha.numHeads} vs ${this.numHeads})`,
@@ -87,10 +89,6 @@ export abstract class FusedProjections extends ModuleBase implements AttentionIm
     });
     this.training = mha.training;
     return this;
-  }
-
-  parameters(): tf.Variable[] {
-    return [...this.W_qkv.parameters(), ...this.out_proj.parameters()];
   }
 
   /** inputs [b, T, d_in] (or [T, d_in]) -> [b, T, d_out] (or [T, d_out]), checked like the other modules. */
@@ -151,11 +149,5 @@ export class FusedMultiHeadAttention extends FusedProjections {
       });
       return tf.stack(outs).reshape([b, heads, T, hd]) as tf.Tensor4D;
     });
-  }
-
-  override dispose(): void {
-    super.dispose();
-    this.mask?.dispose();
-    this.mask = null;
   }
 }

@@ -50,9 +50,6 @@ export class LearnedPositions extends ModuleBase {
       );
     return this.weight.slice([0, 0], [T, this.d]);
   }
-  parameters(): tf.Variable[] {
-    return [this.weight];
-  }
 }
 
 /** RoPE's angles: position p turns pair i by p · 10000^(-2i/headDim). cos and sin [T, headDim], each half repeated. */

@@ -135,9 +135,16 @@ function readWeights(binFile: string, bin: Manifest["bin"]): Float32Array {
   return weights;
 }
 
+/**
+ * Parameter names in checkpoints written before the modules found their parameters from their fields (the RNNs of
+ * notebooks 01-02): read as today's field names, so the committed files load unchanged.
+ */
+const RENAMED: Record<string, string> = { Wq: "W_query", Wk: "W_key", Wo: "W_out", bo: "b_out" };
+
 /** Check that the manifest lists exactly the model's parameters, with its shapes, then copy the weights in, in that order. */
 function fillParameters(model: Translator, manifest: Manifest, weights: Float32Array, json: string, binFile: string): void {
   const named = model.namedParameters();
+  manifest = { ...manifest, parameters: manifest.parameters.map((p) => (p && p.name in RENAMED ? { ...p, name: RENAMED[p.name] } : p)) };
   const expected = Object.keys(named).sort().join(", ");
   const listed = manifest.parameters
     .map((p) => p?.name)

@@ -18,7 +18,7 @@ import {
 } from "../core/checks";
 import { MASKED_FINITE } from "../core/mask";
 import { Generator } from "../core/random";
-import { checkAlive, type Module } from "../core/module";
+import { checkAlive, ModuleBase } from "../core/module";
 import { Embedding, GRU, uniformVariable } from "./layers";
 import type { BatchTensors } from "./batch";
 import { BOS_ID, EOS_ID } from "./vocab";
@@ -77,7 +77,7 @@ export function additiveAttention(
   return { e, weights, context };
 }
 
-export class Seq2Seq implements Module {
+export class Seq2Seq extends ModuleBase {
   readonly config: Required<Seq2SeqConfig>;
   readonly srcEmb: Embedding;
   readonly tgtEmb: Embedding;
@@ -93,6 +93,7 @@ export class Seq2Seq implements Module {
     if (typeof config !== "object" || config === null) {
       throw new Error(`Seq2Seq: expected a config { kind: "plain" | "bahdanau", srcVocab, tgtVocab, embedding, hidden }, got ${String(config)}`);
     }
+    super();
     const c = { attention: config.hidden, seed: 0, ...config };
     if (c.kind !== "plain" && c.kind !== "bahdanau") throw new Error(`Seq2Seq: kind must be 'plain' or 'bahdanau', got '${c.kind}'`);
     for (const k of ["srcVocab", "tgtVocab", "embedding", "hidden", "attention"] as const) checkPositiveInt(c[k], "Seq2Seq", k);
@@ -276,36 +277,6 @@ export class Seq2Seq implements Module {
       tf.dispose([s === memory.final ? [] : s, prev, memory]);
     }
     return { ids, attention: attn };
-  }
-
-  parameters(): tf.Variable[] {
-    const ps = [...this.srcEmb.parameters(), ...this.tgtEmb.parameters(), ...this.encoder.parameters(), ...this.decoder.parameters()];
-    if (this.W_query) ps.push(this.W_query, this.W_key!, this.v!);
-    return [...ps, this.W_out, this.b_out];
-  }
-
-  /** Parameters by stable names, for checkpoints. */
-  namedParameters(): Record<string, tf.Variable> {
-    const named: Record<string, tf.Variable> = {
-      "srcEmb.weight": this.srcEmb.weight,
-      "tgtEmb.weight": this.tgtEmb.weight,
-      "encoder.W": this.encoder.W,
-      "encoder.bW": this.encoder.bW,
-      "encoder.U": this.encoder.U,
-      "encoder.bU": this.encoder.bU,
-      "decoder.W": this.decoder.W,
-      "decoder.bW": this.decoder.bW,
-      "decoder.U": this.decoder.U,
-      "decoder.bU": this.decoder.bU,
-      Wo: this.W_out, // the checkpoint's names (format 2) predate the W_query spelling; kept so the files still load
-      bo: this.b_out,
-    };
-    if (this.W_query) Object.assign(named, { Wq: this.W_query, Wk: this.W_key!, v: this.v! });
-    return named;
-  }
-
-  dispose(): void {
-    for (const p of this.parameters()) p.dispose();
   }
 }
 

@@ -514,6 +514,20 @@ describe("figures refuse what would draw an empty or broken figure", () => {
           () => lib.headHeatmaps(w, ["a", "b"], { headNames: ["x"] }),
           /^headHeatmaps: headNames must be 2 strings, one per head, got \["x"\]$/,
         );
+        refuses(
+          () =>
+            lib.headHeatmaps(
+              [
+                [
+                  [0.5, 0.5],
+                  [0.5, 0.5],
+                ],
+                [[1]],
+              ],
+              ["a", "b"],
+            ),
+          /^headHeatmaps: head 1 is \[1, 1\], head 0 is \[2, 2\]; expected every head \[tokens, tokens\]$/,
+        );
         refuses(() => lib.headHeatmaps(empty, []), /^headHeatmaps: weights must be \[heads, tokens, tokens\], got shape \[1, 0, 0\]/);
         refuses(() => lib.headView(w, ["a", "b"], { minWeight: 2 }), /^headView: minWeight must be a weight from 0 to 1, got 2$/);
         refuses(

@@ -3,6 +3,7 @@ import * as tf from "@tensorflow/tfjs";
 import { Generator, manualSeed, rand, setup } from "attention-lib";
 import { defaultGenerator, dropoutScaleValues, randValues, uniformLinear, uniformValues } from "attention-lib/internal";
 import { assertClose, assertThrowsMessage, noLeak, referenceValues, refuses } from "../helpers";
+import * as lib from "attention-lib";
 
 describe("random: a generator that reproduces PyTorch's CPU generator", () => {
   const ref = referenceValues();
@@ -100,5 +101,22 @@ describe("random: a generator that reproduces PyTorch's CPU generator", () => {
       /manualSeed: the seed must be an integer from 0 to 2\^53 - 1, got 18446744073709552000 \(integers above 2\^53 - 1 lose digits/,
     );
     refuses(() => manualSeed(1.5), /manualSeed: the seed must be an integer from 0 to 2\^53 - 1, got 1.5$/);
+  });
+});
+
+describe("a generator or bias option of the wrong kind is refused, not used", () => {
+  before(() => setup({ backend: "wasm", verbose: false }));
+
+  it("rand, Linear and SelfAttentionV1 name a generator that is not one; Linear a bias given as a string", () => {
+    refuses(() => rand([2], 3 as never), /^rand: the generator must be a Generator \(new Generator\(seed\)\), got 3$/);
+    refuses(
+      () => new lib.Linear(3, 2, { generator: {} as never }),
+      /^Linear: the generator must be a Generator \(new Generator\(seed\)\), got an object$/,
+    );
+    refuses(() => new lib.SelfAttentionV1(3, 2, { generator: 7 as never }), /^rand: the generator must be a Generator/);
+    refuses(() => new lib.Linear(3, 2, { bias: "false" as never }), /^Linear: the option bias must be true or false, got the string "false"$/);
+    const lin = new lib.Linear(3, 2, { bias: false, generator: new Generator(1) });
+    assert.strictEqual(lin.bias, null);
+    lin.dispose();
   });
 });

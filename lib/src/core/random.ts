@@ -8,7 +8,7 @@
 //   uniformLinear(...)     nn.Linear's default init         uniform in [-1/sqrt(d_in), 1/sqrt(d_in)]
 //   dropoutScaleValues(...) nn.Dropout in training mode     one 53-bit double per element
 import * as tf from "@tensorflow/tfjs";
-import { checkDropout, checkShape } from "./checks";
+import { checkBoolean, checkDropout, checkShape, describeValue } from "./checks";
 
 const N = 624;
 const M = 397;
@@ -105,6 +105,14 @@ export function manualSeed(seed: number): Generator {
   return defaultGenerator.manualSeed(seed);
 }
 
+/** A generator passed in by the learner must be one of the course's (new Generator(seed)), not a seed or a plain object. */
+export function checkGenerator(gen: unknown, fn: string): asserts gen is Generator {
+  if (!(gen instanceof Generator))
+    throw new Error(
+      `${fn}: the generator must be a Generator (new Generator(seed)), got ${gen === null || typeof gen !== "object" ? describeValue(gen) : "an object"}`,
+    );
+}
+
 function sizeOf(shape: number[], fn: string): number {
   checkShape(shape, fn);
   return shape.reduce((a, b) => a * b, 1);
@@ -112,6 +120,7 @@ function sizeOf(shape: number[], fn: string): number {
 
 /** Uniform numbers in [0, 1), row-major, like `torch.rand(...shape)`. Returns float32 values. */
 export function randValues(shape: number[], gen: Generator = defaultGenerator): Float32Array {
+  checkGenerator(gen, "rand");
   const out = new Float32Array(sizeOf(shape, "rand"));
   for (let i = 0; i < out.length; i++) out[i] = gen.nextFloat32();
   return out;
@@ -153,6 +162,8 @@ export function uniformLinear(
       throw new Error(`Linear: ${name} must be a positive integer, got ${v}`);
     }
   }
+  checkBoolean(bias, "Linear", "bias");
+  checkGenerator(gen, "Linear");
   const bound = 1 / Math.sqrt(dIn);
   const weight = uniformValues([dOut, dIn], -bound, bound, gen);
   const b = bias ? uniformValues([dOut], -bound, bound, gen) : null;

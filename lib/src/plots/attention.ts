@@ -26,7 +26,14 @@ function perHead(weights: tf.Tensor | number[][][], tokens: string[], fn: string
   if (tokens.length !== shape[1]) {
     throw new Error(`${fn}: ${tokens.length} token labels for ${shape[1]} tokens; expected one label per token`);
   }
-  return w.map((m, h) => toMatrix(m, fn, `the weights of head ${h}`)); // numbers, finite
+  return w.map((m, h) => {
+    const z = toMatrix(m, fn, `the weights of head ${h}`); // numbers, finite
+    if (z.length !== shape[1] || z[0].length !== shape[1])
+      throw new Error(
+        `${fn}: head ${h} is [${z.length}, ${z[0].length}], head 0 is [${shape[1]}, ${shape[1]}]; expected every head [tokens, tokens]`,
+      );
+    return z;
+  });
 }
 
 /** The options are an object, the title text. */

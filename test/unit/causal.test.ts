@@ -113,22 +113,22 @@ describe("causal and multi-head attention (notebooks 05 and 06)", function () {
       const masked = maskFuture(withMinusInf); // -Infinity is a mask here, allowed
       assert.deepStrictEqual(data(masked), [0, -Infinity, 1, 2]);
       tf.dispose([wide, withMinusInf, masked]);
+    });
 
-      it("maskAndRenormalize renormalizes each row of each matrix in a batch", () => {
-        const w = tf.tensor3d([
-          [
-            [0.5, 0.5],
-            [0.25, 0.75],
-          ],
-          [
-            [0.2, 0.8],
-            [0.6, 0.4],
-          ],
-        ]);
-        const r = maskAndRenormalize(w);
-        assertClose(data(r), [1, 0, 0.25, 0.75, 1, 0, 0.6, 0.4], 1e-6);
-        tf.dispose([w, r]);
-      });
+    it("maskAndRenormalize renormalizes each row of each matrix in a batch", () => {
+      const w = tf.tensor3d([
+        [
+          [0.5, 0.5],
+          [0.25, 0.75],
+        ],
+        [
+          [0.2, 0.8],
+          [0.6, 0.4],
+        ],
+      ]);
+      const r = maskAndRenormalize(w);
+      assertClose(data(r), [1, 0, 0.25, 0.75, 1, 0, 0.6, 0.4], 1e-6);
+      tf.dispose([w, r]);
     });
   });
 
@@ -174,14 +174,14 @@ describe("causal and multi-head attention (notebooks 05 and 06)", function () {
       const dropped = dropout(x, 0.5, { generator: new Generator(1) });
       assert.ok(data(dropped).every((v) => v === 0 || v === 2) && data(dropped).includes(0), "training drops and scales");
       tf.dispose([x, dropped]);
+    });
 
-      it("dropout refuses a bad p also in evaluation, where it draws nothing", () => {
-        const x = tf.ones([2, 2]);
-        assertThrowsMessage(() => dropout(x, 1.5, { training: false }), /^dropout: the drop probability p must be in \[0, 1\), got 1.5$/);
-        assertThrowsMessage(() => dropout(x, -1, { training: false }), /^dropout: the drop probability p must be in \[0, 1\), got -1$/);
-        assertThrowsMessage(() => dropout(x, 1, { training: false }), /^dropout: the drop probability p must be in \[0, 1\), got 1$/);
-        x.dispose();
-      });
+    it("dropout refuses a bad p also in evaluation, where it draws nothing", () => {
+      const x = tf.ones([2, 2]);
+      assertThrowsMessage(() => dropout(x, 1.5, { training: false }), /^dropout: the drop probability p must be in \[0, 1\), got 1.5$/);
+      assertThrowsMessage(() => dropout(x, -1, { training: false }), /^dropout: the drop probability p must be in \[0, 1\), got -1$/);
+      assertThrowsMessage(() => dropout(x, 1, { training: false }), /^dropout: the drop probability p must be in \[0, 1\), got 1$/);
+      x.dispose();
     });
   });
 
@@ -450,50 +450,50 @@ describe("causal and multi-head attention (notebooks 05 and 06)", function () {
       assertClose(data(m.out_proj.bias!), data(expected[3].bias!), 0);
       m.dispose();
       expected.forEach((l) => l.dispose());
+    });
 
-      it("multiHeadFromWrapper keeps the wrapper's qkv biases", () => {
-        const w = new MultiHeadAttentionWrapper(3, 2, 6, 0, 2, { qkvBias: true, generator: new Generator(9) });
-        const m = multiHeadFromWrapper(w);
-        assert.ok(m.W_query.bias && m.W_key.bias && m.W_value.bias, "biases kept");
-        const x = exampleInputs();
-        const [a, b] = [w.forward(x), m.forward(x)];
-        assertClose(data(a), data(b), 1e-6);
-        tf.dispose([x, a, b]);
-        w.dispose();
-        m.dispose();
+    it("multiHeadFromWrapper keeps the wrapper's qkv biases", () => {
+      const w = new MultiHeadAttentionWrapper(3, 2, 6, 0, 2, { qkvBias: true, generator: new Generator(9) });
+      const m = multiHeadFromWrapper(w);
+      assert.ok(m.W_query.bias && m.W_key.bias && m.W_value.bias, "biases kept");
+      const x = exampleInputs();
+      const [a, b] = [w.forward(x), m.forward(x)];
+      assertClose(data(a), data(b), 1e-6);
+      tf.dispose([x, a, b]);
+      w.dispose();
+      m.dispose();
+    });
 
-        it("multiHeadFromWrapper without qkv biases makes none", () => {
-          const w = new MultiHeadAttentionWrapper(3, 2, 6, 0, 2);
-          const m = multiHeadFromWrapper(w);
-          assert.deepStrictEqual([m.W_query.bias, m.W_key.bias, m.W_value.bias], [null, null, null]);
-          w.dispose();
-          m.dispose();
+    it("multiHeadFromWrapper without qkv biases makes none", () => {
+      const w = new MultiHeadAttentionWrapper(3, 2, 6, 0, 2);
+      const m = multiHeadFromWrapper(w);
+      assert.deepStrictEqual([m.W_query.bias, m.W_key.bias, m.W_value.bias], [null, null, null]);
+      w.dispose();
+      m.dispose();
+    });
 
-          it("the wrapper passes eval() and train() on to its heads (dropout 0.5)", () => {
-            manualSeed(123);
-            const w = new MultiHeadAttentionWrapper(3, 2, 6, 0.5, 2);
-            const x = exampleInputs();
-            const a = w.eval().forward(x);
-            const b = w.forward(x);
-            assertClose(data(a), data(b), 0, "evaluation is deterministic");
-            assert.ok(
-              w.heads.every((h) => !h.training),
-              "every head in evaluation mode",
-            );
-            const c = w.train().forward(x);
-            assert.ok(
-              w.heads.every((h) => h.training),
-              "every head back in training mode",
-            );
-            assert.ok(
-              data(c).some((v, i) => Math.abs(v - data(a)[i]) > 1e-6),
-              "training mode drops weights",
-            );
-            tf.dispose([a, b, c, x]);
-            w.dispose();
-          });
-        });
-      });
+    it("the wrapper passes eval() and train() on to its heads (dropout 0.5)", () => {
+      manualSeed(123);
+      const w = new MultiHeadAttentionWrapper(3, 2, 6, 0.5, 2);
+      const x = exampleInputs();
+      const a = w.eval().forward(x);
+      const b = w.forward(x);
+      assertClose(data(a), data(b), 0, "evaluation is deterministic");
+      assert.ok(
+        w.heads.every((h) => !h.training),
+        "every head in evaluation mode",
+      );
+      const c = w.train().forward(x);
+      assert.ok(
+        w.heads.every((h) => h.training),
+        "every head back in training mode",
+      );
+      assert.ok(
+        data(c).some((v, i) => Math.abs(v - data(a)[i]) > 1e-6),
+        "training mode drops weights",
+      );
+      tf.dispose([a, b, c, x]);
+      w.dispose();
     });
   });
 
@@ -555,18 +555,18 @@ describe("causal and multi-head attention (notebooks 05 and 06)", function () {
       assertThrowsMessage(() => w.forward(x), /^MultiHeadAttentionWrapper: inputs has d_in = 5/);
       tf.dispose(x);
       w.dispose();
+    });
 
-      it("heads: sizes, ranks, divisibility", () => {
-        assertThrowsMessage(() => headDimOf(4, 0), /^headDimOf: num_heads must be a positive integer, got 0$/);
-        assertThrowsMessage(() => headDimOf(0, 2), /^headDimOf: d_out must be a positive integer, got 0$/);
-        const x2 = tf.ones([4, 4]);
-        const x3 = tf.ones([1, 2, 4]);
-        assertThrowsMessage(() => splitHeads(x2, 2), /^splitHeads: x must be \[batch, tokens, d_out\], got shape \[4, 4\]$/);
-        assertThrowsMessage(() => splitHeads(x3, 3), /^splitHeads: d_out = 4 is not divisible by num_heads = 3/);
-        assertThrowsMessage(() => mergeHeads(x3), /^mergeHeads: x must be \[batch, heads, tokens, head_dim\], got shape \[1, 2, 4\]$/);
-        assertThrowsMessage(() => mergeHeads(undefined as never), /^mergeHeads: x must be a tf.Tensor, got undefined$/);
-        tf.dispose([x2, x3]);
-      });
+    it("heads: sizes, ranks, divisibility", () => {
+      assertThrowsMessage(() => headDimOf(4, 0), /^headDimOf: num_heads must be a positive integer, got 0$/);
+      assertThrowsMessage(() => headDimOf(0, 2), /^headDimOf: d_out must be a positive integer, got 0$/);
+      const x2 = tf.ones([4, 4]);
+      const x3 = tf.ones([1, 2, 4]);
+      assertThrowsMessage(() => splitHeads(x2, 2), /^splitHeads: x must be \[batch, tokens, d_out\], got shape \[4, 4\]$/);
+      assertThrowsMessage(() => splitHeads(x3, 3), /^splitHeads: d_out = 4 is not divisible by num_heads = 3/);
+      assertThrowsMessage(() => mergeHeads(x3), /^mergeHeads: x must be \[batch, heads, tokens, head_dim\], got shape \[1, 2, 4\]$/);
+      assertThrowsMessage(() => mergeHeads(undefined as never), /^mergeHeads: x must be a tf.Tensor, got undefined$/);
+      tf.dispose([x2, x3]);
     });
   });
 

@@ -268,16 +268,16 @@ describe("self-attention (notebooks 03 and 04)", () => {
         e.entropyScaled.every((h) => h > 0 && h <= Math.log(16) + 1e-6),
         "entropies between 0 and ln(16)",
       );
+    });
 
-      it("scalingExperiment divides by sqrt(d_k): scaled scores keep unit variance, so the peak stays put as d_k grows", () => {
-        const e = scalingExperiment([4, 1024], { tokens: 16, rows: 64, seed: 3 });
-        const [small, large] = e.maxWeightScaled;
-        // Divided by d instead, the d = 1024 weights would be nearly uniform (max -> 1/16 = 0.0625).
-        assert.ok(large > 0.15, `scaled max weight at d=1024: ${large}`);
-        assert.ok(Math.abs(large - small) < 0.35 * small, `scaled max weight ${small} at d=4 vs ${large} at d=1024`);
-        // and the entropy of the scaled weights does not depend on d_k either
-        assert.ok(Math.abs(e.entropyScaled[0] - e.entropyScaled[1]) < 0.3, `entropies ${e.entropyScaled}`);
-      });
+    it("scalingExperiment divides by sqrt(d_k): scaled scores keep unit variance, so the peak stays put as d_k grows", () => {
+      const e = scalingExperiment([4, 1024], { tokens: 16, rows: 64, seed: 3 });
+      const [small, large] = e.maxWeightScaled;
+      // Divided by d instead, the d = 1024 weights would be nearly uniform (max -> 1/16 = 0.0625).
+      assert.ok(large > 0.15, `scaled max weight at d=1024: ${large}`);
+      assert.ok(Math.abs(large - small) < 0.35 * small, `scaled max weight ${small} at d=4 vs ${large} at d=1024`);
+      // and the entropy of the scaled weights does not depend on d_k either
+      assert.ok(Math.abs(e.entropyScaled[0] - e.entropyScaled[1]) < 0.3, `entropies ${e.entropyScaled}`);
     });
   });
 

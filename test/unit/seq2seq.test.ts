@@ -393,52 +393,52 @@ describe("seq2seq translators (notebooks 01 and 02)", function () {
       const small = clipByGlobalNorm(grads, 10);
       assertClose([...data(small.grads.a), ...data(small.grads.b)], [3, 4], 1e-5);
       tf.dispose([grads, big.grads, big.norm, small.grads, small.norm]);
+    });
 
-      it("Trainer: options and pairs that are not what it expects, a second run at once, and a time limit", async () => {
-        const pairs = generatePairs(30, 5);
-        const vocabs = buildVocabularies(pairs);
-        const encoded = encodeAll(pairs, vocabs);
-        const m = new Seq2Seq({ kind: "plain", srcVocab: vocabs.src.size, tgtVocab: vocabs.tgt.size, embedding: 8, hidden: 8 });
-        assertThrowsMessage(() => new Trainer(m, encoded, null as never), /^Trainer: options must be an object such as \{ steps: 300 \}$/);
-        assertThrowsMessage(() => new Trainer(m, encoded, { steps: 2, seed: -1 }), /^Trainer: seed must be a non-negative integer, got -1$/);
-        assertThrowsMessage(() => new Trainer(m, encoded, { steps: 2, seed: 1.5 }), /^Trainer: seed must be a non-negative integer, got 1.5$/);
-        assert.doesNotThrow(() => new Trainer(m, encoded, { steps: 2, seed: 0 }).dispose());
-        assertThrowsMessage(
-          () => new Trainer(m, encoded, { steps: 2, onReport: 5 as never }),
-          /^Trainer: onReport must be a function \(step, loss\) => \.\.\.$/,
-        );
-        assertThrowsMessage(
-          () => new Trainer(m, [{ src: [], tgt: [2] }], { steps: 2 }),
-          /^Trainer: pair 0 has no source ids; expected \{ src: number\[\], tgt: number\[\] \} from encodeAll$/,
-        );
-        const t = new Trainer(m, encoded, { steps: 100000, maxSeconds: 0.3, batchSize: 8 });
-        const first = t.run();
-        await assert.rejects(t.run(), /^Error: Trainer.run: this trainer is already running; wait for it, or call stop\(\)$/);
-        const r = await first;
-        assert.ok(r.stoppedEarly && !r.interrupted && r.steps > 0 && r.steps < 100000 && r.seconds >= 0.3 && r.seconds < 5, JSON.stringify(r));
-        t.dispose();
-        m.dispose();
+    it("Trainer: options and pairs that are not what it expects, a second run at once, and a time limit", async () => {
+      const pairs = generatePairs(30, 5);
+      const vocabs = buildVocabularies(pairs);
+      const encoded = encodeAll(pairs, vocabs);
+      const m = new Seq2Seq({ kind: "plain", srcVocab: vocabs.src.size, tgtVocab: vocabs.tgt.size, embedding: 8, hidden: 8 });
+      assertThrowsMessage(() => new Trainer(m, encoded, null as never), /^Trainer: options must be an object such as \{ steps: 300 \}$/);
+      assertThrowsMessage(() => new Trainer(m, encoded, { steps: 2, seed: -1 }), /^Trainer: seed must be a non-negative integer, got -1$/);
+      assertThrowsMessage(() => new Trainer(m, encoded, { steps: 2, seed: 1.5 }), /^Trainer: seed must be a non-negative integer, got 1.5$/);
+      assert.doesNotThrow(() => new Trainer(m, encoded, { steps: 2, seed: 0 }).dispose());
+      assertThrowsMessage(
+        () => new Trainer(m, encoded, { steps: 2, onReport: 5 as never }),
+        /^Trainer: onReport must be a function \(step, loss\) => \.\.\.$/,
+      );
+      assertThrowsMessage(
+        () => new Trainer(m, [{ src: [], tgt: [2] }], { steps: 2 }),
+        /^Trainer: pair 0 has no source ids; expected \{ src: number\[\], tgt: number\[\] \} from encodeAll$/,
+      );
+      const t = new Trainer(m, encoded, { steps: 100000, maxSeconds: 0.3, batchSize: 8 });
+      const first = t.run();
+      await assert.rejects(t.run(), /^Error: Trainer.run: this trainer is already running; wait for it, or call stop\(\)$/);
+      const r = await first;
+      assert.ok(r.stoppedEarly && !r.interrupted && r.steps > 0 && r.steps < 100000 && r.seconds >= 0.3 && r.seconds < 5, JSON.stringify(r));
+      t.dispose();
+      m.dispose();
+    });
 
-        it("the translator: its kind, the GRU's input size, and greedy decoding stops at <eos>", () => {
-          assertThrowsMessage(
-            () => new Seq2Seq({ kind: "lstm" as never, srcVocab: 5, tgtVocab: 5, embedding: 2, hidden: 2 }),
-            /^Seq2Seq: kind must be 'plain' or 'bahdanau', got 'lstm'$/,
-          );
-          const gru = new GRU(3, 4, new Generator(1));
-          const x = tf.ones([2, 5]);
-          assertThrowsMessage(() => gru.projectInputs(x), /^GRU: inputs have size 5 \(shape \[2, 5\]\), expected 3$/);
-          x.dispose();
-          gru.dispose();
-          const before = tf.memory().numTensors;
-          const emb = new Embedding(5, 2, new Generator(1));
-          emb.dispose();
-          assert.strictEqual(tf.memory().numTensors, before, "Embedding.dispose frees its table");
-          const ck = loadCheckpoint(join(ROOT, "data", "checkpoints", "attention"));
-          const t = translateSentence(ck.model, ck.vocabs, "the white song sees a strong house .");
-          assert.strictEqual(t.attention!.length, t.output.split(" ").length + 1, "one attention row per word and one for <eos>, then it stops");
-          ck.model.dispose();
-        });
-      });
+    it("the translator: its kind, the GRU's input size, and greedy decoding stops at <eos>", () => {
+      assertThrowsMessage(
+        () => new Seq2Seq({ kind: "lstm" as never, srcVocab: 5, tgtVocab: 5, embedding: 2, hidden: 2 }),
+        /^Seq2Seq: kind must be 'plain' or 'bahdanau', got 'lstm'$/,
+      );
+      const gru = new GRU(3, 4, new Generator(1));
+      const x = tf.ones([2, 5]);
+      assertThrowsMessage(() => gru.projectInputs(x), /^GRU: inputs have size 5 \(shape \[2, 5\]\), expected 3$/);
+      x.dispose();
+      gru.dispose();
+      const before = tf.memory().numTensors;
+      const emb = new Embedding(5, 2, new Generator(1));
+      emb.dispose();
+      assert.strictEqual(tf.memory().numTensors, before, "Embedding.dispose frees its table");
+      const ck = loadCheckpoint(join(ROOT, "data", "checkpoints", "attention"));
+      const t = translateSentence(ck.model, ck.vocabs, "the white song sees a strong house .");
+      assert.strictEqual(t.attention!.length, t.output.split(" ").length + 1, "one attention row per word and one for <eos>, then it stops");
+      ck.model.dispose();
     });
   });
 

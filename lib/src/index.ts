@@ -30,19 +30,19 @@ export { Trainer, type TrainOptions } from "./seq2seq/train";
 export { loadCheckpoint, type Checkpoint } from "./seq2seq/checkpoint";
 export { translatePairs, scoreByLength, LENGTH_BUCKETS, type Translation, type LengthBucket } from "./seq2seq/experiment";
 export { principalComponents } from "./plots/pca";
-export { checkEncoderLoop, checkUnigramPrecision } from "./seq2seq/exercises";
+export { checkEncoderLoop, checkUnigramPrecision } from "./exercises/01-rnn-limits";
 
 // 02 Bahdanau attention: the decoder looks back; alignments as heatmaps.
 export { translateSentence } from "./seq2seq/experiment";
 export { heatmapFrames } from "./plots/figures";
-export { checkDotProductWeights, checkAdditiveStep } from "./seq2seq/exercises";
+export { checkDotProductWeights, checkAdditiveStep } from "./exercises/02-bahdanau";
 
 // 03 Self-attention without weights: scores, softmax, context vectors.
 export { normalizeBySum, softmaxNaive, softmax } from "./attention/softmax";
 export { attentionScores, attentionWeights, contextVectors } from "./attention/scores";
 export { simpleSelfAttention, type SimpleAttention } from "./attention/simple";
 export { vectorPlot } from "./plots/figures";
-export { checkTemperatureContext, checkPaddedSelfAttention } from "./attention/exercises";
+export { checkTemperatureContext, checkPaddedSelfAttention } from "./exercises/03-self-attention";
 
 // 04 Self-attention with trainable weights: the seeded generator, queries/keys/values, scaling.
 export { manualSeed, rand } from "./core/random";
@@ -50,13 +50,13 @@ export { type Module } from "./core/module";
 export { Linear } from "./core/linear";
 export { scaledDotProductAttention, scalingExperiment, type ScaledAttention, type ScalingExperiment } from "./attention/scaled";
 export { SelfAttentionV1, SelfAttentionV2, type AttentionParts } from "./attention/selfattention";
-export { checkWeightCopy, checkScaledAttentionFunction } from "./attention/exercises";
+export { checkWeightCopy, checkScaledAttentionFunction } from "./exercises/04-trainable-weights";
 
 // 05 Causal attention: masking the future, dropout on the weights.
 export { lowerTriangle, causalMask, maskAndRenormalize, maskFuture, causalSoftmax } from "./attention/causal";
 export { dropout, type DropoutOptions } from "./attention/dropout";
 export { CausalAttention, type CausalOptions, type CausalParts } from "./attention/causalattention";
-export { checkCausalMask, checkCausalModule } from "./attention/exercises";
+export { checkCausalMask, checkCausalModule } from "./exercises/05-causal";
 
 // 06 Multi-head attention: stacked heads, then the weight-split module.
 export { MultiHeadAttentionWrapper } from "./attention/causalattention";
@@ -65,7 +65,7 @@ export { Generator } from "./core/random";
 export { countParameters } from "./core/module";
 export { headDimOf, splitHeads, mergeHeads } from "./attention/heads";
 export { headHeatmaps, headView } from "./plots/attention";
-export { checkTwoDimensionalWrapper, checkSplitHeads, checkAttentionParameterCount, checkMultiHeadModule } from "./attention/exercises";
+export { checkTwoDimensionalWrapper, checkSplitHeads, checkAttentionParameterCount, checkMultiHeadModule } from "./exercises/06-multi-head";
 
 // 07 Efficient attention (bonus): the same multi-head attention, fused, and without the T x T matrix.
 export { FusedMultiHeadAttention, type AttentionImplementation } from "./attention/fast/fused";
@@ -78,12 +78,12 @@ export { TransformerTranslator, type TransformerConfig } from "./transformer/mod
 export { longSentences, loadLengthExperiment, type LengthExperimentResults, type LengthResultBucket } from "./seq2seq/data";
 export { LONG_BUCKETS } from "./seq2seq/experiment";
 export { type Translator } from "./seq2seq/translator";
-export { checkSinusoidalEncoding, checkRotaryEmbedding } from "./transformer/exercises";
+export { checkSinusoidalEncoding, checkRotaryEmbedding } from "./exercises/08-positions";
 
 // 09 Attention in today's LLMs (bonus): the KV cache, grouped-query attention, sliding windows.
 export { kvCacheBytesPerToken } from "./attention/kvcache";
 export { slidingWindowMask } from "./attention/causal";
-export { checkKvCacheBytes, checkKvHeadOf, checkWindowMask } from "./attention/exercises";
+export { checkKvCacheBytes, checkKvHeadOf, checkWindowMask } from "./exercises/09-todays-llms";
 
 // For your own code: what the lib is built from and no notebook calls by name (the notebooks use it through
 // the names above).

@@ -91,76 +91,47 @@ describe("exercise checks: ✓, ✗ with a hint, or not answered yet", () => {
     tf.dispose([w, w3, row]);
   });
 
-  describe("05: the causal mask and renormalization", () => {
-    it("checkCausalMask: right (numbers or booleans); transposed, no diagonal, inverted, all ones, wrong size", () => {
-      const allowed = tf.linalg.bandPart(tf.ones([6, 6]), -1, 0);
-      says(() => checkCausalMask(allowed, 6), /^✓/);
-      const asBooleans = tf.greater(allowed, 0);
-      says(() => checkCausalMask(asBooleans, 6), /^✓/);
-      asBooleans.dispose();
-      const cases: [tf.Tensor, RegExp][] = [
-        [allowed.transpose(), /on and above the diagonal/],
-        [tf.sub(allowed, tf.eye(6)), /the diagonal is 0: a token may attend to itself/],
-        [tf.sub(1, allowed), /yours marks what is hidden/],
-        [tf.ones([6, 6]), /all ones hides nothing/],
-        [tf.ones([5, 5]), /shape \[5, 5\]; expected \[6, 6\]/],
-      ];
-      for (const [a, p] of cases) says(() => checkCausalMask(a, 6), p);
-      tf.dispose([allowed, ...cases.map((c) => c[0])]);
+  describe("01: the encoder loop and clipped precision", () => {
+    let rnn: Checkpoint;
+    before(() => {
+      rnn = loadCheckpoint(join(ROOT, "data", "checkpoints", "rnn"));
     });
-  });
-
-  describe("06: heads and parameters", () => {
-    it("checkSplitHeads: right; forgot the transpose, reshaped straight to heads", () => {
-      const x = tf.tensor3d(
-        Array.from({ length: 2 * 6 * 4 }, (_, i) => i),
-        [2, 6, 4],
-      );
-      const right = splitHeads(x, 2);
-      says(() => checkSplitHeads(right, x, 2), /^✓ Right: 2 heads of head_dim 2/);
-      const viewed = x.reshape([2, 6, 2, 2]);
-      says(() => checkSplitHeads(viewed, x, 2), /shape \[2, 6, 2, 2\]; expected \[2, 2, 6, 2\].*now swap axes 1 and 2/);
-      const straight = x.reshape([2, 2, 6, 2]);
-      says(() => checkSplitHeads(straight, x, 2), /mixes tokens into heads/);
-      tf.dispose([x, right, viewed, straight]);
-    });
-
-    it("the existing checks keep working: weight copy and the two-dimensional wrapper", () => {
-      manualSeed(123);
-      const v1 = new SelfAttentionV1(3, 2);
-      manualSeed(789);
-      const v2 = new SelfAttentionV2(3, 2);
-      says(() => checkWeightCopy(v1, v2, inputs), /^✗ Not yet/);
-      says(() => checkWeightCopy(() => null, inputs), NOT_ANSWERED);
+    after(() => rnn.model.dispose());
+    const loop =
+      (m: Seq2Seq, vocab: Vocabulary, o: { stop?: number; carry?: boolean; first?: boolean } = {}) =>
+      (ids: number[]) =>
+        tf.tidy(() => {
+          const src = tf.tensor2d([ids], [1, ids.length], "int32");
+          const x = m.srcEmb.forward(src); // [1, S, E]
+          let h: tf.Tensor = tf.zeros([1, m.config.hidden]);
+          const upTo = o.first ? 1 : ids.length - (o.stop ?? 0);
+          for (let t = 0; t < upTo; t++) {
+            const xt = x.slice([0, t, 0], [1, 1, -1]).reshape([1, -1]);
+            h = m.encoder.step(m.encoder.projectInputs(xt), o.carry === false ? tf.zeros([1, m.config.hidden]) : h);
+          }
+          void vocab;
+          return h;
+        });
+    it("checkEncoderLoop: right; the first state, one token early, no state carried, all states", () => {
+      says(() => checkEncoderLoop(loop(rnn.model, rnn.vocabs.src), rnn.model, rnn.vocabs), /^✓ Right: the last state h_S, 128 numbers/);
+      says(() => checkEncoderLoop(loop(rnn.model, rnn.vocabs.src, { first: true }), rnn.model, rnn.vocabs), /state after the first token/);
+      says(() => checkEncoderLoop(loop(rnn.model, rnn.vocabs.src, { stop: 1 }), rnn.model, rnn.vocabs), /one token early/);
       says(
-        () =>
-          checkWeightCopy((a: SelfAttentionV1, b: SelfAttentionV2) => {
-            a.W_query.assign(b.W_query.weight.transpose());
-          }, inputs),
-        /^✗ Not yet:\n {2}- v1.W_key does not hold/,
+        () => checkEncoderLoop(loop(rnn.model, rnn.vocabs.src, { carry: false }), rnn.model, rnn.vocabs),
+        /must start from the state the previous one returned/,
       );
       says(
         () =>
-          checkWeightCopy((a: SelfAttentionV1) => {
-            a.W_query.assign(tf.zeros([2, 2]));
-          }, inputs),
-        /your function threw: .*shape/,
+          checkEncoderLoop(
+            (ids: number[]) =>
+              tf.tidy(() => rnn.model.encode(tf.tensor2d([ids], [1, ids.length], "int32"), tf.ones([1, ids.length])).states.squeeze([0])),
+            rnn.model,
+            rnn.vocabs,
+          ),
+        /shape \[\d+, 128\]; expected \[1, 128\].*all the states/,
       );
-      says(
-        () =>
-          checkWeightCopy((a: SelfAttentionV1, b: SelfAttentionV2) => {
-            for (const n of ["W_query", "W_key", "W_value"] as const) a[n].assign(b[n].weight.transpose());
-          }, inputs),
-        /^✓ Right/,
-      );
-      manualSeed(123);
-      const w = new MultiHeadAttentionWrapper(3, 2, 6, 0, 2);
-      says(() => checkTwoDimensionalWrapper(w, inputs), /^✗ Not yet:\s+(- )?its context vectors have 4 dimensions/);
-      [v1, v2, w].forEach((m) => m.dispose());
     });
-  });
 
-  describe("01 and 02: the translators' exercises", () => {
     it("checkUnigramPrecision: right; unclipped, set-based, divided by the reference, NaN on empty output, a throw", () => {
       const clipped = (o: string, r: string) => {
         const words = o.split(" ").filter(Boolean);
@@ -218,60 +189,54 @@ describe("exercise checks: ✓, ✗ with a hint, or not answered yet", () => {
     });
   });
 
-  describe("checks of notebooks 04 and 06", () => {
-    it("checkWeightCopy: disposed, wrong shape, another matrix, transposed, right", () => {
-      manualSeed(123);
-      const v1 = new SelfAttentionV1(3, 2);
-      const v2 = new SelfAttentionV2(3, 2);
-      const x = exampleInputs();
-      const assign = (name: "W_query" | "W_key" | "W_value", t: tf.Tensor) => tf.tidy(() => v1[name].assign(t));
-      for (const name of ["W_query", "W_key", "W_value"] as const) assign(name, v2[name].weight.transpose());
-      assert.strictEqual(checkWeightCopy(v1, v2, x), "✓ Right: v1 and v2 now compute the same context vectors.");
-      assign("W_key", v2.W_query.weight.transpose());
-      assert.match(checkWeightCopy(v1, v2, x), /^✗ Not yet: v1.W_key holds the weights of v2.W_query$/);
-      assign("W_key", v2.W_key.weight.reshape([3, 2]));
-      assert.match(
-        checkWeightCopy(v1, v2, x),
-        /v1.W_key holds v2's numbers in v2's memory order, but v1 computes x @ W while nn.Linear computes x @ W\^T/,
-      );
-      assign("W_key", v2.W_key.weight.transpose());
-      v1.W_value.dispose();
-      assert.match(checkWeightCopy(v1, v2, x), /^✗ Not yet: v1.W_value was disposed$/);
-      tf.dispose(x);
-      v1.dispose();
-      v2.dispose();
+  describe("02: the dot-product score and a padded additive step", () => {
+    let rnn: Checkpoint;
+    let attn: Checkpoint;
+    before(() => {
+      rnn = loadCheckpoint(join(ROOT, "data", "checkpoints", "rnn"));
+      attn = loadCheckpoint(join(ROOT, "data", "checkpoints", "attention"));
+    });
+    after(() => {
+      rnn.model.dispose();
+      attn.model.dispose();
+    });
+    it("checkDotProductWeights: right; unscaled, no softmax, by H", () => {
+      const states = tf.tensor2d([
+        [0.5, -1, 2, 0.1],
+        [1, 0.2, -0.3, 0.7],
+        [-0.4, 0.9, 0.3, -1.2],
+      ]); // [S = 3, H = 4]
+      const query = tf.tensor2d([[0.3, 0.8, -0.5, 1.1]]);
+      const scores = tf.dot(states, query.reshape([-1]));
+      const right = tf.softmax(tf.div(scores, 2));
+      says(() => checkDotProductWeights(right, query, states), /^✓/);
+      const cases: [tf.Tensor, RegExp][] = [
+        [tf.softmax(scores), /no scaling/],
+        [tf.div(scores, 2), /scaled scores; the weights are their softmax/],
+        [scores, /raw dot products/],
+        [tf.softmax(tf.div(scores, 4)), /divided by H; the scale is √H/],
+      ];
+      for (const [a, p] of cases) says(() => checkDotProductWeights(a, query, states), p);
+      tf.dispose([states, query, scores, right, ...cases.map((c) => c[0])]);
     });
 
-    it("checkTwoDimensionalWrapper: the number of heads", () => {
-      const w = new MultiHeadAttentionWrapper(3, 1, 6, 0, 3);
-      const x = tf.stack([exampleInputs(), exampleInputs()]);
-      assert.match(
-        checkTwoDimensionalWrapper(w, x),
-        /^✗ Not yet:\n {2}- the wrapper has 3 head\(s\); the exercise asks for 2\n {2}- its context vectors have 3 dimensions/,
-      );
-      tf.dispose(x);
-      w.dispose();
-    });
-
-    it("checkWeightCopy: a weight of the wrong shape, and square weights copied without the transpose", () => {
-      const v1 = new SelfAttentionV1(3, 2);
-      const v2 = new SelfAttentionV2(3, 2);
-      const x = exampleInputs();
-      const wrong = tf.variable(tf.zeros([2, 3]));
-      const saved = v1.W_query;
-      (v1 as { W_query: tf.Variable }).W_query = wrong;
-      assert.match(checkWeightCopy(v1, v2, x), /^✗ Not yet:\n {2}- v1.W_query has shape \[2, 3\], but v1 needs \[d_in, d_out\] = \[3, 2\]/);
-      (v1 as { W_query: tf.Variable }).W_query = saved;
-      wrong.dispose();
-      const s1 = new SelfAttentionV1(3, 3);
-      const s2 = new SelfAttentionV2(3, 3);
-      for (const name of ["W_query", "W_key", "W_value"] as const) tf.tidy(() => s1[name].assign(s2[name].weight.transpose()));
-      tf.tidy(() => s1.W_value.assign(s2.W_value.weight)); // not transposed: for a square matrix, not the memory-order hint
-      assert.match(checkWeightCopy(s1, s2, x), /^✗ Not yet: v1.W_value does not hold v2.W_value's weights \(as v1 uses them\)$/);
-      tf.dispose(x);
-      [v1, v2, s1, s2].forEach((m) => m.dispose());
+    it("checkAdditiveStep: right; no padding mask, the plain average, the last state, the weights; refuses a plain model", () => {
+      const m = attn.model;
+      const step = (mask: boolean) => (s: tf.Tensor, states: tf.Tensor, srcMask: tf.Tensor) =>
+        tf.tidy(() => {
+          const [B, S, H] = states.shape;
+          const e = tf.tanh(tf.add(tf.matMul(states.reshape([B * S, H]), m.W_key!).reshape([B, S, -1]), tf.matMul(s, m.W_query!).expandDims(1)));
+          let scores = tf.matMul(e.reshape([B * S, -1]), m.v!).reshape([B, S]);
+          if (mask) scores = tf.where(tf.greater(srcMask, 0), scores, tf.fill([B, S], -Infinity));
+          return tf.matMul(tf.softmax(scores).expandDims(1), states).squeeze([1]);
+        });
+      says(() => checkAdditiveStep(step(true), m, attn.vocabs), /^✓/);
+      says(() => checkAdditiveStep(step(false), m, attn.vocabs), /the padding gets weight/);
+      says(() => checkAdditiveStep((s: tf.Tensor) => s.clone(), m, attn.vocabs), /each sentence's last state/);
+      assert.throws(() => checkAdditiveStep(step(true), rnn.model, rnn.vocabs), /checkAdditiveStep: expected a Bahdanau model/);
     });
   });
+
   describe("03: temperature and padding", () => {
     const contextOf = (x: tf.Tensor, i: number, tau: number, f: (s: tf.Tensor) => tf.Tensor = softmax) =>
       tf.matMul(f(tf.div(tf.dot(x as tf.Tensor2D, x.gather(i) as tf.Tensor1D), tau)).expandDims(0), x).squeeze([0]);
@@ -340,7 +305,80 @@ describe("exercise checks: ✓, ✗ with a hint, or not answered yet", () => {
     });
   });
 
-  describe("04: batched scaled attention", () => {
+  describe("04: copying weights and batched scaled attention", () => {
+    it("checkWeightCopy as a function to fill in: null, one matrix copied, a throw, right", () => {
+      manualSeed(123);
+      const v1 = new SelfAttentionV1(3, 2);
+      manualSeed(789);
+      const v2 = new SelfAttentionV2(3, 2);
+      says(() => checkWeightCopy(v1, v2, inputs), /^✗ Not yet/);
+      says(() => checkWeightCopy(() => null, inputs), NOT_ANSWERED);
+      says(
+        () =>
+          checkWeightCopy((a: SelfAttentionV1, b: SelfAttentionV2) => {
+            a.W_query.assign(b.W_query.weight.transpose());
+          }, inputs),
+        /^✗ Not yet:\n {2}- v1.W_key does not hold/,
+      );
+      says(
+        () =>
+          checkWeightCopy((a: SelfAttentionV1) => {
+            a.W_query.assign(tf.zeros([2, 2]));
+          }, inputs),
+        /your function threw: .*shape/,
+      );
+      says(
+        () =>
+          checkWeightCopy((a: SelfAttentionV1, b: SelfAttentionV2) => {
+            for (const n of ["W_query", "W_key", "W_value"] as const) a[n].assign(b[n].weight.transpose());
+          }, inputs),
+        /^✓ Right/,
+      );
+      [v1, v2].forEach((m) => m.dispose());
+    });
+
+    it("checkWeightCopy: disposed, wrong shape, another matrix, transposed, right", () => {
+      manualSeed(123);
+      const v1 = new SelfAttentionV1(3, 2);
+      const v2 = new SelfAttentionV2(3, 2);
+      const x = exampleInputs();
+      const assign = (name: "W_query" | "W_key" | "W_value", t: tf.Tensor) => tf.tidy(() => v1[name].assign(t));
+      for (const name of ["W_query", "W_key", "W_value"] as const) assign(name, v2[name].weight.transpose());
+      assert.strictEqual(checkWeightCopy(v1, v2, x), "✓ Right: v1 and v2 now compute the same context vectors.");
+      assign("W_key", v2.W_query.weight.transpose());
+      assert.match(checkWeightCopy(v1, v2, x), /^✗ Not yet: v1.W_key holds the weights of v2.W_query$/);
+      assign("W_key", v2.W_key.weight.reshape([3, 2]));
+      assert.match(
+        checkWeightCopy(v1, v2, x),
+        /v1.W_key holds v2's numbers in v2's memory order, but v1 computes x @ W while nn.Linear computes x @ W\^T/,
+      );
+      assign("W_key", v2.W_key.weight.transpose());
+      v1.W_value.dispose();
+      assert.match(checkWeightCopy(v1, v2, x), /^✗ Not yet: v1.W_value was disposed$/);
+      tf.dispose(x);
+      v1.dispose();
+      v2.dispose();
+    });
+
+    it("checkWeightCopy: a weight of the wrong shape, and square weights copied without the transpose", () => {
+      const v1 = new SelfAttentionV1(3, 2);
+      const v2 = new SelfAttentionV2(3, 2);
+      const x = exampleInputs();
+      const wrong = tf.variable(tf.zeros([2, 3]));
+      const saved = v1.W_query;
+      (v1 as { W_query: tf.Variable }).W_query = wrong;
+      assert.match(checkWeightCopy(v1, v2, x), /^✗ Not yet:\n {2}- v1.W_query has shape \[2, 3\], but v1 needs \[d_in, d_out\] = \[3, 2\]/);
+      (v1 as { W_query: tf.Variable }).W_query = saved;
+      wrong.dispose();
+      const s1 = new SelfAttentionV1(3, 3);
+      const s2 = new SelfAttentionV2(3, 3);
+      for (const name of ["W_query", "W_key", "W_value"] as const) tf.tidy(() => s1[name].assign(s2[name].weight.transpose()));
+      tf.tidy(() => s1.W_value.assign(s2.W_value.weight)); // not transposed: for a square matrix, not the memory-order hint
+      assert.match(checkWeightCopy(s1, s2, x), /^✗ Not yet: v1.W_value does not hold v2.W_value's weights \(as v1 uses them\)$/);
+      tf.dispose(x);
+      [v1, v2, s1, s2].forEach((m) => m.dispose());
+    });
+
     const sdpa =
       (scale: (dk: number, dv: number) => number, axis: "keys" | "queries" = "keys") =>
       (q: tf.Tensor, k: tf.Tensor, v: tf.Tensor) => {
@@ -366,7 +404,24 @@ describe("exercise checks: ✓, ✗ with a hint, or not answered yet", () => {
     });
   });
 
-  describe("05: the causal module's forward pass", () => {
+  describe("05: the causal mask and the causal module's forward pass", () => {
+    it("checkCausalMask: right (numbers or booleans); transposed, no diagonal, inverted, all ones, wrong size", () => {
+      const allowed = tf.linalg.bandPart(tf.ones([6, 6]), -1, 0);
+      says(() => checkCausalMask(allowed, 6), /^✓/);
+      const asBooleans = tf.greater(allowed, 0);
+      says(() => checkCausalMask(asBooleans, 6), /^✓/);
+      asBooleans.dispose();
+      const cases: [tf.Tensor, RegExp][] = [
+        [allowed.transpose(), /on and above the diagonal/],
+        [tf.sub(allowed, tf.eye(6)), /the diagonal is 0: a token may attend to itself/],
+        [tf.sub(1, allowed), /yours marks what is hidden/],
+        [tf.ones([6, 6]), /all ones hides nothing/],
+        [tf.ones([5, 5]), /shape \[5, 5\]; expected \[6, 6\]/],
+      ];
+      for (const [a, p] of cases) says(() => checkCausalMask(a, 6), p);
+      tf.dispose([allowed, ...cases.map((c) => c[0])]);
+    });
+
     // The notebook's skeleton: the constructor as given, forward written several ways.
     type Forward = (m: Skeleton, x: tf.Tensor) => tf.Tensor;
     class Skeleton {
@@ -434,7 +489,39 @@ describe("exercise checks: ✓, ✗ with a hint, or not answered yet", () => {
     });
   });
 
-  describe("06: the parameter count and the multi-head forward pass", () => {
+  describe("06: the wrapper, heads, the parameter count and the multi-head forward pass", () => {
+    it("checkTwoDimensionalWrapper: 2 heads of d_out 2 give 4 dimensions", () => {
+      manualSeed(123);
+      const w = new MultiHeadAttentionWrapper(3, 2, 6, 0, 2);
+      says(() => checkTwoDimensionalWrapper(w, inputs), /^✗ Not yet:\s+(- )?its context vectors have 4 dimensions/);
+      w.dispose();
+    });
+
+    it("checkTwoDimensionalWrapper: the number of heads", () => {
+      const w = new MultiHeadAttentionWrapper(3, 1, 6, 0, 3);
+      const x = tf.stack([exampleInputs(), exampleInputs()]);
+      assert.match(
+        checkTwoDimensionalWrapper(w, x),
+        /^✗ Not yet:\n {2}- the wrapper has 3 head\(s\); the exercise asks for 2\n {2}- its context vectors have 3 dimensions/,
+      );
+      tf.dispose(x);
+      w.dispose();
+    });
+
+    it("checkSplitHeads: right; forgot the transpose, reshaped straight to heads", () => {
+      const x = tf.tensor3d(
+        Array.from({ length: 2 * 6 * 4 }, (_, i) => i),
+        [2, 6, 4],
+      );
+      const right = splitHeads(x, 2);
+      says(() => checkSplitHeads(right, x, 2), /^✓ Right: 2 heads of head_dim 2/);
+      const viewed = x.reshape([2, 6, 2, 2]);
+      says(() => checkSplitHeads(viewed, x, 2), /shape \[2, 6, 2, 2\]; expected \[2, 2, 6, 2\].*now swap axes 1 and 2/);
+      const straight = x.reshape([2, 2, 6, 2]);
+      says(() => checkSplitHeads(straight, x, 2), /mixes tokens into heads/);
+      tf.dispose([x, right, viewed, straight]);
+    });
+
     it("checkAttentionParameterCount: right (equal to countParameters); qkv bias ignored, x heads, no out_proj bias, out_proj d_in", () => {
       const right = (dIn: number, dOut: number, _h: number, bias: boolean) => 3 * dIn * dOut + (bias ? 3 * dOut : 0) + dOut * dOut + dOut;
       for (const [dIn, dOut, h, bias] of [
@@ -519,90 +606,6 @@ describe("exercise checks: ✓, ✗ with a hint, or not answered yet", () => {
     });
   });
 
-  describe("02: the dot-product score", () => {
-    it("checkDotProductWeights: right; unscaled, no softmax, by H", () => {
-      const states = tf.tensor2d([
-        [0.5, -1, 2, 0.1],
-        [1, 0.2, -0.3, 0.7],
-        [-0.4, 0.9, 0.3, -1.2],
-      ]); // [S = 3, H = 4]
-      const query = tf.tensor2d([[0.3, 0.8, -0.5, 1.1]]);
-      const scores = tf.dot(states, query.reshape([-1]));
-      const right = tf.softmax(tf.div(scores, 2));
-      says(() => checkDotProductWeights(right, query, states), /^✓/);
-      const cases: [tf.Tensor, RegExp][] = [
-        [tf.softmax(scores), /no scaling/],
-        [tf.div(scores, 2), /scaled scores; the weights are their softmax/],
-        [scores, /raw dot products/],
-        [tf.softmax(tf.div(scores, 4)), /divided by H; the scale is √H/],
-      ];
-      for (const [a, p] of cases) says(() => checkDotProductWeights(a, query, states), p);
-      tf.dispose([states, query, scores, right, ...cases.map((c) => c[0])]);
-    });
-  });
-
-  describe("01 and 02: the encoder loop and a padded attention step", () => {
-    let rnn: Checkpoint;
-    let attn: Checkpoint;
-    before(() => {
-      rnn = loadCheckpoint(join(ROOT, "data", "checkpoints", "rnn"));
-      attn = loadCheckpoint(join(ROOT, "data", "checkpoints", "attention"));
-    });
-    after(() => {
-      rnn.model.dispose();
-      attn.model.dispose();
-    });
-    const loop =
-      (m: Seq2Seq, vocab: Vocabulary, o: { stop?: number; carry?: boolean; first?: boolean } = {}) =>
-      (ids: number[]) =>
-        tf.tidy(() => {
-          const src = tf.tensor2d([ids], [1, ids.length], "int32");
-          const x = m.srcEmb.forward(src); // [1, S, E]
-          let h: tf.Tensor = tf.zeros([1, m.config.hidden]);
-          const upTo = o.first ? 1 : ids.length - (o.stop ?? 0);
-          for (let t = 0; t < upTo; t++) {
-            const xt = x.slice([0, t, 0], [1, 1, -1]).reshape([1, -1]);
-            h = m.encoder.step(m.encoder.projectInputs(xt), o.carry === false ? tf.zeros([1, m.config.hidden]) : h);
-          }
-          void vocab;
-          return h;
-        });
-    it("checkEncoderLoop: right; the first state, one token early, no state carried, all states", () => {
-      says(() => checkEncoderLoop(loop(rnn.model, rnn.vocabs.src), rnn.model, rnn.vocabs), /^✓ Right: the last state h_S, 128 numbers/);
-      says(() => checkEncoderLoop(loop(rnn.model, rnn.vocabs.src, { first: true }), rnn.model, rnn.vocabs), /state after the first token/);
-      says(() => checkEncoderLoop(loop(rnn.model, rnn.vocabs.src, { stop: 1 }), rnn.model, rnn.vocabs), /one token early/);
-      says(
-        () => checkEncoderLoop(loop(rnn.model, rnn.vocabs.src, { carry: false }), rnn.model, rnn.vocabs),
-        /must start from the state the previous one returned/,
-      );
-      says(
-        () =>
-          checkEncoderLoop(
-            (ids: number[]) =>
-              tf.tidy(() => rnn.model.encode(tf.tensor2d([ids], [1, ids.length], "int32"), tf.ones([1, ids.length])).states.squeeze([0])),
-            rnn.model,
-            rnn.vocabs,
-          ),
-        /shape \[\d+, 128\]; expected \[1, 128\].*all the states/,
-      );
-    });
-
-    it("checkAdditiveStep: right; no padding mask, the plain average, the last state, the weights; refuses a plain model", () => {
-      const m = attn.model;
-      const step = (mask: boolean) => (s: tf.Tensor, states: tf.Tensor, srcMask: tf.Tensor) =>
-        tf.tidy(() => {
-          const [B, S, H] = states.shape;
-          const e = tf.tanh(tf.add(tf.matMul(states.reshape([B * S, H]), m.W_key!).reshape([B, S, -1]), tf.matMul(s, m.W_query!).expandDims(1)));
-          let scores = tf.matMul(e.reshape([B * S, -1]), m.v!).reshape([B, S]);
-          if (mask) scores = tf.where(tf.greater(srcMask, 0), scores, tf.fill([B, S], -Infinity));
-          return tf.matMul(tf.softmax(scores).expandDims(1), states).squeeze([1]);
-        });
-      says(() => checkAdditiveStep(step(true), m, attn.vocabs), /^✓/);
-      says(() => checkAdditiveStep(step(false), m, attn.vocabs), /the padding gets weight/);
-      says(() => checkAdditiveStep((s: tf.Tensor) => s.clone(), m, attn.vocabs), /each sentence's last state/);
-      assert.throws(() => checkAdditiveStep(step(true), rnn.model, rnn.vocabs), /checkAdditiveStep: expected a Bahdanau model/);
-    });
-  });
   describe("08: positions by hand", () => {
     const sinusoid =
       (o: { cosFirst?: boolean; halves?: boolean; iNot2i?: boolean } = {}) =>
@@ -652,6 +655,7 @@ describe("exercise checks: ✓, ✗ with a hint, or not answered yet", () => {
       says(() => checkRotaryEmbedding(rope({ noOffset: true })), /the offset changes every angle/);
     });
   });
+
   describe("09: caches, heads and windows", () => {
     it("checkKvCacheBytes: right; query heads, keys only, the window ignored, the window always, one layer, bits, 4 bytes", () => {
       const right = (L: number, _h: number, kv: number, hd: number, t: number, w: number | null) =>

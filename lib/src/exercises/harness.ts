@@ -1,7 +1,10 @@
-// What every exercise check shares: an unanswered placeholder says so (and Run All goes on), a right answer
-// says "✓", a wrong one says "✗" and what is wrong (shape, which entries, a hint), never the answer itself.
+// The harness every exercise check shares: an unanswered placeholder says so (and Run All goes on), a right answer
+// says "✓", a wrong one says "✗" and what is wrong (shape, which entries, a hint), never the answer itself. Also the
+// skeleton machinery: build a learner's class, give it a library module's weights, run its forward pass.
 import * as tf from "@tensorflow/tfjs";
-import { shapeStr } from "./checks";
+import { shapeStr } from "../core/checks";
+import { Generator, defaultGenerator, randValues } from "../core/random";
+import { Linear } from "../core/linear";
 
 /** What a check says for a placeholder that is still null/undefined. */
 export const NOT_ANSWERED = "not answered yet: fill in the placeholder above, then run the cell again";
@@ -173,4 +176,131 @@ export function checkNumbersOnCases(fn: unknown, signature: string, cases: Numbe
     return verdict([`on ${c.what} it returned ${got.toLocaleString("en-US")}${unit ? ` ${unit}` : ""}: ${hint}`], right);
   }
   return verdict([], right);
+}
+
+// ---- Shared by the checks ----
+
+/** The largest absolute difference between two tensors of one shape. */
+export function maxAbsDiff(a: tf.Tensor, b: tf.Tensor): number {
+  return tf.tidy(() => tf.max(tf.abs(tf.sub(a, b))).dataSync()[0]);
+}
+
+/** Entries uniform in [-1, 1), from its own seeded generator: inputs the learner's code has not seen. */
+export function unseen(shape: number[], gen: Generator): tf.Tensor {
+  return tf.tidy(() => tf.tensor(randValues(shape, gen), shape).mul(2).sub(1));
+}
+
+// ---- Skeleton classes: the constructor is given, forward is the learner's ----
+
+/** What the exercise's skeleton classes hold: the constructor is given, forward is the learner's. */
+export type Skeleton = Record<string, unknown> & { forward?: (x: tf.Tensor) => unknown; training?: boolean };
+
+/** Build the learner's module, copy the library module's weights into it, or say what is missing. */
+export function buildSkeleton(Module: unknown, args: number[], copyFrom: Record<string, Linear | unknown>, names: string[]): Skeleton | string {
+  if (typeof Module !== "function") return `expected the class itself (e.g. MyCausalAttention), got ${typeof Module}`;
+  let mine: Skeleton;
+  try {
+    mine = new (Module as new (...a: number[]) => Skeleton)(...args);
+  } catch (e) {
+    return `its constructor threw on (${args.join(", ")}): ${(e as Error).message}; keep the constructor as given`;
+  }
+  for (const name of names) {
+    const target = mine[name];
+    const source = copyFrom[name] as Linear;
+    if (!(target instanceof Linear) || target.weight.shape.join() !== source.weight.shape.join()) {
+      disposeSkeleton(mine);
+      return `this.${name} is not the Linear the constructor makes (d_in -> d_out); keep the constructor as given`;
+    }
+    tf.tidy(() => {
+      target.weight.assign(source.weight);
+      if (target.bias && source.bias) target.bias.assign(source.bias);
+    });
+  }
+  if (typeof mine.forward !== "function") {
+    disposeSkeleton(mine);
+    return "the class has no forward(x) method";
+  }
+  return mine;
+}
+
+export function disposeSkeleton(mine: Skeleton): void {
+  for (const v of Object.values(mine)) {
+    if (v instanceof Linear) v.dispose();
+    else if (v instanceof tf.Tensor && !v.isDisposed) v.dispose();
+  }
+}
+
+/** Call forward on the learner's module, turning a throw or a non-tensor into a message. */
+export function runForward(mine: Skeleton, x: tf.Tensor, what: string): tf.Tensor | string | null {
+  const call = callAnswer(() => tf.tidy(() => mine.forward!(x) as tf.Tensor));
+  if ("error" in call) return `on ${what}, forward threw: ${call.error.replace(/^your function threw: /, "")}`;
+  if (isUnanswered(call.value)) return null;
+  if (!(call.value instanceof tf.Tensor)) return `on ${what}, forward returned ${typeof call.value}; expected a tensor`;
+  return call.value;
+}
+
+/**
+ * The causality property: replace the last two tokens of x [b, T, d_in] and see whether the outputs of the
+ * earlier tokens move. Returns a problem, or null when the future stays hidden.
+ */
+export function futureLeaks(mine: Skeleton, x: tf.Tensor, gen: Generator): string | null {
+  const [b, T, d] = x.shape;
+  const keep = T - 2;
+  const changed = tf.tidy(() => tf.concat([x.slice([0, 0, 0], [b, keep, d]), unseen([b, 2, d], gen)], 1));
+  try {
+    const a = runForward(mine, x, "the probe");
+    const c = runForward(mine, changed, "the probe");
+    if (!(a instanceof tf.Tensor) || !(c instanceof tf.Tensor)) return null; // the comparison below reports it
+    const moved = tf.tidy(() => maxAbsDiff(a.slice([0, 0, 0], [b, keep, a.shape[2]!]), c.slice([0, 0, 0], [b, keep, c.shape[2]!])));
+    tf.dispose([a, c]);
+    return moved > 1e-5
+      ? `the future leaks: changing the last two of ${T} tokens moved the outputs of tokens 0..${keep - 1} by up to ${moved.toExponential(1)}; hide the scores of later keys before the softmax`
+      : null;
+  } finally {
+    changed.dispose();
+  }
+}
+
+/** A mismatch that no known pitfall explains: say whether the future leaks, the most likely cause. */
+export function whyDifferent(problems: string[], mine: Skeleton, x: tf.Tensor, gen: Generator): string[] {
+  if (!/entries of .* differ/.test(problems.join(" "))) return problems;
+  const leak = futureLeaks(mine, x, gen);
+  return leak ? [leak] : problems;
+}
+
+/**
+ * For each config: the library's module, the learner's skeleton holding the same weights (the Linear layers in
+ * `names`) and an input it has not seen. `body` returns what to say and stop with, or null to go on to the next one.
+ * Everything is freed, and the default generator (which the learner's constructor draws from) put back.
+ */
+export function trySkeletons<C, L extends { dispose(): void }>(
+  Module: unknown,
+  right: string,
+  seed: number,
+  configs: C[],
+  make: (c: C, gen: Generator) => { lib: L; args: number[]; names: string[]; shape: number[]; what: string },
+  body: (trial: { lib: L; mine: Skeleton; x: tf.Tensor; what: string; shape: number[] }, c: C, gen: Generator) => string | null,
+): string {
+  if (isUnanswered(Module)) return NOT_ANSWERED;
+  const saved = defaultGenerator.getState();
+  try {
+    const gen = new Generator(seed);
+    for (const c of configs) {
+      const { lib, args, names, shape, what } = make(c, gen);
+      const mine = buildSkeleton(Module, args, lib as unknown as Record<string, unknown>, names);
+      const x = unseen(shape, gen);
+      try {
+        if (typeof mine === "string") return verdict([mine], right);
+        const said = body({ lib, mine, x, what, shape }, c, gen);
+        if (said !== null) return said;
+      } finally {
+        lib.dispose();
+        if (typeof mine !== "string") disposeSkeleton(mine);
+        x.dispose();
+      }
+    }
+    return verdict([], right);
+  } finally {
+    defaultGenerator.setState(saved);
+  }
 }

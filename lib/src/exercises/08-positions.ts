@@ -1,6 +1,6 @@
-// Checks for notebook 08's exercises: "✓" when right, else "✗" and a hint, never the answer.
+// Checks for notebook 08's exercises (8.1 sinusoidal encodings, 8.2 rotary embeddings): "✓" when right, else "✗" and a hint, never the answer.
 import * as tf from "@tensorflow/tfjs";
-import { checkFunctionOnCases, type Pitfall } from "../core/exercise";
+import { checkFunctionOnCases, type Pitfall } from "./harness";
 import { applyRope, sinusoidalPositions } from "../attention/positions";
 import { Generator, randValues } from "../core/random";
 

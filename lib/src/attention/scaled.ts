@@ -16,14 +16,9 @@ export type ScaledAttention = {
  * The scores are divided by sqrt(d_k) before the softmax. Dispose the result with tf.dispose.
  */
 export function scaledDotProductAttention(queries: tf.Tensor, keys: tf.Tensor, values: tf.Tensor): ScaledAttention {
-  const dk = keys instanceof tf.Tensor ? keys.shape[keys.rank - 1] : undefined;
-  if (dk === 0)
-    throw new Error(
-      `scaledDotProductAttention: keys have d_k = 0 (shape ${shapeStr(keys.shape)}); expected at least one dimension to take dot products over`,
-    );
+  const dk = checkKeyWidth(keys);
   return tf.tidy(() => {
     const scores = attentionScores(queries, keys);
-    const dk = keys.shape[keys.rank - 1];
     const weights = softmax(tf.div(scores, Math.sqrt(dk)));
     const context = contextVectors(weights, values);
     return { scores, weights, context };
@@ -105,4 +100,14 @@ export function scalingExperiment(
     out.gradNormScaled.push(gs);
   }
   return out;
+}
+
+/** scaledDotProductAttention divides by sqrt(d_k): keys need at least one dimension. Returns d_k (the rest is attentionScores' to check). */
+function checkKeyWidth(keys: tf.Tensor): number {
+  const dk = keys instanceof tf.Tensor ? keys.shape[keys.rank - 1] : NaN;
+  if (dk === 0)
+    throw new Error(
+      `scaledDotProductAttention: keys have d_k = 0 (shape ${shapeStr(keys.shape)}); expected at least one dimension to take dot products over`,
+    );
+  return dk;
 }

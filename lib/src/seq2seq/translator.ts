@@ -16,12 +16,16 @@ export interface Translator extends Module {
   readonly config: TranslatorConfig;
   /** Masked cross-entropy of the reference under teacher forcing, averaged over its tokens. */
   loss(batch: BatchTensors): tf.Scalar;
-  /** Greedy decoding: src [B, S] int32, srcMask [B, S] -> token ids per sentence (up to <eos>), and attention if any. */
+  /**
+   * Greedy decoding: src [B, S] int32, srcMask [B, S] -> token ids per sentence (up to <eos>), and attention if any:
+   * [sentence][output word, the <eos> step included][source token] (Bahdanau's weights; the Transformer's last decoder
+   * block's cross-attention averaged over its heads, every block and head in crossAttention).
+   */
   translate(
     src: tf.Tensor2D,
     srcMask: tf.Tensor2D,
     options?: { maxLen?: number; cache?: boolean },
-  ): { ids: number[][]; attention: number[][][] | null };
+  ): { ids: number[][]; attention: number[][][] | null; crossAttention?: number[][][][][] };
   /** Parameters by stable names, for checkpoints. */
   namedParameters(): Record<string, tf.Variable>;
   /** Training mode (dropout on) or evaluation mode. */

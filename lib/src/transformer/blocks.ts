@@ -120,11 +120,21 @@ export class DecoderBlock extends Block {
     this.feedForward = new FeedForward(sizes.d, sizes.hidden, gen);
   }
   forward(x: tf.Tensor, memory: tf.Tensor, srcMask: tf.Tensor, options: { useCache?: boolean } = {}): tf.Tensor {
+    return tf.tidy(() => this.explain(x, memory, srcMask, options).output);
+  }
+  /** The forward pass, with the cross-attention's weights: output [b, T, d], crossWeights [b, heads, T, S]. */
+  explain(
+    x: tf.Tensor,
+    memory: tf.Tensor,
+    srcMask: tf.Tensor,
+    options: { useCache?: boolean } = {},
+  ): { output: tf.Tensor; crossWeights: tf.Tensor4D } {
     const useCache = options.useCache ?? false;
     return tf.tidy(() => {
       const a = this.residual(x, this.selfAttention.forward(this.norm1.forward(x), { useCache }));
-      const c = this.residual(a, this.crossAttention.forward(this.norm2.forward(a), { memory, keyMask: srcMask, useCache }));
-      return this.residual(c, this.feedForward.forward(this.norm3.forward(c)));
+      const cross = this.crossAttention.explain(this.norm2.forward(a), { memory, keyMask: srcMask, useCache });
+      const c = this.residual(a, cross.context);
+      return { output: this.residual(c, this.feedForward.forward(this.norm3.forward(c))), crossWeights: cross.weights as tf.Tensor4D };
     });
   }
   /** Empty both attentions' KV caches. */

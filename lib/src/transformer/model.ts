@@ -161,7 +161,7 @@ export class TransformerTranslator extends ModuleBase implements Translator {
    * newest word goes through it, and each attention keeps its keys and values (the memory's computed once). At most
    * maxLen words (default 2S + 10, no more than the learned positions or the context length allow).
    */
-  translate(src: tf.Tensor2D, srcMask: tf.Tensor2D, options: { maxLen?: number; cache?: boolean } = {}): { ids: number[][]; attention: null } {
+  translate(src: tf.Tensor2D, srcMask: tf.Tensor2D, options: { maxLen?: number; cache?: boolean } = {}): TransformerTranslation {
     this.checkBatch(src, srcMask, "TransformerTranslator.translate");
     const B = src.shape[0];
     let limit = options.maxLen ?? 2 * src.shape[1] + 10;
@@ -173,6 +173,7 @@ export class TransformerTranslator extends ModuleBase implements Translator {
     const done = new Array<boolean>(B).fill(false);
     const written: number[][] = Array.from({ length: B }, () => [BOS_ID]);
     const memory = trusted(() => this.encode(src, srcMask));
+    let steps = 0;
     try {
       for (let t = 0; t < limit && !done.every(Boolean); t++) {
         const next = trusted(() =>
@@ -192,6 +193,7 @@ export class TransformerTranslator extends ModuleBase implements Translator {
             return tf.argMax(logits.slice([0, logits.shape[1] - 1, 0], [B, 1, -1]).reshape([B, -1]), 1).dataSync();
           }),
         );
+        steps++;
         for (let i = 0; i < B; i++) {
           written[i].push(next[i]);
           if (done[i]) continue;
@@ -199,18 +201,88 @@ export class TransformerTranslator extends ModuleBase implements Translator {
           else ids[i].push(next[i]);
         }
       }
+      this.resetCache();
+      // The cross-attention of every step: the decoder once more over the words it read ([B, steps], causal, so each
+      // row is what that step computed), one row per word written plus the <eos> step.
+      const perBlock =
+        steps === 0
+          ? []
+          : trusted(() =>
+              tf.tidy(() =>
+                this.crossAttentionWeights(
+                  tf.tensor2d(
+                    written.map((w) => w.slice(0, steps)),
+                    [B, steps],
+                    "int32",
+                  ),
+                  memory,
+                  srcMask,
+                ),
+              ),
+            );
+      const rows = ids.map((w, i) => w.length + (done[i] ? 1 : 0));
+      const cross = perBlock.map((w) => w.arraySync() as number[][][][]); // [block][B][heads][steps][S]
+      tf.dispose(perBlock);
+      const crossAttention = ids.map((_, i) => cross.map((block) => block[i].map((head) => head.slice(0, rows[i])))); // [B][block][head][rows][S]
+      const attention = crossAttention.map((blocks) => meanOver(blocks[blocks.length - 1])); // [B][rows][S]
+      return { ids, attention, crossAttention };
     } finally {
       memory.dispose();
       this.resetCache();
       if (wasTraining) this.train();
     }
-    return { ids, attention: null };
+  }
+
+  /**
+   * The decoder's cross-attention weights while it reads tgtIn [B, T] (teacher forcing, in evaluation mode): one
+   * [B, heads, T, S] per decoder block, from the first block to the last.
+   */
+  crossAttention(src: tf.Tensor2D, srcMask: tf.Tensor2D, tgtIn: tf.Tensor2D): tf.Tensor4D[] {
+    const fn = "TransformerTranslator.crossAttention";
+    this.checkBatch(src, srcMask, fn);
+    checkTokenIds(tgtIn, this.config.tgtVocab, fn, "tgtIn");
+    if (tgtIn.shape[0] !== src.shape[0])
+      throw new Error(`${fn}: tgtIn has ${tgtIn.shape[0]} sentences and src ${src.shape[0]}; expected one target per source sentence`);
+    const wasTraining = this.training;
+    this.eval();
+    try {
+      return trusted(() => tf.tidy(() => this.crossAttentionWeights(tgtIn, this.encode(src, srcMask), srcMask)));
+    } finally {
+      if (wasTraining) this.train();
+    }
+  }
+
+  private crossAttentionWeights(tgtIn: tf.Tensor, memory: tf.Tensor, srcMask: tf.Tensor): tf.Tensor4D[] {
+    return tf.tidy(() => {
+      let y = this.embed(tgtIn, this.tgtEmb, this.tgtPositions);
+      const weights: tf.Tensor4D[] = [];
+      for (const block of this.decoder) {
+        const parts = block.explain(y, memory, srcMask);
+        y = parts.output;
+        weights.push(parts.crossWeights);
+      }
+      return weights;
+    });
   }
 
   /** Empty every decoder block's KV caches. */
   resetCache(): void {
     for (const block of this.decoder) block.resetCache();
   }
+}
+
+/** Greedy translations with what the decoder read: ids per sentence, and its cross-attention weights. */
+export interface TransformerTranslation {
+  ids: number[][];
+  /** [sentence][output word][source token]: the last decoder block's cross-attention, averaged over its heads. */
+  attention: number[][][];
+  /** [sentence][decoder block][head][output word][source token]: every block's and head's cross-attention. */
+  crossAttention: number[][][][][];
+}
+
+/** The mean of [heads][rows][cols] over the heads -> [rows][cols]. */
+function meanOver(heads: number[][][]): number[][] {
+  return heads[0].map((row, r) => row.map((_, c) => heads.reduce((sum, h) => sum + h[r][c], 0) / heads.length));
 }
 
 TRANSLATORS.transformer = (c) => new TransformerTranslator(c as TransformerConfig);

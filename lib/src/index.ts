@@ -46,7 +46,7 @@ export { checkTemperatureContext, checkPaddedSelfAttention } from "./exercises/0
 
 // 04 Self-attention with trainable weights: the seeded generator, queries/keys/values, scaling.
 export { manualSeed, rand } from "./core/random";
-export { type Module } from "./core/module";
+export { ModuleBase, type Module } from "./core/module";
 export { Linear } from "./core/linear";
 export { scaledDotProductAttention, scalingExperiment, type ScaledAttention, type ScalingExperiment } from "./attention/scaled";
 export { SelfAttentionV1, SelfAttentionV2, type AttentionParts } from "./attention/selfattention";

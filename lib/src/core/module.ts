@@ -34,12 +34,20 @@ export abstract class ModuleBase implements Module {
     return this.parts().filter((p): p is [string, ModuleBase] => p[1] instanceof ModuleBase);
   }
 
-  /** Every parameter by its path of field names, e.g. "decoder.0.crossAttention.W_query.weight", in creation order. */
+  /**
+   * Every parameter by its path of field names, e.g. "decoder.0.crossAttention.W_query.weight", in creation order. A
+   * parameter shared by two parts (tied weights) is listed once, under its first name, as PyTorch does.
+   */
   namedParameters(): Record<string, tf.Variable> {
     const named: Record<string, tf.Variable> = {};
+    const seen = new Set<tf.Variable>();
+    const add = (name: string, p: tf.Variable) => {
+      if (!seen.has(p)) named[name] = p;
+      seen.add(p);
+    };
     for (const [name, part] of this.parts()) {
-      if (part instanceof tf.Variable) named[name] = part;
-      else if (part instanceof ModuleBase) for (const [inner, p] of Object.entries(part.namedParameters())) named[`${name}.${inner}`] = p;
+      if (part instanceof tf.Variable) add(name, part);
+      else if (part instanceof ModuleBase) for (const [inner, p] of Object.entries(part.namedParameters())) add(`${name}.${inner}`, p);
     }
     return named;
   }

@@ -385,6 +385,65 @@ describe("seq2seq translators (notebooks 01 and 02)", function () {
       }
     });
 
+    it("Seq2Seq: a target with no words or another batch size than the source, and loss targets that do not fit tgtIn", () => {
+      const m = new Seq2Seq({ kind: "bahdanau", srcVocab: 10, tgtVocab: 12, embedding: 4, hidden: 4 });
+      const ids = (rows: number[][], width = rows[0].length) => tf.tensor2d(rows.flat(), [rows.length, width], "int32");
+      const src = ids([[3, 4, 2]]);
+      const srcMask = tf.ones([1, 3]) as tf.Tensor2D;
+      try {
+        const targets: [() => tf.Tensor, RegExp][] = [
+          [
+            () => ids([[]], 0),
+            /^Seq2Seq\.forward: tgtIn has no tokens \(shape \[1, 0\]\); expected at least one token per sentence \(<bos> first\)$/,
+          ],
+          [() => ids([[1], [1]]), /^Seq2Seq\.forward: tgtIn has 2 sentences and src 1; expected one target sentence per source sentence$/],
+          [() => ids([], 2), /^Seq2Seq\.forward: tgtIn has 0 sentences and src 1/],
+        ];
+        for (const [make, pattern] of targets)
+          withTensors(
+            () => [make()],
+            (tgtIn) => refuses(() => m.forward({ src, srcMask, tgtIn: tgtIn as tf.Tensor2D }), pattern),
+          );
+        const losses: [() => tf.Tensor[], RegExp][] = [
+          [
+            () => [ids([[5, 2]]), tf.ones([1, 3])],
+            /^Seq2Seq\.loss: tgtMask has shape \[1, 3\], tgtIn \[1, 2\]; expected one value per target token$/,
+          ],
+          [
+            () => [ids([[5, 2, 2]]), tf.ones([1, 2])],
+            /^Seq2Seq\.loss: tgtOut has shape \[1, 3\], tgtIn \[1, 2\]; expected one value per target token$/,
+          ],
+          [() => [ids([[5, 12]]), tf.ones([1, 2])], /^Seq2Seq\.loss: tgtOut holds the id 12, outside the vocabulary's ids 0\.\.11/],
+          [() => [ids([[5, 2]]), tf.tensor2d([[1, 2]])], /^Seq2Seq\.loss: tgtMask holds 2; expected only 1 \(keep\) and 0 \(hide\)$/],
+        ];
+        withTensors(
+          () => [ids([[1, 5]])],
+          (tgtIn) => {
+            for (const [make, pattern] of losses)
+              withTensors(make, (tgtOut, tgtMask) =>
+                refuses(
+                  () => m.loss({ src, srcMask, tgtIn: tgtIn as tf.Tensor2D, tgtOut: tgtOut as tf.Tensor2D, tgtMask: tgtMask as tf.Tensor2D }),
+                  pattern,
+                ),
+              );
+            refuses(() => m.loss({ src, srcMask, tgtIn } as never), /^Seq2Seq\.loss: tgtOut must be a tf\.Tensor, got undefined$/);
+            // What fits gives a finite loss.
+            withTensors(
+              () => [ids([[5, 2]]), tf.ones([1, 2])],
+              (tgtOut, tgtMask) => {
+                const l = m.loss({ src, srcMask, tgtIn: tgtIn as tf.Tensor2D, tgtOut: tgtOut as tf.Tensor2D, tgtMask: tgtMask as tf.Tensor2D });
+                assert.ok(Number.isFinite(data(l)[0]) && data(l)[0] > 0);
+                l.dispose();
+              },
+            );
+          },
+        );
+      } finally {
+        tf.dispose([src, srcMask]);
+        m.dispose();
+      }
+    });
+
     it("clipByGlobalNorm scales by maxNorm / sqrt(sum of squares), and leaves small gradients alone", () => {
       const grads = { a: tf.tensor1d([3]), b: tf.tensor1d([4]) }; // global norm 5
       const big = clipByGlobalNorm(grads, 1);

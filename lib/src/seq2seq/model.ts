@@ -133,15 +133,7 @@ export class Seq2Seq extends ModuleBase {
    */
   private checkSource(src: unknown, srcMask: unknown, fn: string): void {
     checkAlive(this, fn);
-    checkTokenIds(src, this.config.srcVocab, fn, "src");
-    if (src.shape[0] === 0) throw new Error(`${fn}: src is an empty batch (shape ${shapeStr(src.shape)}); expected at least one sentence`);
-    if (src.shape[1] === 0) throw new Error(`${fn}: src has no tokens (shape ${shapeStr(src.shape)}); expected at least one token per sentence`);
-    checkTensor(srcMask, fn, "srcMask");
-    checkRank(srcMask, [2], fn, "srcMask", "[batch, tokens]");
-    if (srcMask.shape[0] !== src.shape[0] || srcMask.shape[1] !== src.shape[1]) {
-      throw new Error(`${fn}: srcMask has shape ${shapeStr(srcMask.shape)}, src ${shapeStr(src.shape)}; expected one mask value per source token`);
-    }
-    checkMaskRows(srcMask, fn, "srcMask", "sentence");
+    checkSourceBatch(src, srcMask, this.config.srcVocab, fn);
   }
 
   /** Encode, and compute once per sentence what every decoder step reads. */
@@ -194,7 +186,7 @@ export class Seq2Seq extends ModuleBase {
     if (typeof batch !== "object" || batch === null)
       throw new Error(`Seq2Seq.forward: expected a batch { src, srcMask, tgtIn }, got ${String(batch)}`);
     this.checkSource(batch.src, batch.srcMask, "Seq2Seq.forward");
-    checkTokenIds(batch.tgtIn, this.config.tgtVocab, "Seq2Seq.forward", "tgtIn");
+    checkTargetIds(batch.tgtIn, batch.src, this.config.tgtVocab, "Seq2Seq.forward", "tgtIn");
     return trusted(() => this.forwardChecked(batch));
   }
 
@@ -217,6 +209,7 @@ export class Seq2Seq extends ModuleBase {
 
   /** Masked cross-entropy of the reference, averaged over its tokens. */
   loss(batch: BatchTensors): tf.Scalar {
+    checkLossTargets(batch, this.config.tgtVocab, "Seq2Seq.loss");
     return tf.tidy(() => maskedCrossEntropy(this.forward(batch).logits, batch.tgtOut, batch.tgtMask));
   }
 
@@ -232,10 +225,7 @@ export class Seq2Seq extends ModuleBase {
     options: { maxLen?: number; cache?: boolean } = {},
   ): { ids: number[][]; attention: number[][][] | null } {
     this.checkSource(src, srcMask, "Seq2Seq.translate");
-    if (typeof options !== "object" || options === null)
-      throw new Error(`Seq2Seq.translate: options must be an object like { maxLen: 20 }, got ${describeValue(options)}`);
-    if (options.maxLen !== undefined) checkPositiveInt(options.maxLen, "Seq2Seq.translate", "maxLen");
-    if (options.cache !== undefined) checkBoolean(options.cache, "Seq2Seq.translate", "cache");
+    checkTranslateOptions(options, "Seq2Seq.translate");
     return trusted(() => this.translateChecked(src, srcMask, options));
   }
 
@@ -281,6 +271,57 @@ export class Seq2Seq extends ModuleBase {
 }
 
 /** Mean cross-entropy over the tokens where mask = 1. logits [B, T, V], targets [B, T] int32, mask [B, T]. */
+/**
+ * Where a source comes in: src [B, S] int32 ids of the source vocabulary (B, S >= 1), srcMask [B, S] of 1 (token)
+ * and 0 (padding), at least one token per sentence.
+ */
+export function checkSourceBatch(src: unknown, srcMask: unknown, srcVocab: number, fn: string): asserts src is tf.Tensor2D {
+  checkTokenIds(src, srcVocab, fn, "src");
+  if (src.shape[0] === 0) throw new Error(`${fn}: src is an empty batch (shape ${shapeStr(src.shape)}); expected at least one sentence`);
+  if (src.shape[1] === 0) throw new Error(`${fn}: src has no tokens (shape ${shapeStr(src.shape)}); expected at least one token per sentence`);
+  checkTensor(srcMask, fn, "srcMask");
+  checkRank(srcMask, [2], fn, "srcMask", "[batch, tokens]");
+  if (srcMask.shape[0] !== src.shape[0] || srcMask.shape[1] !== src.shape[1]) {
+    throw new Error(`${fn}: srcMask has shape ${shapeStr(srcMask.shape)}, src ${shapeStr(src.shape)}; expected one mask value per source token`);
+  }
+  checkMaskRows(srcMask, fn, "srcMask", "sentence");
+}
+
+/** Target ids that go with src [B, S]: [B, T] int32 ids of the target vocabulary, one row per source sentence, T >= 1. */
+export function checkTargetIds(ids: unknown, src: tf.Tensor, tgtVocab: number, fn: string, name: string): asserts ids is tf.Tensor2D {
+  checkTokenIds(ids, tgtVocab, fn, name);
+  if (ids.shape[0] !== src.shape[0])
+    throw new Error(`${fn}: ${name} has ${ids.shape[0]} sentences and src ${src.shape[0]}; expected one target sentence per source sentence`);
+  if (ids.shape[1] === 0)
+    throw new Error(`${fn}: ${name} has no tokens (shape ${shapeStr(ids.shape)}); expected at least one token per sentence (<bos> first)`);
+}
+
+/** What loss() reads besides forward()'s batch: tgtOut [B, T] target ids and tgtMask [B, T] of 1 and 0, both shaped like tgtIn. */
+export function checkLossTargets(batch: unknown, tgtVocab: number, fn: string): void {
+  if (typeof batch !== "object" || batch === null)
+    throw new Error(`${fn}: expected a batch { src, srcMask, tgtIn, tgtOut, tgtMask }, got ${describeValue(batch)}`);
+  const { tgtIn, tgtOut, tgtMask } = batch as Partial<BatchTensors>;
+  checkTensor(tgtIn, fn, "tgtIn");
+  checkTokenIds(tgtOut, tgtVocab, fn, "tgtOut");
+  checkTensor(tgtMask, fn, "tgtMask");
+  for (const [name, t] of [
+    ["tgtOut", tgtOut],
+    ["tgtMask", tgtMask],
+  ] as const)
+    if (t.shape.join() !== tgtIn.shape.join())
+      throw new Error(`${fn}: ${name} has shape ${shapeStr(t.shape)}, tgtIn ${shapeStr(tgtIn.shape)}; expected one value per target token`);
+  checkMaskRows(tgtMask, fn, "tgtMask", "sentence");
+}
+
+/** translate()'s options: an object, maxLen a positive integer, cache true or false. */
+export function checkTranslateOptions(options: unknown, fn: string): asserts options is { maxLen?: number; cache?: boolean } {
+  if (typeof options !== "object" || options === null)
+    throw new Error(`${fn}: options must be an object like { maxLen: 20 }, got ${describeValue(options)}`);
+  const o = options as { maxLen?: unknown; cache?: unknown };
+  if (o.maxLen !== undefined) checkPositiveInt(o.maxLen, fn, "maxLen");
+  if (o.cache !== undefined) checkBoolean(o.cache, fn, "cache");
+}
+
 export function maskedCrossEntropy(logits: tf.Tensor, targets: tf.Tensor, mask: tf.Tensor): tf.Scalar {
   return tf.tidy(() => {
     const V = logits.shape[logits.rank - 1];

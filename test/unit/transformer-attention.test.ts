@@ -69,12 +69,18 @@ describe("the Transformer's cross-attention (notebook 08)", function () {
     trainer.dispose();
     const b = toTensors(makeBatch(encoded.slice(0, 4)));
     const S = b.src.shape[1];
-    const plain = noLeak(() => m.translate(b.src, b.srcMask, { maxLen: 9 }));
-    const cached = m.translate(b.src, b.srcMask, { maxLen: 9, cache: true });
+    const plain = noLeak(() => m.translate(b.src, b.srcMask, { maxLen: 9, attention: true }));
+    const cached = m.translate(b.src, b.srcMask, { maxLen: 9, cache: true, attention: true });
     assert.deepStrictEqual(cached.ids, plain.ids);
+    const without = m.translate(b.src, b.srcMask, { maxLen: 9 });
+    assert.deepStrictEqual(without, { ids: plain.ids, attention: null, crossAttention: null }, "no attention unless asked");
+    refuses(
+      () => m.translate(b.src, b.srcMask, { attention: "yes" as never }),
+      /TransformerTranslator.translate: the option attention must be true or false/,
+    );
     const srcLens = Array.from(b.srcMask.sum(1).dataSync());
-    plain.crossAttention.forEach((blocks, i) => {
-      const rows = plain.attention[i].length;
+    plain.crossAttention!.forEach((blocks, i) => {
+      const rows = plain.attention![i].length;
       assert.ok(rows === plain.ids[i].length || rows === plain.ids[i].length + 1, `sentence ${i}: ${rows} rows for ${plain.ids[i].length} words`);
       assert.strictEqual(blocks.length, 2, "two decoder blocks");
       for (const heads of blocks) {
@@ -93,12 +99,12 @@ describe("the Transformer's cross-attention (notebook 08)", function () {
       }
       const last = blocks[1];
       const mean = last[0].map((row, r) => row.map((_, c) => (last[0][r][c] + last[1][r][c] + last[2][r][c]) / 3));
-      assertClose(plain.attention[i].flat(), mean.flat(), 1e-6, "attention = mean over the last block's heads");
-      assertClose(cached.crossAttention[i].flat(3), blocks.flat(3), 1e-5, "cache");
+      assertClose(plain.attention![i].flat(), mean.flat(), 1e-6, "attention = mean over the last block's heads");
+      assertClose(cached.crossAttention![i].flat(3), blocks.flat(3), 1e-5, "cache");
     });
     // The same weights under teacher forcing on the words the decoder read (<bos> and its own words).
     const i = 0;
-    const read = [1, ...plain.ids[i]].slice(0, plain.attention[i].length);
+    const read = [1, ...plain.ids[i]].slice(0, plain.attention![i].length);
     const src0 = b.src.slice([0, 0], [1, S]) as tf.Tensor2D,
       mask0 = b.srcMask.slice([0, 0], [1, S]) as tf.Tensor2D;
     const tgt = tf.tensor2d([read], [1, read.length], "int32");
@@ -110,7 +116,7 @@ describe("the Transformer's cross-attention (notebook 08)", function () {
         [1, 3, read.length, S],
       ],
     );
-    assertClose(weights.map((w) => Array.from(w.dataSync())).flat(), plain.crossAttention[i].flat(3), 1e-5, "teacher forcing");
+    assertClose(weights.map((w) => Array.from(w.dataSync())).flat(), plain.crossAttention![i].flat(3), 1e-5, "teacher forcing");
     refuses(() => m.crossAttention(b.src, b.srcMask, tgt), /TransformerTranslator.crossAttention: tgtIn has 1 sentences and src 4/);
     tf.dispose([...weights, src0, mask0, tgt, b]);
     m.dispose();

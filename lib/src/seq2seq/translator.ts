@@ -18,14 +18,15 @@ export interface Translator extends Module {
   loss(batch: BatchTensors): tf.Scalar;
   /**
    * Greedy decoding: src [B, S] int32, srcMask [B, S] -> token ids per sentence (up to <eos>), and attention if any:
-   * [sentence][output word, the <eos> step included][source token] (Bahdanau's weights; the Transformer's last decoder
-   * block's cross-attention averaged over its heads, every block and head in crossAttention).
+   * [sentence][output word, the <eos> step included][source token] (Bahdanau's weights, always; the Transformer's
+   * with `attention: true`: its last decoder block's cross-attention averaged over its heads, every block and head in
+   * crossAttention).
    */
   translate(
     src: tf.Tensor2D,
     srcMask: tf.Tensor2D,
-    options?: { maxLen?: number; cache?: boolean },
-  ): { ids: number[][]; attention: number[][][] | null; crossAttention?: number[][][][][] };
+    options?: { maxLen?: number; cache?: boolean; attention?: boolean },
+  ): { ids: number[][]; attention: number[][][] | null; crossAttention?: number[][][][][] | null };
   /** Parameters by stable names, for checkpoints. */
   namedParameters(): Record<string, tf.Variable>;
   /** Training mode (dropout on) or evaluation mode. */

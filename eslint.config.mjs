@@ -6,7 +6,7 @@ import prettier from "eslint-config-prettier";
 import globals from "globals";
 
 export default tseslint.config(
-  { ignores: ["node_modules/", "lib/dist/", "build/", "test-artifacts/", "site/", "slides/", ".venv/", ".stryker-tmp/", "notebooks/"] },
+  { ignores: ["node_modules/", "lib/dist/", "build/", "test-artifacts/", "site/", "slides/", ".venv/", ".stryker-tmp/", "notebooks/", "lite/"] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

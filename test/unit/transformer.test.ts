@@ -276,5 +276,50 @@ describe("the Transformer (notebook 08)", function () {
       tf.dispose(src);
       m.dispose();
     });
+
+    it("refuses a target with no words or another batch size, a mask that is not 0/1 or hides a sentence, bad translate options and loss targets", () => {
+      const m = new TransformerTranslator({ kind: "transformer", srcVocab: 10, tgtVocab: 12, d: 8, heads: 2, hidden: 8, layers: 1, dropout: 0 });
+      const ids = (rows: number[][], width = rows[0].length) => tf.tensor2d(rows.flat(), [rows.length, width], "int32");
+      const [src, srcMask, tgtIn] = [ids([[3, 4, 2]]), tf.ones([1, 3]) as tf.Tensor2D, ids([[1, 5]])];
+      const fwd = (t: tf.Tensor) => () => m.forward({ src, srcMask, tgtIn: t as tf.Tensor2D });
+      const [empty, two, none] = [ids([[]], 0), ids([[1], [1]]), ids([], 2)];
+      refuses(fwd(empty), /^TransformerTranslator\.forward: tgtIn has no tokens \(shape \[1, 0\]\); expected at least one token per sentence/);
+      refuses(fwd(two), /^TransformerTranslator\.forward: tgtIn has 2 sentences and src 1; expected one target sentence per source sentence$/);
+      refuses(fwd(none), /^TransformerTranslator\.forward: tgtIn has 0 sentences and src 1/);
+      const [zeros, twos] = [tf.zeros([1, 3]) as tf.Tensor2D, tf.fill([1, 3], 2) as tf.Tensor2D];
+      for (const [fn, call] of [
+        ["forward", (mask: tf.Tensor2D) => m.forward({ src, srcMask: mask, tgtIn })],
+        ["translate", (mask: tf.Tensor2D) => m.translate(src, mask, { maxLen: 2 })],
+      ] as const) {
+        refuses(() => call(zeros), new RegExp(`^TransformerTranslator\\.${fn}: srcMask hides every token of sentence 0`));
+        refuses(() => call(twos), new RegExp(`^TransformerTranslator\\.${fn}: srcMask holds 2; expected only 1 \\(keep\\) and 0 \\(hide\\)$`));
+      }
+      const options: [unknown, RegExp][] = [
+        [{ maxLen: 0 }, /^TransformerTranslator\.translate: maxLen must be a positive integer, got 0$/],
+        [{ maxLen: 1.5 }, /^TransformerTranslator\.translate: maxLen must be a positive integer, got 1\.5$/],
+        [{ maxLen: "3" }, /^TransformerTranslator\.translate: maxLen must be a positive integer, got the string "3"$/],
+        [{ cache: "yes" }, /^TransformerTranslator\.translate: the option cache must be true or false, got the string "yes"$/],
+        [3, /^TransformerTranslator\.translate: options must be an object like \{ maxLen: 20 \}, got 3$/],
+      ];
+      for (const [o, pattern] of options) refuses(() => m.translate(src, srcMask, o as never), pattern);
+      const [out3, mask3, out12, fits] = [ids([[5, 2, 2]]), tf.ones([1, 3]) as tf.Tensor2D, ids([[5, 12]]), ids([[5, 2]])];
+      const ones2 = tf.ones([1, 2]) as tf.Tensor2D;
+      refuses(
+        () => m.loss({ src, srcMask, tgtIn, tgtOut: out3, tgtMask: ones2 }),
+        /^TransformerTranslator\.loss: tgtOut has shape \[1, 3\], tgtIn \[1, 2\]/,
+      );
+      refuses(() => m.loss({ src, srcMask, tgtIn, tgtOut: out12, tgtMask: ones2 }), /^TransformerTranslator\.loss: tgtOut holds the id 12, outside/);
+      refuses(
+        () => m.loss({ src, srcMask, tgtIn, tgtOut: fits, tgtMask: mask3 }),
+        /^TransformerTranslator\.loss: tgtMask has shape \[1, 3\], tgtIn \[1, 2\]/,
+      );
+      refuses(() => m.loss({ src, srcMask, tgtIn } as never), /^TransformerTranslator\.loss: tgtOut must be a tf\.Tensor, got undefined$/);
+      // What fits still runs: a finite loss, a translation of at most maxLen words.
+      const l = m.loss({ src, srcMask, tgtIn, tgtOut: fits, tgtMask: ones2 });
+      assert.ok(Number.isFinite(data(l)[0]) && data(l)[0] > 0);
+      assert.ok(m.translate(src, srcMask, { maxLen: 2 }).ids[0].length <= 2);
+      tf.dispose([l, src, srcMask, tgtIn, empty, two, none, zeros, twos, out3, mask3, out12, ones2, fits]);
+      m.dispose();
+    });
   });
 });

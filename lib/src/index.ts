@@ -83,6 +83,10 @@ export { checkSinusoidalEncoding, checkRotaryEmbedding } from "./exercises/08-po
 // 09 Attention in today's LLMs (bonus): the KV cache, grouped-query attention, sliding windows.
 export { kvCacheBytesPerToken } from "./attention/kvcache";
 export { slidingWindowMask } from "./attention/causal";
+export { GPT, type GPTConfig } from "./gpt/model";
+export { GPTBlock, type GPTBlockSizes } from "./gpt/block";
+export { generate, sampleNext, nextWordProbabilities, type GenerateOptions, type SampleOptions } from "./gpt/generate";
+export { languageModelPairs, languageModelLoss } from "./gpt/data";
 export { checkKvCacheBytes, checkKvHeadOf, checkWindowMask } from "./exercises/09-todays-llms";
 
 // For your own code: what the lib is built from and no notebook calls by name (the notebooks use it through

@@ -22,6 +22,12 @@ export interface MultiHeadOptions extends CausalOptions {
   rope?: boolean;
   /** Notebook 09: key/value heads, each shared by numHeads / kvHeads query heads (grouped-query attention; 1 is MQA). Default numHeads. */
   kvHeads?: number;
+  /**
+   * Notebook 09, multi-head latent attention (MLA, DeepSeek-V2): keys and values both come from one small latent per
+   * token (W_kv_down d_in -> kvLatent, then W_key and W_value kvLatent -> kvHeads x head_dim), and the KV cache keeps
+   * only the latent. Not with rope (DeepSeek's decoupled RoPE is not implemented here).
+   */
+  kvLatent?: number;
 }
 
 export interface AttendOptions {
@@ -46,7 +52,11 @@ export class MultiHeadAttention extends CausalBase {
   readonly numKvHeads: number;
   readonly headDim: number;
   readonly rope: boolean;
+  /** MLA's latent width, or null (keys and values straight from the inputs). */
+  readonly kvLatent: number | null;
   readonly W_query: Linear;
+  /** MLA only: d_in -> kvLatent, the one projection whose output the cache keeps. */
+  readonly W_kv_down: Linear | null;
   readonly W_key: Linear;
   readonly W_value: Linear;
   readonly out_proj: Linear;
@@ -55,6 +65,8 @@ export class MultiHeadAttention extends CausalBase {
   private cachedKeys: tf.Tensor4D | null = null;
   private cachedValues: tf.Tensor4D | null = null;
   private cachedTokens = 0;
+  // MLA's cache instead: the latents [b, T_kept, kvLatent].
+  private cachedLatent: tf.Tensor3D | null = null;
 
   constructor(dIn: number, dOut: number, contextLength: number, dropoutP: number, numHeads: number, options: MultiHeadOptions = {}) {
     const fn = "MultiHeadAttention";
@@ -68,6 +80,13 @@ export class MultiHeadAttention extends CausalBase {
       throw new Error(
         `${fn}: num_heads = ${numHeads} is not a multiple of kvHeads = ${kvHeads}; each key/value head serves the same number of query heads`,
       );
+    if (options.kvLatent !== undefined) {
+      checkPositiveInt(options.kvLatent, fn, "kvLatent");
+      if (options.rope)
+        throw new Error(
+          `${fn}: kvLatent (MLA) with rope is not supported; MLA needs a decoupled rotary key (DeepSeek-V2), which this module does not implement`,
+        );
+    }
     if (options.rope && headDim % 2 !== 0) throw new Error(`${fn}: rope turns pairs of numbers, so head_dim must be even, got ${headDim}`);
     super(dIn, dOut, contextLength, dropoutP, options.causal, options.window ?? null);
     this.numHeads = numHeads;
@@ -76,9 +95,12 @@ export class MultiHeadAttention extends CausalBase {
     this.rope = options.rope ?? false;
     this.generator = options.generator ?? defaultGenerator;
     const opts = { bias: options.qkvBias ?? false, generator: this.generator };
+    this.kvLatent = options.kvLatent ?? null;
     this.W_query = new Linear(dIn, dOut, opts);
-    this.W_key = new Linear(dIn, kvHeads * headDim, opts);
-    this.W_value = new Linear(dIn, kvHeads * headDim, opts);
+    this.W_kv_down = this.kvLatent === null ? null : new Linear(dIn, this.kvLatent, opts);
+    const kvIn = this.kvLatent ?? dIn;
+    this.W_key = new Linear(kvIn, kvHeads * headDim, opts);
+    this.W_value = new Linear(kvIn, kvHeads * headDim, opts);
     this.out_proj = new Linear(dOut, dOut, { bias: true, generator: this.generator });
   }
 
@@ -93,10 +115,17 @@ export class MultiHeadAttention extends CausalBase {
       let queries = splitHeads(this.W_query.forward(x), this.numHeads); // [b, heads, T_q, head_dim]
       let keys: tf.Tensor4D, values: tf.Tensor4D; // [b, kvHeads, T_k, head_dim]
       const reuse = useCache && memory && this.cachedKeys; // cross-attention: the memory's, from the first call
+      let latent: tf.Tensor3D | null = null; // MLA: [b, T_k, kvLatent], what its cache keeps
       if (reuse) [keys, values] = [this.cachedKeys!, this.cachedValues!];
       else {
-        keys = splitHeads(this.W_key.forward(memory ?? x), this.numKvHeads);
-        values = splitHeads(this.W_value.forward(memory ?? x), this.numKvHeads);
+        let kvIn = memory ?? x;
+        if (this.W_kv_down) {
+          latent = this.W_kv_down.forward(kvIn) as tf.Tensor3D;
+          if (useCache && !memory && this.cachedLatent) latent = tf.concat([this.cachedLatent, latent], 1);
+          kvIn = latent;
+        }
+        keys = splitHeads(this.W_key.forward(kvIn), this.numKvHeads);
+        values = splitHeads(this.W_value.forward(kvIn), this.numKvHeads);
       }
       if (this.rope) [queries, keys] = [applyRope(queries, past) as tf.Tensor4D, applyRope(keys, past) as tf.Tensor4D];
       if (useCache && !memory && this.cachedKeys)
@@ -112,7 +141,8 @@ export class MultiHeadAttention extends CausalBase {
       }
       const weights = maskedAttentionWeights(scores, this.headDim, hidden, this.dropoutP, { training: this.training, generator: this.generator });
       const context = this.out_proj.forward(mergeHeads(tf.matMul(weights, this.shareKvHeads(values)))); // [b, T_q, d_out]
-      if (useCache && !reuse) this.keepCache(keys, values, memory ? 0 : past + Tq);
+      if (useCache && latent && !memory) this.keepLatent(latent, past + Tq);
+      else if (useCache && !reuse) this.keepCache(keys, values, memory ? 0 : past + Tq);
       return { scores, weights, context };
     });
   }
@@ -140,15 +170,34 @@ export class MultiHeadAttention extends CausalBase {
     this.cachedTokens = tokens;
   }
 
-  /** Empty the KV cache (before a new sequence). */
-  resetCache(): void {
-    tf.dispose([this.cachedKeys, this.cachedValues].filter((t): t is tf.Tensor4D => t !== null));
-    [this.cachedKeys, this.cachedValues, this.cachedTokens] = [null, null, 0];
+  /** MLA: keep the latents [b, T, kvLatent] for the next call (a sliding window needs only the window - 1 newest). */
+  private keepLatent(latent: tf.Tensor3D, tokens: number): void {
+    const T = latent.shape[1];
+    const keep = this.window === null ? T : Math.min(T, this.window - 1);
+    const old = this.cachedLatent;
+    this.cachedLatent = keep > 0 ? tf.keep(keep === T ? latent : latent.slice([0, T - keep, 0], [-1, keep, -1])) : null;
+    old?.dispose();
+    this.cachedTokens = tokens;
   }
 
-  /** The KV cache's size: tokens seen since resetCache(), and the keys and values kept ([b, kvHeads, T_kept, head_dim] each). */
-  get cache(): { tokens: number; keys: tf.Tensor4D | null; values: tf.Tensor4D | null } {
-    return { tokens: this.cachedTokens, keys: this.cachedKeys, values: this.cachedValues };
+  /** Empty the KV cache (before a new sequence). */
+  resetCache(): void {
+    tf.dispose(([this.cachedKeys, this.cachedValues, this.cachedLatent] as (tf.Tensor | null)[]).filter((t): t is tf.Tensor => t !== null));
+    [this.cachedKeys, this.cachedValues, this.cachedLatent, this.cachedTokens] = [null, null, null, 0];
+  }
+
+  /**
+   * The KV cache's size: tokens seen since resetCache(), and what is kept: keys and values ([b, kvHeads, T_kept,
+   * head_dim] each), or with MLA only the latents [b, T_kept, kvLatent] (keys and values null).
+   */
+  get cache(): { tokens: number; keys: tf.Tensor4D | null; values: tf.Tensor4D | null; latent: tf.Tensor3D | null } {
+    return { tokens: this.cachedTokens, keys: this.cachedKeys, values: this.cachedValues, latent: this.cachedLatent };
+  }
+
+  /** Tokens kept in the self-attention cache and the batch they belong to (null if empty). */
+  private cachedShape(): { kept: number; batch: number } | null {
+    const t = this.cachedLatent ?? this.cachedKeys;
+    return t ? { kept: t.rank === 3 ? t.shape[1] : t.shape[2], batch: t.shape[0] } : null;
   }
 
   /** Where the options come in: a memory, key mask and cache that fit the inputs and this module. */
@@ -166,7 +215,8 @@ export class MultiHeadAttention extends CausalBase {
       );
     const [b, Tq] = inputs.shape;
     const past = useCache && memory === undefined ? this.cachedTokens : 0;
-    let Tk = Tq + (useCache ? (this.cachedKeys?.shape[2] ?? 0) : 0);
+    const kept = this.cachedShape();
+    let Tk = Tq + (useCache ? (kept?.kept ?? 0) : 0);
     if (memory !== undefined) {
       if (this.causal || this.rope)
         throw new Error(
@@ -177,8 +227,8 @@ export class MultiHeadAttention extends CausalBase {
         throw new Error(`${fn}: memory has shape ${shapeStr(memory.shape)}; expected [batch, T_k, d_in] = [${b}, T_k, ${this.dIn}]`);
       Tk = memory.shape[1]!;
     }
-    if (useCache && this.cachedKeys && this.cachedKeys.shape[0] !== b)
-      throw new Error(`${fn}: the cache holds ${this.cachedKeys.shape[0]} sequences but the inputs have ${b}; call resetCache() before a new batch`);
+    if (useCache && kept && kept.batch !== b)
+      throw new Error(`${fn}: the cache holds ${kept.batch} sequences but the inputs have ${b}; call resetCache() before a new batch`);
     if (useCache && memory === undefined && this.causal && past + Tq > this.contextLength)
       throw new Error(
         `${fn}: the cache holds ${past} tokens and ${Tq} more come in, more than the context length ${this.contextLength}; call resetCache() or build the module with a longer context length`,

@@ -75,6 +75,7 @@ export { MemoryEfficientAttention, onlineSoftmaxSteps, type MemoryEfficientOptio
 export { sinusoidalPositions, LearnedPositions, applyRope, ropeAngles, POSITION_SCHEMES, type PositionScheme } from "./attention/positions";
 export { LayerNorm, FeedForward, EncoderBlock, DecoderBlock } from "./transformer/blocks";
 export { TransformerTranslator, type TransformerConfig } from "./transformer/model";
+import "./fast/wings"; // the speed wings register their fast losses for the Trainer
 export { longSentences, loadLengthExperiment, type LengthExperimentResults, type LengthResultBucket } from "./seq2seq/data";
 export { LONG_BUCKETS } from "./seq2seq/experiment";
 export { type Translator } from "./seq2seq/translator";

@@ -37,6 +37,8 @@ export { teacherForcedAttention } from "./seq2seq/experiment"; // the length exp
 export { clipByGlobalNorm, trainStep, type StepOptions } from "./seq2seq/train";
 export { saveCheckpoint } from "./seq2seq/checkpoint";
 
-// The speed wing (seq2seq/fast/), tested equal to the readable model
+// The speed wings (fast/, seq2seq/fast/, transformer/fast/), tested equal to the readable models
 export { fastForward, fastLoss, fastPathAvailable, withFastKernels, TESTED_TFJS } from "./seq2seq/fast";
+export { FAST_LOSSES, clipAndAdam } from "./fast/training";
+export * as transformerWing from "./transformer/fast";
 export { gruCellFused, gruCellGradFused, registerGruKernels } from "./seq2seq/fast/grukernels";

@@ -1,5 +1,5 @@
 // The Jupyter kernel this process may be (tslab, or the browser course's kernel): where figures and live updates
-// go, and whether there is one. ("kernel" alone means a tfjs op elsewhere in the lib: core/wasmkernels.ts.)
+// go, and whether there is one. ("kernel" alone means a tfjs op elsewhere in the lib: fast/wasmkernels.ts.)
 import { platform, type WriteDisplayData } from "./platform";
 
 export type { Bundle, WriteDisplayData } from "./platform";

@@ -8,7 +8,7 @@ import type { Translator } from "./translator";
 import { checkAlive } from "../core/module";
 import { Vocabulary } from "./vocab";
 import type { SentencePair } from "./grammar";
-import { withFastKernels } from "../core/wasmkernels";
+import { withFastKernels } from "../fast/wasmkernels";
 
 export interface Translation {
   source: string;

@@ -2,13 +2,13 @@
 import * as tf from "@tensorflow/tfjs";
 import { Generator } from "../core/random";
 import { makeBatches, toTensors, type Batch, type BatchTensors, type EncodedPair } from "./batch";
-import { Seq2Seq } from "./model";
 import type { Translator } from "./translator";
 import { checkPositive, checkPositiveInt } from "../core/checks";
 import { checkAlive } from "../core/module";
 import { inKernel } from "../core/jupyter";
 import { platform } from "../core/platform";
-import { fastLoss, fastPathAvailable, withFastKernels } from "./fast";
+import { FAST_LOSSES, clipAndAdam, fastPathAvailable } from "../fast/training";
+import { withFastKernels } from "../fast/wasmkernels";
 
 /** Scale the gradients down so that their global L2 norm is at most maxNorm (as torch's clip_grad_norm_). */
 export function clipByGlobalNorm(grads: tf.NamedTensorMap, maxNorm: number): { grads: tf.NamedTensorMap; norm: tf.Scalar } {
@@ -24,20 +24,25 @@ export function clipByGlobalNorm(grads: tf.NamedTensorMap, maxNorm: number): { g
 export interface StepOptions {
   /** Largest global norm of the gradients (default 1). */
   clipNorm?: number;
-  /** Train through the fast path (./fast/) where the backend has it (default), or the readable model. */
+  /** Train through the speed wings (../fast/) where the backend has them (default), or the readable model. */
   fast?: boolean;
 }
 
 /** Forward + backward + update. Returns the loss as a scalar tensor (read it when you need it). */
 export function trainStep(model: Translator, optimizer: tf.Optimizer, batch: BatchTensors, options: StepOptions = {}): tf.Scalar {
-  // The speed wing: the RNNs' fused forward pass, and for every translator the faster wasm kernels (same numbers).
+  // The speed wings (same numbers): the fast loss its wing registered for this kind of model, clipping and Adam as
+  // one kernel, and faster wasm kernels.
   const fast = (options.fast ?? true) && fastPathAvailable();
+  const fastLoss = fast ? FAST_LOSSES[model.config.kind] : undefined;
   const step = () => {
-    const loss = () => (fast && model instanceof Seq2Seq ? fastLoss(model, batch) : model.loss(batch));
+    const loss = () => fastLoss?.(model, batch) ?? model.loss(batch);
     const { value, grads } = tf.variableGrads(loss, model.parameters());
-    const clipped = clipByGlobalNorm(grads, options.clipNorm ?? 1);
-    optimizer.applyGradients(clipped.grads);
-    tf.dispose([grads, clipped.grads, clipped.norm]);
+    if (!(fast && clipAndAdam(optimizer, grads, options.clipNorm ?? 1))) {
+      const clipped = clipByGlobalNorm(grads, options.clipNorm ?? 1);
+      optimizer.applyGradients(clipped.grads);
+      tf.dispose(clipped);
+    }
+    tf.dispose(grads);
     return value;
   };
   return fast ? withFastKernels(step) : step();

@@ -5,7 +5,7 @@
 //   - keys are transposed once, explicitly: tfjs's wasm matMul with a transposed operand is many times slower
 //   - each head's products are 2-D matMuls: tfjs's wasm BatchMatMul runs a batch of them at ~1-2 GFLOP/s, but a
 //     single 2-D product at ~20 (measured: [24, 256, 64] x [24, 64, 256] batched 120-190 ms, as 24 products
-//     ~19 ms). The heads are cut apart with the fast wasm kernels of core/wasmkernels.ts.
+//     ~19 ms). The heads are cut apart with the fast wasm kernels of ../../fast/wasmkernels.ts.
 //   - the causal mask is built once, for the context length, as state of the module, and sliced per call
 import * as tf from "@tensorflow/tfjs";
 import { Generator, defaultGenerator } from "../../core/random";
@@ -13,7 +13,7 @@ import { Linear } from "../../core/linear";
 import { ModuleBase, type Module } from "../../core/module";
 import { checkAttentionFits, checkBoolean, checkDropout, checkFits, checkPositiveInt, FEWER_TOKENS } from "../../core/checks";
 import { dropout } from "../dropout";
-import { withFastKernels } from "../../core/wasmkernels";
+import { withFastKernels } from "../../fast/wasmkernels";
 import { MASKED_FINITE, hiddenPattern } from "../../core/mask";
 import { headDimOf, mergeHeads, splitHeads } from "../heads";
 import { explainChecked, type CausalOptions } from "../causalattention";

@@ -8,7 +8,7 @@
 //   r = σ(x_r + h_r + b_r), z = σ(x_z + h_z + b_z), n = tanh(x_n + r ⊙ (h_n + b_n)),
 //   h' = n + z ⊙ (h - n), and where mask = 0 the state is carried over: out = h + m ⊙ (h' - h).
 import * as tf from "@tensorflow/tfjs";
-import { tanhApprox } from "../../core/wasmkernels";
+import { tanhApprox } from "../../fast/wasmkernels";
 
 export const GRU_CELL = "CourseGruCell";
 export const GRU_CELL_GRAD = "CourseGruCellGrad";
@@ -17,7 +17,7 @@ type Info = { dataId: object; shape: number[]; dtype: tf.DataType };
 type Views = { read: (t: Info) => Float32Array; outputs: (shapes: number[][]) => { infos: Info[]; views: Float32Array[] } };
 
 /** Typed-array access to tensors for the two JS-side backends. */
-function viewsFor(backend: any): Views {
+export function viewsFor(backend: any): Views {
   if (typeof backend.typedArrayFromHeap === "function") {
     // wasm: allocate every output first (growing the heap detaches older views), then take views.
     return {

@@ -1,14 +1,15 @@
 // The translators' speed wing: the same forward pass as Seq2Seq.forward (../model.ts), made fast enough to
 // train in a notebook. Nothing here changes what is computed; the tests hold every piece to the readable
-// code (outputs and gradients within 1e-5, kernels equal to the cpu backend's). The trainer picks it.
+// code (outputs and gradients within 1e-5, kernels equal to the cpu backend's). It registers its loss for the
+// Trainer in FAST_LOSSES (../../fast/training.ts), under the kinds "plain" and "bahdanau".
 //
 //   index.ts         fastForward: the forward pass built from the pieces below
 //   recurrences.ts   whole GRU sequences and the Bahdanau decoder loop as single ops, backward by hand
 //   grukernels.ts    one GRU step (and its gradient) as one fused kernel, for wasm and cpu
-//   (../../core/wasmkernels.ts: faster Slice/Split/Unstack/Gather/Sum/Tanh/transposed MatMul and the missing
+//   (../../fast/wasmkernels.ts: faster Slice/Split/Unstack/Gather/Sum/Tanh/transposed MatMul and the missing
 //    UnsortedSegmentSum, registered for wasm only while a fast path runs)
 //
-// Tested against @tensorflow/tfjs TESTED_TFJS (core/wasmkernels.ts): the kernels read tensors through the
+// Tested against @tensorflow/tfjs TESTED_TFJS (fast/wasmkernels.ts): the kernels read tensors through the
 // wasm and cpu backends' own methods (makeOutput, typedArrayFromHeap, data), which a tfjs upgrade may change.
 // A test fails when the installed tfjs differs, so an upgrade re-runs the equality tests before anything trains.
 import * as tf from "@tensorflow/tfjs";
@@ -16,14 +17,13 @@ import type { BatchTensors } from "../batch";
 import { maskedCrossEntropy, paddingBias, type DecoderOutput, type Seq2Seq } from "../model";
 import { registerGruKernels } from "./grukernels";
 import { bahdanauDecoder, gruSequence } from "./recurrences";
-import { withFastKernels } from "../../core/wasmkernels";
+import { withFastKernels } from "../../fast/wasmkernels";
+import { FAST_LOSSES, fastPathAvailable } from "../../fast/training";
+import type { Translator } from "../translator";
 
-export { withFastKernels, TESTED_TFJS } from "../../core/wasmkernels";
+export { withFastKernels, TESTED_TFJS } from "../../fast/wasmkernels";
 
-/** The fast path runs on the backends that have its fused kernels (wasm, cpu); others train the readable model. */
-export function fastPathAvailable(): boolean {
-  return tf.getBackend() === "wasm" || tf.getBackend() === "cpu";
-}
+export { fastPathAvailable };
 
 /**
  * The input projections of embedded tokens, (table[ids]) W + b: [B, T] ids -> [B, T, 3H]. Computed as a
@@ -100,3 +100,5 @@ export function fastForward(model: Seq2Seq, batch: Pick<BatchTensors, "src" | "s
 export function fastLoss(model: Seq2Seq, batch: BatchTensors): tf.Scalar {
   return tf.tidy(() => maskedCrossEntropy(fastForward(model, batch).logits, batch.tgtOut, batch.tgtMask));
 }
+
+FAST_LOSSES.plain = FAST_LOSSES.bahdanau = (model: Translator, batch: BatchTensors) => fastLoss(model as Seq2Seq, batch);

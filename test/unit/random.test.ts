@@ -113,7 +113,7 @@ describe("a generator or bias option of the wrong kind is refused, not used", ()
       () => new lib.Linear(3, 2, { generator: {} as never }),
       /^Linear: the generator must be a Generator \(new Generator\(seed\)\), got an object$/,
     );
-    refuses(() => new lib.SelfAttentionV1(3, 2, { generator: 7 as never }), /^rand: the generator must be a Generator/);
+    refuses(() => new lib.SelfAttentionV1(3, 2, { generator: 7 as never }), /^SelfAttentionV1: the generator must be a Generator/);
     refuses(() => new lib.Linear(3, 2, { bias: "false" as never }), /^Linear: the option bias must be true or false, got the string "false"$/);
     const lin = new lib.Linear(3, 2, { bias: false, generator: new Generator(1) });
     assert.strictEqual(lin.bias, null);

@@ -308,6 +308,44 @@ describe("self-attention (notebooks 03 and 04)", () => {
       assertThrowsMessage(() => simpleSelfAttention(x), /simpleSelfAttention: inputs is an empty sequence/);
       x.dispose();
     });
+    it("options that are not an object, a qkvBias that is not true or false, a generator that is not one", () => {
+      const cases: [() => unknown, RegExp][] = [
+        [() => new SelfAttentionV2(3, 2, 3 as never), /^SelfAttentionV2: options must be an object like \{ qkvBias: true \}, got 3$/],
+        [() => new SelfAttentionV2(3, 2, "bias" as never), /^SelfAttentionV2: options must be an object like .*, got the string "bias"$/],
+        [() => new SelfAttentionV2(3, 2, [true] as never), /^SelfAttentionV2: options must be an object like .*, got an array$/],
+        [() => new SelfAttentionV2(3, 2, null as never), /^SelfAttentionV2: options must be an object like .*, got null$/],
+        [
+          () => new SelfAttentionV2(3, 2, { qkvBias: "no" as never }),
+          /^SelfAttentionV2: the option qkvBias must be true or false, got the string "no"$/,
+        ],
+        [
+          () => new SelfAttentionV2(3, 2, { generator: 3 as never }),
+          /^SelfAttentionV2: the generator must be a Generator \(new Generator\(seed\)\), got 3$/,
+        ],
+        [
+          () => new SelfAttentionV1(3, 2, 3 as never),
+          /^SelfAttentionV1: options must be an object like \{ generator: new Generator\(123\) \}, got 3$/,
+        ],
+        [() => new Linear(3, 2, 3 as never), /^Linear: options must be an object like \{ bias: false \}, got 3$/],
+      ];
+      for (const [make, pattern] of cases) refuses(make, pattern);
+    });
+    it("Linear on an axis of size 0: no token or no batch item", () => {
+      const lin = new Linear(3, 2);
+      for (const shape of [
+        [0, 3],
+        [2, 0, 3],
+      ])
+        withTensors(
+          () => [tf.zeros(shape)],
+          (x) =>
+            refuses(
+              () => lin.forward(x),
+              /^Linear: x has an axis of size 0 \(shape \[.*\], \[\.\.\., d_in\]\); expected at least one entry along every axis$/,
+            ),
+        );
+      lin.dispose();
+    });
     it("non-finite values", () => {
       const x = tf.tensor([[1, NaN, 0]]);
       assertThrowsMessage(() => sa.forward(x), /inputs contains NaN or Infinity; expected finite numbers/);

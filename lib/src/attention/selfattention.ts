@@ -2,8 +2,8 @@
 // scaled dot-product attention. v1 holds raw weight matrices [d_in, d_out] (x @ W); v2 uses linear
 // layers laid out like PyTorch's nn.Linear ([d_out, d_in], x @ W^T) and initialised like them.
 import * as tf from "@tensorflow/tfjs";
-import { checkInputs, checkPositiveInt } from "../core/checks";
-import { Generator, defaultGenerator, randValues } from "../core/random";
+import { checkBoolean, checkInputs, checkOptions, checkPositiveInt } from "../core/checks";
+import { Generator, checkGenerator, defaultGenerator, randValues } from "../core/random";
 import { Linear, variableFrom } from "../core/linear";
 import { checkAlive, ModuleBase } from "../core/module";
 import { scaledDotProductAttention } from "./scaled";
@@ -55,7 +55,9 @@ export class SelfAttentionV1 extends SelfAttentionBase {
 
   constructor(dIn: number, dOut: number, options: { generator?: Generator } = {}) {
     super(dIn, dOut);
+    checkOptions(options, "SelfAttentionV1", "{ generator: new Generator(123) }");
     const gen = options.generator ?? defaultGenerator;
+    checkGenerator(gen, "SelfAttentionV1");
     this.W_query = variableFrom(randValues([dIn, dOut], gen), [dIn, dOut]);
     this.W_key = variableFrom(randValues([dIn, dOut], gen), [dIn, dOut]);
     this.W_value = variableFrom(randValues([dIn, dOut], gen), [dIn, dOut]);
@@ -75,7 +77,10 @@ export class SelfAttentionV2 extends SelfAttentionBase {
 
   constructor(dIn: number, dOut: number, options: { qkvBias?: boolean; generator?: Generator } = {}) {
     super(dIn, dOut);
+    checkOptions(options, "SelfAttentionV2", "{ qkvBias: true }");
+    checkBoolean(options.qkvBias ?? false, "SelfAttentionV2", "qkvBias");
     const opts = { bias: options.qkvBias ?? false, generator: options.generator ?? defaultGenerator };
+    checkGenerator(opts.generator, "SelfAttentionV2");
     this.W_query = new Linear(dIn, dOut, opts);
     this.W_key = new Linear(dIn, dOut, opts);
     this.W_value = new Linear(dIn, dOut, opts);

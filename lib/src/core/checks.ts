@@ -56,6 +56,20 @@ export function checkPositiveInt(v: unknown, fn: string, name: string): asserts 
   }
 }
 
+/** A count or position that may be 0 (an offset, a number of items): an integer >= 0. */
+export function checkNonNegativeInt(v: unknown, fn: string, name: string): asserts v is number {
+  if (typeof v !== "number" || !Number.isInteger(v) || v < 0) {
+    throw new Error(`${fn}: ${name} must be an integer >= 0, got ${describeValue(v)}`);
+  }
+}
+
+/** Options must be an object (or left out), not a number, a string or an array; `example` shows one, e.g. "{ qkvBias: true }". */
+export function checkOptions(options: unknown, fn: string, example: string): asserts options is Record<string, unknown> {
+  if (typeof options !== "object" || options === null || Array.isArray(options)) {
+    throw new Error(`${fn}: options must be an object like ${example}, got ${Array.isArray(options) ? "an array" : describeValue(options)}`);
+  }
+}
+
 /** A setting given by the learner must be a finite number greater than 0 (a learning rate, a time limit). */
 export function checkPositive(v: unknown, fn: string, name: string): asserts v is number {
   if (typeof v !== "number" || !Number.isFinite(v) || v <= 0) {

@@ -1,7 +1,7 @@
 // A linear layer laid out like PyTorch's nn.Linear: weight [d_out, d_in], y = x W^T + b,
 // initialised uniform in ±1/sqrt(d_in) from the course's generator.
 import * as tf from "@tensorflow/tfjs";
-import { checkNumbers, checkPositiveInt, shapeStr } from "./checks";
+import { checkNotEmpty, checkNumbers, checkOptions, checkPositiveInt, shapeStr } from "./checks";
 import { Generator, defaultGenerator, uniformLinear } from "./random";
 import { checkAlive, ModuleBase } from "./module";
 
@@ -27,6 +27,7 @@ export class Linear extends ModuleBase {
     super();
     checkPositiveInt(dIn, "Linear", "d_in");
     checkPositiveInt(dOut, "Linear", "d_out");
+    checkOptions(options, "Linear", "{ bias: false }");
     const init = uniformLinear(dIn, dOut, options.bias ?? true, options.generator ?? defaultGenerator);
     this.weight = variableFrom(init.weight, [dOut, dIn]);
     this.bias = init.bias ? variableFrom(init.bias, [dOut]) : null;
@@ -40,6 +41,7 @@ export class Linear extends ModuleBase {
     if (x.rank < 1 || d !== this.dIn) {
       throw new Error(`Linear: input has last axis ${d} (shape ${shapeStr(x.shape)}), expected d_in = ${this.dIn}`);
     }
+    checkNotEmpty(x, "Linear", "x", "[..., d_in]");
     return tf.tidy(() => {
       const flat = x.reshape([-1, this.dIn]);
       let y = tf.matMul(flat, this.weight, false, true);

@@ -1,6 +1,7 @@
 import * as assert from "assert";
 import { setup, show, LivePlot, LiveLineChart, lineChart, heatmap } from "attention-lib";
 import { figureBundle, figureHtml, plotlyLibrary, plotlyScriptHtml, inKernel, FIGURE_CLASS } from "attention-lib/internal";
+import { refuses } from "../helpers";
 
 type Msg = { data: Record<string, unknown>; metadata: object; transient: { display_id?: string } };
 
@@ -76,6 +77,20 @@ describe("show: figures in every Jupyter front end, offline", () => {
       console.log = orig;
     }
     assert.deepStrictEqual(lines, ["<Figure 't': 1 trace(s) (heatmap)>"]);
+  });
+
+  it("LivePlot refuses what is not a figure and a redraw interval that is not a number of milliseconds >= 0", () => {
+    const cases: [() => unknown, RegExp][] = [
+      [() => new LivePlot({} as never), /^LivePlot: expected a figure made by heatmap\(\), .*, got an object without data and layout$/],
+      [() => new LivePlot(3 as never), /^LivePlot: expected a figure .*, got number$/],
+      [() => new LivePlot(fig(), -1), /^LivePlot: minIntervalMs must be a number of milliseconds >= 0, got -1$/],
+      [() => new LivePlot(fig(), NaN), /^LivePlot: minIntervalMs must be a number of milliseconds >= 0, got NaN$/],
+      [() => new LivePlot(fig(), "250" as never), /^LivePlot: minIntervalMs must be .*, got the string "250"$/],
+      [() => new LivePlot(fig(), 60000).update({} as never), /^LivePlot\.update: expected a figure .*, got an object without data and layout$/],
+      [() => new LiveLineChart(["a"], {}, -1), /^LiveLineChart: minIntervalMs must be a number of milliseconds >= 0, got -1$/],
+    ];
+    for (const [make, pattern] of cases) refuses(make, pattern);
+    assert.strictEqual(new LivePlot(fig(), 0).draws, 0); // outside a notebook nothing is sent, and 0 ms is allowed
   });
 
   describe("inside a kernel", () => {

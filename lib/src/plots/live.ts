@@ -1,7 +1,7 @@
 // A line chart that grows while a loop runs (training curves), redrawn in place.
 import { checkFigureOptions, lineFigure, type ChartOptions, type Figure } from "./figures";
-import { checkBoolean, describeValue } from "../core/checks";
-import { LivePlot } from "./show";
+import { checkBoolean } from "../core/checks";
+import { checkInterval, LivePlot } from "./show";
 
 export class LiveLineChart {
   private readonly lines = new Map<string, { x: number[]; y: number[] }>();
@@ -20,8 +20,7 @@ export class LiveLineChart {
     if (twice !== undefined) throw new Error(`LiveLineChart: the name '${twice}' is given twice; expected one name per line`);
     checkFigureOptions(options, "LiveLineChart");
     if (options.logY !== undefined) checkBoolean(options.logY, "LiveLineChart", "logY");
-    if (typeof minIntervalMs !== "number" || !(minIntervalMs >= 0) || minIntervalMs === Infinity)
-      throw new Error(`LiveLineChart: minIntervalMs must be a number of milliseconds >= 0, got ${describeValue(minIntervalMs)}`);
+    checkInterval(minIntervalMs, "LiveLineChart");
     for (const n of names) this.lines.set(n, { x: [], y: [] });
     this.plot = new LivePlot(this.figure(), minIntervalMs);
   }

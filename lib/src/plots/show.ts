@@ -10,6 +10,7 @@
 import type { Figure } from "./figures";
 import { jupyterDisplayChannel, type Bundle } from "../core/jupyter";
 import { platform, type Platform, type PlotlySource } from "../core/platform";
+import { describeValue } from "../core/checks";
 
 export { inKernel } from "../core/jupyter";
 
@@ -103,6 +104,12 @@ export function checkFigure(fig: unknown, fn: string): asserts fig is Figure {
   }
 }
 
+/** The time between a live figure's redraws: a finite number of milliseconds >= 0 (-1 or NaN would redraw never or always). */
+export function checkInterval(ms: unknown, fn: string): asserts ms is number {
+  if (typeof ms !== "number" || !(ms >= 0) || ms === Infinity)
+    throw new Error(`${fn}: minIntervalMs must be a number of milliseconds >= 0, got ${describeValue(ms)}`);
+}
+
 /** The HTML view of a figure: a div, and a script that draws it once plotly.js is there. */
 export function figureHtml(fig: Figure, id: string = `fig-${platform().randomHex(6)}`): string {
   const height = Number(fig.layout.height ?? 420);
@@ -186,12 +193,15 @@ export class LivePlot {
     fig: Figure,
     private readonly minIntervalMs = 250,
   ) {
+    checkFigure(fig, "LivePlot");
+    checkInterval(minIntervalMs, "LivePlot");
     this.pending = fig;
     this.flush();
   }
 
   /** Replace the figure; drawn now, or at the next update/flush if the last draw was too recent. */
   update(fig: Figure): void {
+    checkFigure(fig, "LivePlot.update");
     this.pending = fig;
     if (Date.now() - this.lastDraw >= this.minIntervalMs) this.flush();
   }

@@ -79,7 +79,8 @@ import "./fast/wings"; // the speed wings register their fast losses for the Tra
 export { longSentences, loadLengthExperiment, type LengthExperimentResults, type LengthResultBucket } from "./seq2seq/data";
 export { LONG_BUCKETS } from "./seq2seq/experiment";
 export { type Translator } from "./seq2seq/translator";
-export { checkSinusoidalEncoding, checkRotaryEmbedding } from "./exercises/08-positions";
+export { loadLengthSeeds, loadRace, loadBench, type LengthSeedsResults, type RaceResults, type BenchCase } from "./transformer/results";
+export { checkSinusoidalEncoding, checkRotaryEmbedding, checkDecoderBlock } from "./exercises/08-positions";
 
 // 09 Attention in today's LLMs (bonus): the KV cache, grouped-query attention, sliding windows.
 export { kvCacheBytesPerToken } from "./attention/kvcache";

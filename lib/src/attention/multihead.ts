@@ -104,47 +104,70 @@ export class MultiHeadAttention extends CausalBase {
     this.out_proj = new Linear(dOut, dOut, { bias: true, generator: this.generator });
   }
 
-  /** scores and weights are [b, heads, T_q, T_k]; context is the output [b, T_q, d_out]. */
+  /**
+   * scores and weights are [b, heads, T_q, T_k]; context is the output [b, T_q, d_out]. Without options this is the
+   * forward pass of notebook 06 (exercise 6.4); the lines marked 08 and 09 are what those notebooks add.
+   */
   explain(inputs: tf.Tensor, options: AttendOptions = {}): CausalParts {
     const fn = "MultiHeadAttention";
     this.checkOptions(inputs, options);
     return explainChecked(this, inputs, fn, (x) => {
-      const { memory, keyMask, useCache } = options;
+      const { memory, keyMask, useCache = false } = options;
       const [b, Tq] = x.shape;
-      const past = useCache && !memory ? this.cachedTokens : 0; // positions before these queries
+      const past = useCache && !memory ? this.cachedTokens : 0; // 09: the tokens before these queries, in the cache
       let queries = splitHeads(this.W_query.forward(x), this.numHeads); // [b, heads, T_q, head_dim]
-      let keys: tf.Tensor4D, values: tf.Tensor4D; // [b, kvHeads, T_k, head_dim]
-      const reuse = useCache && memory && this.cachedKeys; // cross-attention: the memory's, from the first call
-      let latent: tf.Tensor3D | null = null; // MLA: [b, T_k, kvLatent], what its cache keeps
-      if (reuse) [keys, values] = [this.cachedKeys!, this.cachedValues!];
-      else {
-        let kvIn = memory ?? x;
-        if (this.W_kv_down) {
-          latent = this.W_kv_down.forward(kvIn) as tf.Tensor3D;
-          if (useCache && !memory && this.cachedLatent) latent = tf.concat([this.cachedLatent, latent], 1);
-          kvIn = latent;
-        }
-        keys = splitHeads(this.W_key.forward(kvIn), this.numKvHeads);
-        values = splitHeads(this.W_value.forward(kvIn), this.numKvHeads);
-      }
-      if (this.rope) [queries, keys] = [applyRope(queries, past) as tf.Tensor4D, applyRope(keys, past) as tf.Tensor4D];
-      if (useCache && !memory && this.cachedKeys)
-        [keys, values] = [tf.concat([this.cachedKeys, keys], 2), tf.concat([this.cachedValues!, values], 2)];
+      const { keys, values, keep } = this.keysAndValues(memory ?? x, memory !== undefined, useCache, past); // [b, kvHeads, T_k, head_dim]
+      if (this.rope) queries = applyRope(queries, past) as tf.Tensor4D; // 08: positions turn the queries (and the keys)
       const Tk = keys.shape[2];
-      const first = past + Tq - Tk; // the position of the first key (a sliding window's cache drops older ones)
       checkAttentionFits([b, this.numHeads], Tq, Tk, fn);
       const scores = tf.matMul(queries, this.shareKvHeads(keys), false, true); // [b, heads, T_q, T_k]
-      let hidden: tf.Tensor | null = this.mask?.slice([past, first], [Tq, Tk]) ?? null; // the future (and beyond the window): [T_q, T_k]
-      if (keyMask) {
-        const padding = tf.equal(keyMask, 0).reshape([b, 1, 1, Tk]); // [b, 1, 1, T_k]
-        hidden = hidden ? tf.logicalOr(hidden, padding) : padding;
-      }
+      const hidden = this.hiddenKeys(b, Tq, Tk, past, keyMask); // the future; 08: padding; 09: keys beyond the window
       const weights = maskedAttentionWeights(scores, this.headDim, hidden, this.dropoutP, { training: this.training, generator: this.generator });
       const context = this.out_proj.forward(mergeHeads(tf.matMul(weights, this.shareKvHeads(values)))); // [b, T_q, d_out]
-      if (useCache && latent && !memory) this.keepLatent(latent, past + Tq);
-      else if (useCache && !reuse) this.keepCache(keys, values, memory ? 0 : past + Tq);
+      if (useCache) keep(); // 09: the KV cache for the next call
       return { scores, weights, context };
     });
+  }
+
+  /**
+   * Keys and values [b, kvHeads, T_k, head_dim] from `source` (the inputs, or 08: the memory). 09: with useCache, the
+   * cached ones come first (cross-attention reuses the memory's from the first call), MLA makes them from its latent,
+   * and `keep` stores what the next call needs. Rotary positions turn the new keys at their positions.
+   */
+  private keysAndValues(
+    source: tf.Tensor3D | tf.Tensor,
+    isMemory: boolean,
+    useCache: boolean,
+    past: number,
+  ): { keys: tf.Tensor4D; values: tf.Tensor4D; keep: () => void } {
+    if (useCache && isMemory && this.cachedKeys) return { keys: this.cachedKeys, values: this.cachedValues!, keep: () => {} };
+    const appending = useCache && !isMemory; // self-attention: the new tokens' keys and values join the cached ones
+    let kvIn = source;
+    let latent: tf.Tensor3D | null = null;
+    if (this.W_kv_down) {
+      latent = this.W_kv_down.forward(source) as tf.Tensor3D; // MLA: [b, T, kvLatent]
+      if (appending && this.cachedLatent) latent = tf.concat([this.cachedLatent, latent], 1);
+      kvIn = latent;
+    }
+    let keys = splitHeads(this.W_key.forward(kvIn), this.numKvHeads);
+    let values = splitHeads(this.W_value.forward(kvIn), this.numKvHeads);
+    if (this.rope) keys = applyRope(keys, past) as tf.Tensor4D;
+    if (appending && this.cachedKeys) [keys, values] = [tf.concat([this.cachedKeys, keys], 2), tf.concat([this.cachedValues!, values], 2)];
+    const tokens = isMemory ? 0 : past + source.shape[1]!;
+    const keep = () => (latent && appending ? this.keepLatent(latent, tokens) : this.keepCache(keys, values, tokens));
+    return { keys, values, keep };
+  }
+
+  /**
+   * Which keys each query may not see, [T_q, T_k] or [b, 1, T_q, T_k] (null: none): the future and, with a window, the
+   * keys too far back (this module's mask, sliced at the queries' and keys' positions), and 08: the padding in keyMask.
+   */
+  private hiddenKeys(b: number, Tq: number, Tk: number, past: number, keyMask?: tf.Tensor): tf.Tensor | null {
+    const first = past + Tq - Tk; // the position of the first key (09: a sliding window's cache drops older ones)
+    const future = this.mask?.slice([past, first], [Tq, Tk]) ?? null;
+    if (!keyMask) return future;
+    const padding = tf.equal(keyMask, 0).reshape([b, 1, 1, Tk]); // [b, 1, 1, T_k]
+    return future ? tf.logicalOr(future, padding) : padding;
   }
 
   /** inputs [b, T, d_in] -> context vectors [b, T, d_out] (or [T, d_in] -> [T, d_out]) */

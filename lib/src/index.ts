@@ -89,7 +89,19 @@ export { GPT, type GPTConfig } from "./gpt/model";
 export { GPTBlock, type GPTBlockSizes } from "./gpt/block";
 export { generate, sampleNext, nextWordProbabilities, type GenerateOptions, type SampleOptions } from "./gpt/generate";
 export { languageModelPairs, languageModelLoss } from "./gpt/data";
-export { checkKvCacheBytes, checkKvHeadOf, checkWindowMask } from "./exercises/09-todays-llms";
+export { loadGptVariants, type GPTVariantsResults, type GPTVariantResult } from "./gpt/results";
+export {
+  checkKvCacheBytes,
+  checkKvHeadOf,
+  checkWindowMask,
+  checkCacheBytes,
+  checkRepeatKvHeads,
+  checkDilatedWindowMask,
+  checkKvCacheTest,
+  suspectKvCache,
+  type CacheShape,
+  type CachedAttention,
+} from "./exercises/09-todays-llms";
 
 // For your own code: what the lib is built from and no notebook calls by name (the notebooks use it through
 // the names above).

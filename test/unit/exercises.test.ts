@@ -24,6 +24,8 @@ import {
   checkMultiHeadModule,
   checkEncoderLoop,
   checkAdditiveStep,
+  checkSinusoidalEncoding,
+  checkRotaryEmbedding,
   checkKvCacheBytes,
   checkKvHeadOf,
   checkWindowMask,
@@ -36,6 +38,18 @@ import {
   checkTwoDimensionalWrapper,
   checkUnigramPrecision,
   checkWeightCopy,
+  checkFutureTest,
+  checkDropoutTest,
+  checkHeadLayoutTest,
+  suspectCausalAttention,
+  suspectDropout,
+  suspectMultiHeadAttention,
+  CausalAttention,
+  corpusBleu,
+  scaledDotProductAttention,
+  simpleSelfAttention,
+  lowerTriangle,
+  maskFuture,
   exampleInputs,
   manualSeed,
   setup,
@@ -118,16 +132,35 @@ describe("exercise checks: ✓, ✗ with a hint, or not answered yet", () => {
         () => checkEncoderLoop(loop(rnn.model, rnn.vocabs.src, { carry: false }), rnn.model, rnn.vocabs),
         /must start from the state the previous one returned/,
       );
+      const allStates = (ids: number[]) =>
+        tf.tidy(() =>
+          tf.concat(
+            ids.map((_, t) => loop(rnn.model, rnn.vocabs.src, { stop: ids.length - t - 1 })(ids)),
+            0,
+          ),
+        );
+      says(() => checkEncoderLoop(allStates, rnn.model, rnn.vocabs), /shape \[\d+, 128\]; expected \[1, 128\].*all the states/);
+    });
+
+    it("checkEncoderLoop: the shortcuts model.encode(...).final and the GRU's run are noticed", () => {
+      const ids2d = (ids: number[]) => tf.tensor2d([ids], [1, ids.length], "int32");
+      says(
+        () => checkEncoderLoop((ids: number[]) => tf.tidy(() => rnn.model.encode(ids2d(ids), tf.ones([1, ids.length])).final), rnn.model, rnn.vocabs),
+        /your code called model.encode from the library/,
+      );
       says(
         () =>
           checkEncoderLoop(
-            (ids: number[]) =>
-              tf.tidy(() => rnn.model.encode(tf.tensor2d([ids], [1, ids.length], "int32"), tf.ones([1, ids.length])).states.squeeze([0])),
+            (ids: number[]) => tf.tidy(() => rnn.model.encoder.run(rnn.model.srcEmb.forward(ids2d(ids)), tf.zeros([1, 128])).last),
             rnn.model,
             rnn.vocabs,
           ),
-        /shape \[\d+, 128\]; expected \[1, 128\].*all the states/,
+        /your code called encoder.run/,
       );
+      // After the check, the library works again.
+      const back = rnn.model.encode(ids2d([4, 5, 2]), tf.ones([1, 3]));
+      assert.deepStrictEqual(back.final.shape, [1, 128]);
+      tf.dispose(back);
     });
 
     it("checkUnigramPrecision: right; unclipped, set-based, divided by the reference, NaN on empty output, a throw", () => {
@@ -184,6 +217,11 @@ describe("exercise checks: ✓, ✗ with a hint, or not answered yet", () => {
         /your function threw: oops/,
       );
       says(() => checkUnigramPrecision(() => 0.5), /^✗ Not yet: on an exact copy/);
+      // The shortcut: the library's BLEU, whose first precision is the answer.
+      says(
+        () => checkUnigramPrecision((o: string, r: string) => corpusBleu([o.split(" ").filter(Boolean)], [r.split(" ")], 1).precisions[0]),
+        /your code called corpusBleu/,
+      );
     });
   });
 
@@ -218,6 +256,20 @@ describe("exercise checks: ✓, ✗ with a hint, or not answered yet", () => {
       tf.dispose([states, query, scores, right, ...cases.map((c) => c[0])]);
     });
 
+    it("checkDotProductWeights as a function: right on every H; √128 hard-coded, unscaled, the library's attention", () => {
+      const weights = (scale: (H: number) => number) => (q: tf.Tensor, h: tf.Tensor) =>
+        tf.softmax(tf.div(tf.matMul(h, q, false, true).squeeze([1]), scale(q.shape[1]!)));
+      says(() => checkDotProductWeights(weights((H) => Math.sqrt(H))), /^✓ Right: a scaled dot product/);
+      says(() => checkDotProductWeights(weights(() => Math.sqrt(128))), /you divided by √128 whatever the states' size/);
+      says(() => checkDotProductWeights(weights(() => 1)), /no scaling/);
+      says(() => checkDotProductWeights(weights((H) => H)), /you divided by H/);
+      says(
+        () => checkDotProductWeights((q: tf.Tensor, h: tf.Tensor) => scaledDotProductAttention(q, h, h).weights.squeeze([0])),
+        /your code called scaledDotProductAttention/,
+      );
+      says(() => checkDotProductWeights(() => null), NOT_ANSWERED);
+    });
+
     it("checkAdditiveStep: right; no padding mask, the plain average, the last state, the weights; refuses a plain model", () => {
       const m = attn.model;
       const step = (mask: boolean) => (s: tf.Tensor, states: tf.Tensor, srcMask: tf.Tensor) =>
@@ -232,6 +284,29 @@ describe("exercise checks: ✓, ✗ with a hint, or not answered yet", () => {
       says(() => checkAdditiveStep(step(false), m, attn.vocabs), /the padding gets weight/);
       says(() => checkAdditiveStep((s: tf.Tensor) => s.clone(), m, attn.vocabs), /each sentence's last state/);
       assert.throws(() => checkAdditiveStep(step(true), rnn.model, rnn.vocabs), /checkAdditiveStep: expected a Bahdanau model/);
+    });
+
+    it("checkAdditiveStep: masking with -1e9 passes; the model's own attention step is noticed", () => {
+      const m = attn.model;
+      const scoresOf = (s: tf.Tensor, states: tf.Tensor) => {
+        const [B, S, H] = states.shape;
+        const e = tf.tanh(tf.add(tf.matMul(states.reshape([B * S, H]), m.W_key!).reshape([B, S, -1]), tf.matMul(s, m.W_query!).expandDims(1)));
+        return tf.matMul(e.reshape([B * S, -1]), m.v!).reshape([B, S]);
+      };
+      const bias = (s: tf.Tensor, states: tf.Tensor, srcMask: tf.Tensor) =>
+        tf.tidy(() => {
+          const scores = tf.add(scoresOf(s, states), tf.mul(tf.sub(1, srcMask), -1e9));
+          return tf.matMul(tf.softmax(scores).expandDims(1), states).squeeze([1]);
+        });
+      says(() => checkAdditiveStep(bias, m, attn.vocabs), /^✓/);
+      const viaModel = (s: tf.Tensor, states: tf.Tensor, srcMask: tf.Tensor) =>
+        tf.tidy(() => {
+          const [B, S, H] = states.shape;
+          const keys = tf.matMul(states.reshape([B * S, H]), m.W_key!).reshape([B, S, -1]) as tf.Tensor3D;
+          const memory = { states: states as tf.Tensor3D, final: s as tf.Tensor2D, keys, maskBias: tf.mul(tf.sub(1, srcMask), -1e9) as tf.Tensor2D };
+          return m.attend(s, memory).context;
+        });
+      says(() => checkAdditiveStep(viaModel, m, attn.vocabs), /your code called model.attend/);
     });
   });
 
@@ -260,6 +335,14 @@ describe("exercise checks: ✓, ✗ with a hint, or not answered yet", () => {
           /on x \[5, 4\] with i = 0 and temperature 1, your function threw: oops/,
         ],
         [42, /expected a function/],
+        [
+          // The shortcut: the library's simplified self-attention of x / √τ gives the weights.
+          (x: tf.Tensor, i: number, tau: number) => {
+            const parts = simpleSelfAttention(tf.div(x, Math.sqrt(tau)));
+            return tf.matMul(parts.weights, x).gather(i);
+          },
+          /your code called simpleSelfAttention/,
+        ],
       ];
       for (const [fn, p] of wrong) says(() => checkTemperatureContext(fn), p);
     });
@@ -335,6 +418,16 @@ describe("exercise checks: ✓, ✗ with a hint, or not answered yet", () => {
       [v1, v2].forEach((m) => m.dispose());
     });
 
+    it("checkWeightCopy as a function: a copy that hard-codes the notebook's sizes fails on the other sizes", () => {
+      says(
+        () =>
+          checkWeightCopy((a: SelfAttentionV1, b: SelfAttentionV2) => {
+            for (const n of ["W_query", "W_key", "W_value"] as const) a[n].assign(b[n].weight.reshape([2, 3]).transpose());
+          }, inputs),
+        /^✗ Not yet: with d_in = 4 and d_out = 5: your function threw/,
+      );
+    });
+
     it("checkWeightCopy: disposed, wrong shape, another matrix, transposed, right", () => {
       manualSeed(123);
       const v1 = new SelfAttentionV1(3, 2);
@@ -399,6 +492,10 @@ describe("exercise checks: ✓, ✗ with a hint, or not answered yet", () => {
         [(q: tf.Tensor, k: tf.Tensor, v: tf.Tensor) => tf.matMul(tf.softmax(tf.div(tf.matMul(q, k.transpose()), 4)), v), /your function threw/], // a 2-d transpose on a batch
       ];
       for (const [fn, p] of wrong) says(() => checkScaledAttentionFunction(fn), p);
+      says(
+        () => checkScaledAttentionFunction((q: tf.Tensor, k: tf.Tensor, v: tf.Tensor) => scaledDotProductAttention(q, k, v).context),
+        /your code called scaledDotProductAttention/,
+      );
     });
   });
 
@@ -418,6 +515,18 @@ describe("exercise checks: ✓, ✗ with a hint, or not answered yet", () => {
       ];
       for (const [a, p] of cases) says(() => checkCausalMask(a, 6), p);
       tf.dispose([allowed, ...cases.map((c) => c[0])]);
+    });
+
+    it("checkCausalMask as a function: right (tf.range or bandPart) for every T; hard-coded 6, lowerTriangle, 1 - causalMask, transposed", () => {
+      const byRange = (T: number) => tf.tidy(() => tf.lessEqual(tf.range(0, T).reshape([1, T]), tf.range(0, T).reshape([T, 1])).toFloat());
+      says(() => checkCausalMask(byRange), /^✓ Right: row i has ones in columns 0..i.*for any T/);
+      says(() => checkCausalMask((T: number) => tf.linalg.bandPart(tf.ones([T, T]), -1, 0)), /^✓/);
+      says(() => checkCausalMask(() => tf.linalg.bandPart(tf.ones([6, 6]), -1, 0)), /on T = 4.*shape \[6, 6\]; expected \[4, 4\]/);
+      says(() => checkCausalMask((T: number) => lowerTriangle(T)), /your code called lowerTriangle/);
+      says(() => checkCausalMask((T: number) => tf.sub(1, causalMask(T).toFloat())), /your code called causalMask/);
+      says(() => checkCausalMask((T: number) => byRange(T).transpose()), /on and above the diagonal/);
+      says(() => checkCausalMask((T: number) => tf.sub(1, byRange(T))), /yours marks what is hidden/);
+      says(() => checkCausalMask(() => null), NOT_ANSWERED);
     });
 
     // The notebook's skeleton: the constructor as given, forward written several ways.
@@ -446,7 +555,11 @@ describe("exercise checks: ✓, ✗ with a hint, or not answered yet", () => {
     }
     const forward =
       (
-        o: { scale?: "dOut" | "dIn" | "none"; mask?: "minusInf" | "none" | "fullSize"; dropout?: "weights" | "never" | "scores" | "always" } = {},
+        o: {
+          scale?: "dOut" | "dIn" | "none";
+          mask?: "minusInf" | "minus1e9" | "none" | "fullSize" | "maskFuture";
+          dropout?: "weights" | "never" | "scores" | "always" | "keepProb" | "timesP" | "tfDropout";
+        } = {},
       ): Forward =>
       (m, x) =>
         tf.tidy(() => {
@@ -455,10 +568,15 @@ describe("exercise checks: ✓, ✗ with a hint, or not answered yet", () => {
           const dk = o.scale === "dIn" ? x.shape[2]! : k.shape[2]!;
           let s = tf.div(tf.matMul(q, k, false, true), o.scale === "none" ? 1 : Math.sqrt(dk));
           if (o.dropout === "scores") s = dropout(s, m.dropoutP, { training: m.training });
-          if (o.mask !== "none") s = tf.where(o.mask === "fullSize" ? m.mask : m.mask.slice([0, 0], [T, T]), tf.scalar(-Infinity), s);
+          if (o.mask === "maskFuture") s = maskFuture(s);
+          else if (o.mask === "minus1e9") s = tf.add(s, tf.mul(m.mask.slice([0, 0], [T, T]).toFloat(), -1e9));
+          else if (o.mask !== "none") s = tf.where(o.mask === "fullSize" ? m.mask : m.mask.slice([0, 0], [T, T]), tf.scalar(-Infinity), s);
           let w = tf.softmax(s);
           if (o.dropout === undefined || o.dropout === "weights") w = dropout(w, m.dropoutP, { training: m.training });
           if (o.dropout === "always") w = dropout(w, m.dropoutP);
+          if (o.dropout === "keepProb") w = dropout(w, m.training && m.dropoutP > 0 ? 1 - m.dropoutP : 0, { training: m.training });
+          if (o.dropout === "timesP" && m.training && m.dropoutP > 0) w = tf.mul(tf.mul(dropout(w, m.dropoutP), 1 - m.dropoutP), m.dropoutP); // kept weights x p
+          if (o.dropout === "tfDropout" && m.training && m.dropoutP > 0) w = tf.dropout(w, m.dropoutP);
           return tf.matMul(w, v);
         });
     const run = (f: Forward) => {
@@ -485,6 +603,87 @@ describe("exercise checks: ✓, ✗ with a hint, or not answered yet", () => {
       says(() => checkCausalModule(class {}), /no forward|not the Linear/);
       says(() => checkCausalModule("MyCausalAttention"), /expected the class itself/);
     });
+
+    it("checkCausalModule: -1e9 instead of -∞ passes; the rate as a keep probability, kept weights x p, tf.dropout, maskFuture and the library's module are named", () => {
+      says(() => run(forward({ mask: "minus1e9" })), /^✓/);
+      const wrong: [Forward, RegExp][] = [
+        [forward({ dropout: "keepProb" }), /with dropout 0.2: you dropped with probability 1 - p/],
+        [forward({ dropout: "timesP" }), /with dropout 0.2: you scaled the kept weights by p/],
+        [forward({ dropout: "tfDropout" }), /does not draw from the course's seeded generator \(tf.dropout/],
+        [forward({ mask: "maskFuture" }), /your code called maskFuture/],
+        [
+          (m, x) => {
+            const lib = new CausalAttention(x.shape[2]!, m.W_query.weight.shape[0], m.contextLength, m.dropoutP);
+            for (const n of ["W_query", "W_key", "W_value"] as const) lib[n].weight.assign(m[n].weight);
+            try {
+              return lib.forward(x);
+            } finally {
+              lib.dispose();
+            }
+          },
+          /your code called CausalAttention/,
+        ],
+      ];
+      for (const [f, p] of wrong) says(() => run(f), p);
+    });
+
+    /** A test of exercise 5.3: a later token changes no earlier output, at several lengths. */
+    const futureTest =
+      (o: { lengths?: number[]; firstOnly?: boolean } = {}) =>
+      (make: (dIn: number, dOut: number, ctx: number) => { forward(x: tf.Tensor): tf.Tensor }): boolean => {
+        const m = make(3, 4, 8);
+        return (o.lengths ?? [8, 5, 3]).every((T) => {
+          const x = tf.randomUniform([1, T, 3], -1, 1, "float32", 7);
+          const changed = tf.concat([x.slice([0, 0, 0], [1, T - 1, 3]), tf.fill([1, 1, 3], 5)], 1);
+          const upTo = o.firstOnly ? 1 : T - 1;
+          const [a, b] = [m.forward(x).slice([0, 0, 0], [1, upTo, 4]), m.forward(changed).slice([0, 0, 0], [1, upTo, 4])];
+          return tf.max(tf.abs(tf.sub(a, b))).dataSync()[0] < 1e-5;
+        });
+      };
+    it("checkFutureTest (5.3): a good test; one length only, the first output only, always true, always false, a throw", () => {
+      const planted = suspectCausalAttention(3, 4, 8);
+      assert.strictEqual(
+        futureTest()(() => planted),
+        false,
+        "the planted module lets the future in",
+      );
+      planted.dispose();
+      says(() => checkFutureTest(futureTest()), /^✓ Right: your test fails every head/);
+      says(() => checkFutureTest(futureTest({ lengths: [8] })), /slices its stored mask at the wrong corner/);
+      says(() => checkFutureTest(futureTest({ firstOnly: true })), /see one token ahead/);
+      says(() => checkFutureTest(() => true), /your test passes the module of this exercise/);
+      says(() => checkFutureTest(() => false), /your test fails a correct causal head/);
+      says(() => checkFutureTest(() => "yes"), /should return true .* or false/);
+      says(
+        () =>
+          checkFutureTest(() => {
+            throw new Error("oops");
+          }),
+        /your function threw: oops/,
+      );
+      says(() => checkFutureTest(() => null), NOT_ANSWERED);
+    });
+
+    /** A test of exercise 5.4 at rate p: the share dropped, the kept values, and evaluation. */
+    const dropoutTest =
+      (o: { p?: number; evaluation?: boolean } = {}) =>
+      (drop: (x: tf.Tensor, p: number, training?: boolean) => tf.Tensor): boolean => {
+        const p = o.p ?? 0.2;
+        const x = tf.ones([20000]);
+        const out = drop(x, p, true).dataSync();
+        const zeros = out.filter((v) => v === 0).length / out.length;
+        const keptRight = out.every((v) => v === 0 || Math.abs(v - 1 / (1 - p)) < 1e-5);
+        const evalSame = o.evaluation === false || tf.max(tf.abs(tf.sub(drop(x, p, false), x))).dataSync()[0] === 0;
+        return Math.abs(zeros - p) < 0.02 && keptRight && evalSame;
+      };
+    it("checkDropoutTest (5.4): a good test; at p = 0.5 only, evaluation untested, always true", () => {
+      assert.strictEqual(dropoutTest()(suspectDropout), false, "the planted dropout is wrong");
+      says(() => checkDropoutTest(dropoutTest()), /^✓ Right: your test fails every wrongly scaled/);
+      says(() => checkDropoutTest(dropoutTest({ p: 0.5 })), /divides the kept values by p, which is right only at p = 0.5/);
+      says(() => checkDropoutTest(dropoutTest({ evaluation: false })), /also drops in evaluation/);
+      says(() => checkDropoutTest(() => true), /your test passes the dropout of this exercise/);
+      says(() => checkDropoutTest(() => false), /your test fails the course's correct dropout/);
+    });
   });
 
   describe("06: the wrapper, heads, the parameter count and the multi-head forward pass", () => {
@@ -504,6 +703,57 @@ describe("exercise checks: ✓, ✗ with a hint, or not answered yet", () => {
       );
       tf.dispose(x);
       w.dispose();
+    });
+
+    it("checkTwoDimensionalWrapper as a function: right for every width; the width taken as d_out, the heads hard-coded", () => {
+      const wrapperWith = (perHead: (w: number, h: number) => number, heads?: number) => (dIn: number, width: number, h: number, ctx: number) =>
+        new MultiHeadAttentionWrapper(dIn, perHead(width, h), ctx, 0, heads ?? h);
+      says(
+        () =>
+          checkTwoDimensionalWrapper(
+            wrapperWith((w, h) => w / h),
+            inputs,
+          ),
+        /^✓ Right: the wrapper concatenates its heads/,
+      );
+      says(
+        () =>
+          checkTwoDimensionalWrapper(
+            wrapperWith((w) => w),
+            inputs,
+          ),
+        /on d_in = 3, width 2, 2 head\(s\), context length 6 its context vectors have 4 dimensions: .* d_out x heads = 2 x 2/,
+      );
+      says(
+        () =>
+          checkTwoDimensionalWrapper(
+            wrapperWith(() => 1, 2),
+            inputs,
+          ),
+        /on d_in = 4, width 6, 3 head\(s\).* has 2 head\(s\); asked for 3/,
+      );
+      says(() => checkTwoDimensionalWrapper(() => null, inputs), NOT_ANSWERED);
+    });
+
+    it("checkSplitHeads as a function: right (reshape and transpose, or column slices); not transposed, straight, splitHeads", () => {
+      const byView = (x: tf.Tensor, h: number) => {
+        const [b, t, d] = x.shape;
+        return x.reshape([b, t, h, d! / h]).transpose([0, 2, 1, 3]);
+      };
+      const bySlices = (x: tf.Tensor, h: number) => {
+        const [b, t, d] = x.shape;
+        const hd = d! / h;
+        return tf.stack(
+          Array.from({ length: h }, (_, i) => x.slice([0, 0, i * hd], [b, t, hd])),
+          1,
+        );
+      };
+      says(() => checkSplitHeads(byView), /^✓ Right: each head holds its own block/);
+      says(() => checkSplitHeads(bySlices), /^✓/);
+      says(() => checkSplitHeads((x: tf.Tensor, h: number) => byView(x, h).transpose([0, 2, 1, 3])), /now swap axes 1 and 2/);
+      says(() => checkSplitHeads((x: tf.Tensor, h: number) => x.reshape([x.shape[0]!, h, x.shape[1]!, x.shape[2]! / h])), /mixes tokens into heads/);
+      says(() => checkSplitHeads((x: tf.Tensor) => byView(x, 2)), /on x \[1, 5, 6\] with 3 heads.*(threw|shape)/);
+      says(() => checkSplitHeads((x: tf.Tensor, h: number) => splitHeads(x, h)), /your code called splitHeads/);
     });
 
     it("checkSplitHeads: right; forgot the transpose, reshaped straight to heads", () => {
@@ -544,6 +794,29 @@ describe("exercise checks: ✓, ✗ with a hint, or not answered yet", () => {
         [() => "2362368", /expected a number/],
       ];
       for (const [fn, p] of wrong) says(() => checkAttentionParameterCount(fn), p, ["2,362,368"]);
+      // The shortcut: build the module and count its parameters.
+      says(
+        () =>
+          checkAttentionParameterCount((dIn: number, dOut: number, h: number, bias: boolean) => {
+            const m = new MultiHeadAttention(dIn, dOut, 2, 0, h, { qkvBias: bias });
+            try {
+              return countParameters(m);
+            } finally {
+              m.dispose();
+            }
+          }),
+        /your code called countParameters|built tensors/,
+      );
+      says(
+        () =>
+          checkAttentionParameterCount((dIn: number, dOut: number, h: number, bias: boolean) => {
+            const m = new MultiHeadAttention(dIn, dOut, 2, 0, h, { qkvBias: bias });
+            const n = m.parameters().reduce((a, p) => a + p.size, 0);
+            m.dispose();
+            return n;
+          }),
+        /it built tensors \(a module\?\); count from the sizes alone/,
+      );
     });
 
     type Forward = (m: MhaSkeleton, x: tf.Tensor) => tf.Tensor;
@@ -573,15 +846,32 @@ describe("exercise checks: ✓, ✗ with a hint, or not answered yet", () => {
       }
     }
     const forward =
-      (o: { scale?: "headDim" | "dOut"; split?: "right" | "straight"; merge?: "right" | "straight"; out?: boolean; mask?: boolean } = {}): Forward =>
+      (
+        o: {
+          scale?: "headDim" | "dOut" | "sqrt2";
+          split?: "right" | "straight" | "slices" | "width2";
+          merge?: "right" | "straight";
+          out?: boolean;
+          mask?: boolean | "minus1e9";
+        } = {},
+      ): Forward =>
       (m, x) =>
         tf.tidy(() => {
           const [b, T] = x.shape;
-          const split = (t: tf.Tensor) =>
-            o.split === "straight" ? t.reshape([b, m.numHeads, T, m.headDim]) : t.reshape([b, T, m.numHeads, m.headDim]).transpose([0, 2, 1, 3]);
+          const split = (t: tf.Tensor) => {
+            if (o.split === "straight") return t.reshape([b, m.numHeads, T, m.headDim]);
+            if (o.split === "width2") return t.reshape([b, T, -1, 2]).transpose([0, 2, 1, 3]); // a head width of 2, hard-coded
+            if (o.split === "slices")
+              return tf.stack(
+                Array.from({ length: m.numHeads }, (_, h) => t.slice([0, 0, h * m.headDim], [b, T, m.headDim])),
+                1,
+              );
+            return t.reshape([b, T, m.numHeads, m.headDim]).transpose([0, 2, 1, 3]);
+          };
           const [q, k, v] = [split(m.W_query.forward(x)), split(m.W_key.forward(x)), split(m.W_value.forward(x))];
-          let s = tf.div(tf.matMul(q, k, false, true), Math.sqrt(o.scale === "dOut" ? m.dOut : m.headDim));
-          if (o.mask !== false) s = tf.where(m.mask.slice([0, 0], [T, T]), tf.scalar(-Infinity), s);
+          let s = tf.div(tf.matMul(q, k, false, true), Math.sqrt(o.scale === "dOut" ? m.dOut : o.scale === "sqrt2" ? 2 : m.headDim));
+          if (o.mask === "minus1e9") s = tf.add(s, tf.mul(m.mask.slice([0, 0], [T, T]).toFloat(), -1e9));
+          else if (o.mask !== false) s = tf.where(m.mask.slice([0, 0], [T, T]), tf.scalar(-Infinity), s);
           const ctx = tf.matMul(tf.softmax(s), v);
           const merged = o.merge === "straight" ? ctx.reshape([b, T, m.dOut]) : ctx.transpose([0, 2, 1, 3]).reshape([b, T, m.dOut]);
           return o.out === false ? merged : m.out_proj.forward(merged);
@@ -601,6 +891,118 @@ describe("exercise checks: ✓, ✗ with a hint, or not answered yet", () => {
         [(m, x) => forward()(m, x).slice([0, 0, 0], [2, 6, m.dOut]), /forward threw|shape/], // sizes of the notebook's batch, hard-coded
       ];
       for (const [f, p] of wrong) says(() => run(f), p);
+    });
+
+    it("checkMultiHeadModule: heads by column slices and -1e9 pass; √2 or a head width of 2 hard-coded, the library's module are named", () => {
+      says(() => run(forward({ split: "slices" })), /^✓/);
+      says(() => run(forward({ mask: "minus1e9" })), /^✓/);
+      says(() => run(forward({ scale: "sqrt2" })), /you scaled by √2 whatever the heads' size: the scale is √head_dim, here √4/);
+      says(() => run(forward({ split: "width2" })), /on a batch \[1, 6, 3\].*(threw|shape|differ)/);
+      says(
+        () =>
+          run((m, x) => {
+            const lib = new MultiHeadAttention(x.shape[2]!, m.dOut, 8, 0, m.numHeads);
+            for (const n of ["W_query", "W_key", "W_value", "out_proj"] as const) {
+              lib[n].weight.assign(m[n].weight);
+              if (m[n].bias) lib[n].bias!.assign(m[n].bias!);
+            }
+            try {
+              return lib.forward(x);
+            } finally {
+              lib.dispose();
+            }
+          }),
+        /your code called MultiHeadAttention/,
+      );
+    });
+
+    type MhaLike = { W_query: Linear; W_key: Linear; W_value: Linear; out_proj: Linear; headDim: number; forward(x: tf.Tensor): tf.Tensor };
+    /** A test of exercise 6.5: the module against a reference computed head by head from its own weights. */
+    const layoutTest =
+      (o: { heads?: number; futureOnly?: boolean } = {}) =>
+      (make: (dIn: number, dOut: number, ctx: number, h: number) => MhaLike): boolean => {
+        const h = o.heads ?? 2;
+        const m = make(3, 4 * h, 6, h);
+        const x = tf.randomUniform([2, 5, 3], -1, 1, "float32", 3);
+        if (o.futureOnly) {
+          const changed = tf.concat([x.slice([0, 0, 0], [2, 4, 3]), tf.fill([2, 1, 3], 4)], 1);
+          const d = tf.max(tf.abs(tf.sub(m.forward(x).slice([0, 0, 0], [2, 4, -1]), m.forward(changed).slice([0, 0, 0], [2, 4, -1]))));
+          return d.dataSync()[0] < 1e-5;
+        }
+        const [q, k, v] = [m.W_query.forward(x), m.W_key.forward(x), m.W_value.forward(x)];
+        const hd = m.headDim;
+        const heads = Array.from({ length: h }, (_, i) => {
+          const cols = (t: tf.Tensor) => t.slice([0, 0, i * hd], [2, 5, hd]);
+          const s = tf.div(tf.matMul(cols(q), cols(k), false, true), Math.sqrt(hd));
+          const w = tf.softmax(tf.where(tf.greater(tf.linalg.bandPart(tf.ones([5, 5]), -1, 0), 0), s, tf.fill(s.shape, -Infinity)));
+          return tf.matMul(w, cols(v));
+        });
+        const reference = m.out_proj.forward(tf.concat(heads, 2));
+        return tf.max(tf.abs(tf.sub(m.forward(x), reference))).dataSync()[0] < 1e-4;
+      };
+    it("checkHeadLayoutTest (6.5): a test against a reference; one head only, the future only, always true", () => {
+      const planted = suspectMultiHeadAttention(3, 8, 6, 2);
+      assert.strictEqual(
+        layoutTest()(() => planted),
+        false,
+        "the planted module splits its heads wrong",
+      );
+      planted.dispose();
+      says(() => checkHeadLayoutTest(layoutTest()), /^✓ Right: your test fails every module whose heads are laid out wrong/);
+      says(() => checkHeadLayoutTest(layoutTest({ heads: 1 })), /its bug shows only with more than one head/);
+      says(() => checkHeadLayoutTest(layoutTest({ futureOnly: true })), /every heads-th column .* compare the output with a reference/);
+      says(() => checkHeadLayoutTest(() => true), /your test passes the module of this exercise/);
+      says(() => checkHeadLayoutTest(() => false), /your test fails a correct multi-head module/);
+    });
+  });
+
+  describe("08: positions by hand", () => {
+    const sinusoid =
+      (o: { cosFirst?: boolean; halves?: boolean; iNot2i?: boolean } = {}) =>
+      (T: number, d: number) => {
+        const rows = Array.from({ length: T }, (_, p) => {
+          const row = new Array(d).fill(0);
+          for (let i = 0; i < d / 2; i++) {
+            const a = p / Math.pow(10000, (o.iNot2i ? i : 2 * i) / d);
+            const [s, c] = o.cosFirst ? [Math.cos(a), Math.sin(a)] : [Math.sin(a), Math.cos(a)];
+            if (o.halves) [row[i], row[d / 2 + i]] = [s, c];
+            else [row[2 * i], row[2 * i + 1]] = [s, c];
+          }
+          return row;
+        });
+        return tf.tensor2d(rows, [T, d]);
+      };
+    it("checkSinusoidalEncoding: right; sin and cos swapped, halves instead of interleaved, i/d, transposed", () => {
+      says(() => checkSinusoidalEncoding(sinusoid()), /^✓/);
+      says(() => checkSinusoidalEncoding(sinusoid({ cosFirst: true })), /sin and cos are swapped/);
+      says(() => checkSinusoidalEncoding(sinusoid({ halves: true })), /interleaves them/);
+      says(() => checkSinusoidalEncoding(sinusoid({ iNot2i: true })), /the exponent is 2i\/d/);
+      says(() => checkSinusoidalEncoding((T: number, d: number) => sinusoid()(T, d).transpose()), /one row per position/);
+    });
+
+    const rope =
+      (o: { interleaved?: boolean; backwards?: boolean; noOffset?: boolean } = {}) =>
+      (x: tf.Tensor, offset: number) => {
+        const [T, d] = x.shape;
+        const v = x.arraySync() as number[][];
+        const out = v.map((row, t) => {
+          const p = o.noOffset ? t : t + offset;
+          const r = [...row];
+          for (let i = 0; i < d! / 2; i++) {
+            const a = (o.backwards ? -1 : 1) * p * Math.pow(10000, (-2 * i) / d!);
+            const [j, k] = o.interleaved ? [2 * i, 2 * i + 1] : [i, i + d! / 2];
+            r[j] = row[j] * Math.cos(a) - row[k] * Math.sin(a);
+            r[k] = row[k] * Math.cos(a) + row[j] * Math.sin(a);
+          }
+          return r;
+        });
+        return tf.tensor2d(out, [T, d!]);
+      };
+    it("checkRotaryEmbedding: right; neighbouring pairs, turned backwards, the offset ignored", () => {
+      says(() => checkRotaryEmbedding(rope()), /^✓/);
+      says(() => checkRotaryEmbedding(rope({ interleaved: true })), /paired neighbouring entries/);
+      says(() => checkRotaryEmbedding(rope({ backwards: true })), /turns the other way/);
+      says(() => checkRotaryEmbedding(rope({ noOffset: true })), /the offset changes every angle/);
     });
   });
 

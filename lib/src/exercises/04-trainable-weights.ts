@@ -4,7 +4,29 @@ import { shapeStr } from "../core/checks";
 import { Generator } from "../core/random";
 import { softmax } from "../attention/softmax";
 import { SelfAttentionV1, SelfAttentionV2 } from "../attention/selfattention";
-import { NOT_ANSWERED, callAnswer, checkFunctionOnCases, isUnanswered, maxAbsDiff, unseen, verdict, type Pitfall } from "./harness";
+import * as scaled from "../attention/scaled";
+import * as scores from "../attention/scores";
+import * as simple from "../attention/simple";
+import {
+  NOT_ANSWERED,
+  callAnswer,
+  checkFunctionOnCases,
+  isUnanswered,
+  libraryParts,
+  maxAbsDiff,
+  unseen,
+  verdict,
+  withLibraryOff,
+  type Pitfall,
+} from "./harness";
+
+/** The library's attention computations: switched off while exercise 4.2's answer runs. */
+const WHOLE_ATTENTION = [
+  ...libraryParts(scaled, ["scaledDotProductAttention"]),
+  ...libraryParts(scores, ["attentionScores"]),
+  ...libraryParts(simple, ["simpleSelfAttention"]),
+  ...libraryParts(Object.getPrototypeOf(SelfAttentionV1.prototype) as object, ["explain", "forward"], "SelfAttention."),
+];
 
 /**
  * Exercise (notebook 04): copy v2's weights into v1 so that both compute the same context vectors.
@@ -13,7 +35,8 @@ import { NOT_ANSWERED, callAnswer, checkFunctionOnCases, isUnanswered, maxAbsDif
 export function checkWeightCopy(v1: SelfAttentionV1, v2: SelfAttentionV2, inputs: tf.Tensor, tol?: number): string;
 /**
  * The same exercise as a function to fill in: `copy(v1, v2)` copies v2's weights into v1. The check calls it on
- * a fresh v1 (seed 123) and v2 (seed 789) of sizes d_in x d_out of `inputs` [T, d_in] and 2; null = not answered.
+ * a fresh v1 (seed 123) and v2 (seed 789) of sizes d_in of `inputs` [T, d_in] and d_out 2, then of sizes 4 and 5 on an
+ * input it has not seen; null = not answered.
  */
 export function checkWeightCopy(copy: (v1: SelfAttentionV1, v2: SelfAttentionV2) => unknown, inputs: tf.Tensor): string;
 export function checkWeightCopy(
@@ -24,17 +47,32 @@ export function checkWeightCopy(
 ): string {
   if (isUnanswered(v1OrCopy) || isUnanswered(v2OrInputs)) return NOT_ANSWERED;
   if (typeof v1OrCopy === "function") {
-    const x = v2OrInputs as tf.Tensor;
-    const v1 = new SelfAttentionV1(x.shape[x.rank - 1], 2, { generator: new Generator(123) });
-    const v2 = new SelfAttentionV2(x.shape[x.rank - 1], 2, { generator: new Generator(789) });
+    // The notebook's sizes, then others (d_in 4, d_out 5) on an input it has not seen: no size can be hard-coded.
+    const given = v2OrInputs as tf.Tensor;
+    const other = unseen([7, 4], new Generator(41));
     try {
-      const call = callAnswer(() => tf.tidy(() => v1OrCopy(v1, v2) as void));
-      if ("error" in call) return verdict([call.error], "");
-      if (call.value === null) return NOT_ANSWERED;
-      return checkWeightCopy(v1, v2, x);
+      let said = "";
+      for (const [x, dOut] of [
+        [given, 2],
+        [other, 5],
+      ] as const) {
+        const v1 = new SelfAttentionV1(x.shape[x.rank - 1], dOut, { generator: new Generator(123) });
+        const v2 = new SelfAttentionV2(x.shape[x.rank - 1], dOut, { generator: new Generator(789) });
+        try {
+          const call = callAnswer(() => tf.tidy(() => v1OrCopy(v1, v2) as void));
+          const where = x === given ? "" : `with d_in = ${x.shape[1]} and d_out = ${dOut}: `;
+          if ("error" in call) return verdict([where + call.error], "");
+          if (call.value === null) return NOT_ANSWERED;
+          said = checkWeightCopy(v1, v2, x);
+          if (!said.startsWith("✓")) return where ? said.replace(/^✗ Not yet:/, `✗ Not yet: ${where}`) : said;
+        } finally {
+          v1.dispose();
+          v2.dispose();
+        }
+      }
+      return said;
     } finally {
-      v1.dispose();
-      v2.dispose();
+      other.dispose();
     }
   }
   const [v1, v2, x] = [v1OrCopy, v2OrInputs as SelfAttentionV2, inputs as tf.Tensor];
@@ -86,41 +124,46 @@ function sdpa(q: tf.Tensor, k: tf.Tensor, v: tf.Tensor, scale: number, axis = -1
  * Checked on shapes it has not seen, with T_q != T_k and d_v != d_k, so a wrong axis or a wrong scale shows.
  */
 export function checkScaledAttentionFunction(attention: unknown): string {
-  return checkFunctionOnCases(
-    attention,
-    "(queries, keys, values) => context",
-    () => {
-      const gen = new Generator(4);
-      return (
-        [
-          [2, 3, 5, 16, 3],
-          [1, 4, 4, 9, 6],
-          [3, 1, 6, 4, 2],
-        ] as const
-      ).map(([B, Tq, Tk, dk, dv]) => {
-        const [q, k, v] = [unseen([B, Tq, dk], gen), unseen([B, Tk, dk], gen), unseen([B, Tk, dv], gen)];
-        const weights = softmax(tf.div(tf.matMul(q, k, false, true), Math.sqrt(dk)));
-        const pitfalls: Pitfall[] = [
-          { value: sdpa(q, k, v, 1), hint: "no scaling: divide the scores by √d_k before the softmax" },
-          { value: sdpa(q, k, v, dk), hint: "you divided by d_k; the scale is its square root, √d_k" },
-          { value: sdpa(q, k, v, 1 / Math.sqrt(dk)), hint: "you multiplied by √d_k; divide instead" },
-          { value: sdpa(q, k, v, Math.sqrt(dv)), hint: "you scaled by √d_v, the values' size; the scale is √d_k, the size of the queries and keys" },
-          { value: weights, hint: "those are the attention weights; multiply them by the values" },
-        ];
-        if (Tq > 1)
-          pitfalls.push({
-            value: sdpa(q, k, v, Math.sqrt(dk), 1),
-            hint: "your softmax ran over the queries; it must run over the keys (the last axis), one row per query",
-          });
-        return {
-          what: `queries ${shapeStr(q.shape)}, keys ${shapeStr(k.shape)}, values ${shapeStr(v.shape)}`,
-          args: [q, k, v],
-          expected: tf.matMul(weights, v),
-          layout: `[B, T_q, d_v] = ${shapeStr([B, Tq, dv])}`,
-          pitfalls,
-        };
-      });
-    },
-    "Right: softmax(Q Kᵀ / √d_k) V, for any batch, any number of queries and keys, and values of any width.",
+  return withLibraryOff(WHOLE_ATTENTION, () =>
+    checkFunctionOnCases(
+      attention,
+      "(queries, keys, values) => context",
+      () => {
+        const gen = new Generator(4);
+        return (
+          [
+            [2, 3, 5, 16, 3],
+            [1, 4, 4, 9, 6],
+            [3, 1, 6, 4, 2],
+          ] as const
+        ).map(([B, Tq, Tk, dk, dv]) => {
+          const [q, k, v] = [unseen([B, Tq, dk], gen), unseen([B, Tk, dk], gen), unseen([B, Tk, dv], gen)];
+          const weights = softmax(tf.div(tf.matMul(q, k, false, true), Math.sqrt(dk)));
+          const pitfalls: Pitfall[] = [
+            { value: sdpa(q, k, v, 1), hint: "no scaling: divide the scores by √d_k before the softmax" },
+            { value: sdpa(q, k, v, dk), hint: "you divided by d_k; the scale is its square root, √d_k" },
+            { value: sdpa(q, k, v, 1 / Math.sqrt(dk)), hint: "you multiplied by √d_k; divide instead" },
+            {
+              value: sdpa(q, k, v, Math.sqrt(dv)),
+              hint: "you scaled by √d_v, the values' size; the scale is √d_k, the size of the queries and keys",
+            },
+            { value: weights, hint: "those are the attention weights; multiply them by the values" },
+          ];
+          if (Tq > 1)
+            pitfalls.push({
+              value: sdpa(q, k, v, Math.sqrt(dk), 1),
+              hint: "your softmax ran over the queries; it must run over the keys (the last axis), one row per query",
+            });
+          return {
+            what: `queries ${shapeStr(q.shape)}, keys ${shapeStr(k.shape)}, values ${shapeStr(v.shape)}`,
+            args: [q, k, v],
+            expected: tf.matMul(weights, v),
+            layout: `[B, T_q, d_v] = ${shapeStr([B, Tq, dv])}`,
+            pitfalls,
+          };
+        });
+      },
+      "Right: softmax(Q Kᵀ / √d_k) V, for any batch, any number of queries and keys, and values of any width.",
+    ),
   );
 }

@@ -89,13 +89,73 @@ export function compareAnswer(answer: unknown, expected: tf.Tensor, name: string
   }
 }
 
-/** Call a learner's function, turning a throw into a message ("your function threw: ..."). */
-export function callAnswer<T>(fn: () => T): { value: T } | { error: string } {
+/**
+ * A library function (or method) an exercise asks the learner to write instead of calling: `owner[name]`, where
+ * owner is the module's exports (import * as m) or a class prototype; `label` is how the message names it.
+ */
+export interface SwitchedOff {
+  owner: object;
+  name: string;
+  label: string;
+}
+
+/** The names of `owner` (a module or a prototype) to switch off, labelled by name or `Class.name`. */
+export function libraryParts(owner: object, names: string[], prefix = ""): SwitchedOff[] {
+  return names.map((name) => ({ owner, name, label: `${prefix}${name}` }));
+}
+
+let switchedOff: SwitchedOff[] = [];
+
+/**
+ * Run a check with these library parts switched off while the learner's code runs (in callAnswer): a call to one
+ * of them fails and the check says which. The check's own expected values are computed with them on.
+ */
+export function withLibraryOff<T>(parts: SwitchedOff[], check: () => T): T {
+  const saved = switchedOff;
+  switchedOff = parts;
   try {
-    return { value: fn() };
-  } catch (e) {
-    return { error: `your function threw: ${(e as Error).message}` };
+    return check();
+  } finally {
+    switchedOff = saved;
   }
+}
+
+/** The message for an answer that called a switched-off part of the library. */
+function calledMessage(used: string[]): string {
+  const names = [...new Set(used)].join(", ");
+  return `your code called ${names} from the library, which does what this exercise asks you to write: write that part from tf operations (the exercise says what may be used)`;
+}
+
+/**
+ * Call a learner's function, turning a throw into a message ("your function threw: ..."). Parts switched off by
+ * withLibraryOff throw while it runs, and the message names the ones it called.
+ */
+export function callAnswer<T>(fn: () => T): { value: T } | { error: string } {
+  const used: string[] = [];
+  const owners = switchedOff.map((o) => o.owner as Record<string, unknown>);
+  const saved = switchedOff.map((o, i) => owners[i][o.name]);
+  switchedOff.forEach((o, i) => {
+    owners[i][o.name] = function switchedOffPart() {
+      used.push(o.label);
+      throw new Error(`${o.label} is switched off in this check`);
+    };
+  });
+  try {
+    const value = fn();
+    return used.length ? { error: calledMessage(used) } : { value };
+  } catch (e) {
+    return { error: used.length ? calledMessage(used) : `your function threw: ${(e as Error).message}` };
+  } finally {
+    switchedOff.forEach((o, i) => (owners[i][o.name] = saved[i]));
+  }
+}
+
+/** The next tensor id: tensors made between two calls advance it (a count from sizes alone makes none). */
+export function nextTensorId(): number {
+  const t = tf.scalar(0);
+  const id = t.id;
+  t.dispose();
+  return id;
 }
 
 /** One input a function exercise's check runs the learner's function on, and what it should return. */
@@ -233,7 +293,7 @@ export function disposeSkeleton(mine: Skeleton): void {
 /** Call forward on the learner's module, turning a throw or a non-tensor into a message. */
 export function runForward(mine: Skeleton, x: tf.Tensor, what: string): tf.Tensor | string | null {
   const call = callAnswer(() => tf.tidy(() => mine.forward!(x) as tf.Tensor));
-  if ("error" in call) return `on ${what}, forward threw: ${call.error.replace(/^your function threw: /, "")}`;
+  if ("error" in call) return `on ${what}, ${call.error.startsWith("your function threw: ") ? `forward threw: ${call.error.slice(21)}` : call.error}`;
   if (isUnanswered(call.value)) return null;
   if (!(call.value instanceof tf.Tensor)) return `on ${what}, forward returned ${typeof call.value}; expected a tensor`;
   return call.value;
@@ -303,4 +363,41 @@ export function trySkeletons<C, L extends { dispose(): void }>(
   } finally {
     defaultGenerator.setState(saved);
   }
+}
+
+// ---- Bug-finding exercises: the learner's test against a buggy module, the correct one and unseen bugs ----
+
+/** One module the learner's test is run on: how to make it, and what to say when the test gets it wrong. */
+export interface Suspect<F> {
+  make: F;
+  /** true: the test must pass it (the correct module); false: the test must fail it (a bug). */
+  correct: boolean;
+  /** What the message says when the test gets this one wrong. */
+  hint: string;
+}
+
+/**
+ * Run a learner's test `(make) => boolean` on every suspect, in order: "not answered yet" while it returns null,
+ * "✓ right" when it passes the correct module and fails every buggy one, else "✗" and the hint of the first one it
+ * got wrong. The test runs inside tf.tidy, and every module a `make` built is disposed afterwards (`track`).
+ */
+export function checkBugTest<F>(test: unknown, suspects: Suspect<F>[], track: (make: F, made: { dispose(): void }[]) => F, right: string): string {
+  if (isUnanswered(test)) return NOT_ANSWERED;
+  if (typeof test !== "function") return verdict([`expected a test function (make) => boolean, got ${typeof test}`], right);
+  for (const s of suspects) {
+    const made: { dispose(): void }[] = [];
+    let said: boolean | null | undefined | unknown;
+    const call = callAnswer(() =>
+      tf.tidy(() => {
+        said = (test as (make: F) => unknown)(track(s.make, made));
+      }),
+    );
+    made.forEach((m) => m.dispose());
+    if ("error" in call) return verdict([call.error], right);
+    if (isUnanswered(said)) return NOT_ANSWERED;
+    if (typeof said !== "boolean")
+      return verdict([`your test returned ${typeof said}; it should return true (no bug found) or false (a bug found)`], right);
+    if (said !== s.correct) return verdict([s.hint], right);
+  }
+  return verdict([], right);
 }

@@ -86,7 +86,8 @@ import "./fast/wings"; // the speed wings register their fast losses for the Tra
 export { longSentences, loadLengthExperiment, type LengthExperimentResults, type LengthResultBucket } from "./seq2seq/data";
 export { LONG_BUCKETS } from "./seq2seq/experiment";
 export { type Translator } from "./seq2seq/translator";
-export { checkSinusoidalEncoding, checkRotaryEmbedding } from "./exercises/08-positions";
+export { loadLengthSeeds, loadRace, loadBench, type LengthSeedsResults, type RaceResults, type BenchCase } from "./transformer/results";
+export { checkSinusoidalEncoding, checkRotaryEmbedding, checkDecoderBlock } from "./exercises/08-positions";
 
 // 09 Attention in today's LLMs (bonus): the KV cache, grouped-query attention, sliding windows.
 export { kvCacheBytesPerToken } from "./attention/kvcache";
@@ -95,7 +96,19 @@ export { GPT, type GPTConfig } from "./gpt/model";
 export { GPTBlock, type GPTBlockSizes } from "./gpt/block";
 export { generate, sampleNext, nextWordProbabilities, type GenerateOptions, type SampleOptions } from "./gpt/generate";
 export { languageModelPairs, languageModelLoss } from "./gpt/data";
-export { checkKvCacheBytes, checkKvHeadOf, checkWindowMask } from "./exercises/09-todays-llms";
+export { loadGptVariants, type GPTVariantsResults, type GPTVariantResult } from "./gpt/results";
+export {
+  checkKvCacheBytes,
+  checkKvHeadOf,
+  checkWindowMask,
+  checkCacheBytes,
+  checkRepeatKvHeads,
+  checkDilatedWindowMask,
+  checkKvCacheTest,
+  suspectKvCache,
+  type CacheShape,
+  type CachedAttention,
+} from "./exercises/09-todays-llms";
 
 // For your own code: what the lib is built from and no notebook calls by name (the notebooks use it through
 // the names above).

@@ -24,8 +24,6 @@ import {
   checkMultiHeadModule,
   checkEncoderLoop,
   checkAdditiveStep,
-  checkSinusoidalEncoding,
-  checkRotaryEmbedding,
   checkKvCacheBytes,
   checkKvHeadOf,
   checkWindowMask,
@@ -953,56 +951,6 @@ describe("exercise checks: ✓, ✗ with a hint, or not answered yet", () => {
       says(() => checkHeadLayoutTest(layoutTest({ futureOnly: true })), /every heads-th column .* compare the output with a reference/);
       says(() => checkHeadLayoutTest(() => true), /your test passes the module of this exercise/);
       says(() => checkHeadLayoutTest(() => false), /your test fails a correct multi-head module/);
-    });
-  });
-
-  describe("08: positions by hand", () => {
-    const sinusoid =
-      (o: { cosFirst?: boolean; halves?: boolean; iNot2i?: boolean } = {}) =>
-      (T: number, d: number) => {
-        const rows = Array.from({ length: T }, (_, p) => {
-          const row = new Array(d).fill(0);
-          for (let i = 0; i < d / 2; i++) {
-            const a = p / Math.pow(10000, (o.iNot2i ? i : 2 * i) / d);
-            const [s, c] = o.cosFirst ? [Math.cos(a), Math.sin(a)] : [Math.sin(a), Math.cos(a)];
-            if (o.halves) [row[i], row[d / 2 + i]] = [s, c];
-            else [row[2 * i], row[2 * i + 1]] = [s, c];
-          }
-          return row;
-        });
-        return tf.tensor2d(rows, [T, d]);
-      };
-    it("checkSinusoidalEncoding: right; sin and cos swapped, halves instead of interleaved, i/d, transposed", () => {
-      says(() => checkSinusoidalEncoding(sinusoid()), /^✓/);
-      says(() => checkSinusoidalEncoding(sinusoid({ cosFirst: true })), /sin and cos are swapped/);
-      says(() => checkSinusoidalEncoding(sinusoid({ halves: true })), /interleaves them/);
-      says(() => checkSinusoidalEncoding(sinusoid({ iNot2i: true })), /the exponent is 2i\/d/);
-      says(() => checkSinusoidalEncoding((T: number, d: number) => sinusoid()(T, d).transpose()), /one row per position/);
-    });
-
-    const rope =
-      (o: { interleaved?: boolean; backwards?: boolean; noOffset?: boolean } = {}) =>
-      (x: tf.Tensor, offset: number) => {
-        const [T, d] = x.shape;
-        const v = x.arraySync() as number[][];
-        const out = v.map((row, t) => {
-          const p = o.noOffset ? t : t + offset;
-          const r = [...row];
-          for (let i = 0; i < d! / 2; i++) {
-            const a = (o.backwards ? -1 : 1) * p * Math.pow(10000, (-2 * i) / d!);
-            const [j, k] = o.interleaved ? [2 * i, 2 * i + 1] : [i, i + d! / 2];
-            r[j] = row[j] * Math.cos(a) - row[k] * Math.sin(a);
-            r[k] = row[k] * Math.cos(a) + row[j] * Math.sin(a);
-          }
-          return r;
-        });
-        return tf.tensor2d(out, [T, d!]);
-      };
-    it("checkRotaryEmbedding: right; neighbouring pairs, turned backwards, the offset ignored", () => {
-      says(() => checkRotaryEmbedding(rope()), /^✓/);
-      says(() => checkRotaryEmbedding(rope({ interleaved: true })), /paired neighbouring entries/);
-      says(() => checkRotaryEmbedding(rope({ backwards: true })), /turns the other way/);
-      says(() => checkRotaryEmbedding(rope({ noOffset: true })), /the offset changes every angle/);
     });
   });
 

@@ -14,6 +14,7 @@ import {
   encodeAll,
   loadCheckpoint,
   loadCorpus,
+  longSentences,
   scoreByLength,
   setup,
   translatePairs,
@@ -73,6 +74,90 @@ describe("seq2seq translators (notebooks 01 and 02)", function () {
       assert.match(white!.fr, /fleurs blanches/);
       const lens = pairs.map((p) => p.en.split(" ").length);
       assert.ok(Math.min(...lens) <= 5 && Math.max(...lens) >= 45, `lengths ${Math.min(...lens)}..${Math.max(...lens)}`);
+    });
+  });
+
+  describe("careless corpus helpers", () => {
+    const pairs = [
+      { en: "the cat sleeps .", fr: "le chat dort ." },
+      { en: "a dog runs .", fr: "un chien court ." },
+    ];
+    const t = (source: string) => ({ source, reference: "le chat", output: "le chat", attention: null });
+    it("buildVocabularies, encodeAll and longSentences refuse what is not sentence pairs, no pairs, and a count that is not a positive integer", () => {
+      const cases: [() => unknown, RegExp][] = [
+        [() => buildVocabularies([]), /^buildVocabularies: no sentence pairs; expected the training pairs \(corpus\.train\)/],
+        [
+          () => buildVocabularies(3 as never),
+          /^buildVocabularies: train must be an array of \{ en, fr \} sentence pairs \(e\.g\. corpus\.train\), got 3$/,
+        ],
+        [
+          () => buildVocabularies([{ source: "a", target: "b" }] as never),
+          /^buildVocabularies: pair 0 of train must be \{ en, fr \} with two strings, got \{"source":"a","target":"b"\}$/,
+        ],
+        [() => encodeAll(3 as never, buildVocabularies(pairs)), /^encodeAll: pairs must be an array of \{ en, fr \}/],
+        [() => encodeAll(pairs, undefined as never), /^encodeAll: vocabs must be \{ src, tgt \} vocabularies/],
+        [() => longSentences(pairs, 0), /^longSentences: count must be a positive integer, got 0$/],
+        [() => longSentences(pairs, -1), /^longSentences: count must be a positive integer, got -1$/],
+        [() => longSentences(pairs, 1.5), /^longSentences: count must be a positive integer, got 1\.5$/],
+        [() => longSentences(pairs, "5" as never), /^longSentences: count must be a positive integer, got the string "5"$/],
+        [() => longSentences([], 1), /^longSentences: no training pairs; expected corpus\.train/],
+        [() => longSentences([null] as never, 1), /^longSentences: pair 0 of train must be \{ en, fr \} with two strings, got null$/],
+        [
+          () => Vocabulary.fromSentences("a b" as never),
+          /^Vocabulary\.fromSentences: expected an array of sentences, got one string \(wrap it: \[sentence\]\)$/,
+        ],
+        [() => loadCorpus("/nonexistent-corpus"), /^loadCorpus: corpus file not found: \/nonexistent-corpus\/train\.tsv\. Regenerate the corpus/],
+        [() => loadCorpus(3 as never), /^loadCorpus: dir must be the corpus folder's path \(a string\), got 3$/],
+      ];
+      for (const [call, pattern] of cases) refuses(call, pattern);
+      const long = longSentences(pairs, 2);
+      assert.strictEqual(long.length, 2);
+      assert.ok(long.every((p) => p.en.split(" ").length > 4));
+    });
+
+    it("scoreByLength refuses buckets that are inverted, not whole numbers >= 1 or not pairs, and translations of another shape", () => {
+      const cases: [() => unknown, RegExp][] = [
+        [() => scoreByLength([t("a b")], [[5, 1]]), /^scoreByLength: bucket 0 \[5, 1\] is inverted; expected min <= max \(both inclusive\)$/],
+        [
+          () =>
+            scoreByLength(
+              [],
+              [
+                [1, 9],
+                [0.5, 3],
+              ],
+            ),
+          /^scoreByLength: bucket 1 must be \[min, max\], two whole numbers of tokens >= 1, got \[0\.5, 3\]$/,
+        ],
+        [() => scoreByLength([], [[NaN, 3]]), /^scoreByLength: bucket 0 must be .*, got \[NaN, 3\]$/],
+        [() => scoreByLength([], [[0, 3]]), /^scoreByLength: bucket 0 must be .*, got \[0, 3\]$/],
+        [() => scoreByLength([], [[1]] as never), /^scoreByLength: bucket 0 must be .*, got \[1\]$/],
+        [() => scoreByLength([], []), /^scoreByLength: buckets must be a non-empty array of \[min, max\] lengths like LENGTH_BUCKETS, got \[\]$/],
+        [() => scoreByLength([], 3 as never), /^scoreByLength: buckets must be .*, got 3$/],
+        [
+          () => scoreByLength(3 as never, [[1, 9]]),
+          /^scoreByLength: translations must be an array of \{ source, reference, output \} \(from translatePairs\), got 3$/,
+        ],
+        [
+          () => scoreByLength([{ source: "a" }] as never, [[1, 9]]),
+          /^scoreByLength: translation 0 must be \{ source, reference, output \} with strings/,
+        ],
+      ];
+      for (const [call, pattern] of cases) refuses(call, pattern);
+      // A one-length bucket is fine; an empty bucket scores 0 with n = 0.
+      assert.deepStrictEqual(
+        scoreByLength(
+          [t("a b"), t("a b c")],
+          [
+            [2, 2],
+            [5, 9],
+          ],
+        ),
+        [
+          { min_len: 2, max_len: 2, n: 1, bleu: 0, accuracy: 1 },
+          { min_len: 5, max_len: 9, n: 0, bleu: 0, accuracy: 0 },
+        ],
+      );
     });
   });
 
@@ -533,6 +618,25 @@ describe("seq2seq translators (notebooks 01 and 02)", function () {
 
     it("corpusBleu needs one candidate per reference", () => {
       assertThrowsMessage(() => corpusBleu([["a"]], []), /^corpusBleu: 1 candidates for 0 references; expected one candidate per reference$/);
+    });
+
+    it("corpusBleu refuses sentences that are not token lists, a maxN that is not a positive integer, and nothing to score", () => {
+      const cases: [() => unknown, RegExp][] = [
+        [
+          () => corpusBleu(["a b"] as never, [["a", "b"]]),
+          /^corpusBleu: candidate 0 must be a list of tokens \(strings\), got a string \(split it into tokens first: tokenize\(sentence\)\)$/,
+        ],
+        [() => corpusBleu([["a"]], [null] as never), /^corpusBleu: reference 0 must be a list of tokens \(strings\), got null$/],
+        [() => corpusBleu([["a", 3]] as never, [["a"]]), /^corpusBleu: candidate 0 must be a list of tokens/],
+        [() => corpusBleu(3 as never, [["a"]]), /^corpusBleu: candidates must be an array of token lists like \[\["the", "cat"\]\], got 3$/],
+        [() => corpusBleu([["a"]], [["a"]], 0), /^corpusBleu: maxN \(the longest n-gram counted\) must be a positive integer, got 0$/],
+        [() => corpusBleu([["a"]], [["a"]], -1), /^corpusBleu: maxN .* must be a positive integer, got -1$/],
+        [() => corpusBleu([["a"]], [["a"]], 1.5), /^corpusBleu: maxN .* must be a positive integer, got 1\.5$/],
+        [() => corpusBleu([["a"]], [["a"]], "4" as never), /^corpusBleu: maxN .* must be a positive integer, got the string "4"$/],
+        [() => corpusBleu([], []), /^corpusBleu: no sentences to score; expected at least one candidate and its reference$/],
+      ];
+      for (const [call, pattern] of cases) refuses(call, pattern);
+      assert.strictEqual(corpusBleu([["a", "b"]], [["a", "b"]], 1).bleu, 1); // maxN 1: unigram precision
     });
   });
 

@@ -4,6 +4,7 @@ import type { SentencePair } from "./grammar";
 import { Vocabulary } from "./vocab";
 import { encodePair, type EncodedPair } from "./batch";
 import { platform } from "../core/platform";
+import { checkPositiveInt, describeValue } from "../core/checks";
 
 export const SPLITS = ["train", "valid", "test"] as const;
 export type Split = (typeof SPLITS)[number];
@@ -33,16 +34,35 @@ export function saveCorpus(dir: string, corpus: Record<Split, SentencePair[]>): 
 }
 
 export function loadCorpus(dir: string): Record<Split, SentencePair[]> {
+  if (typeof dir !== "string" || dir === "")
+    throw new Error(`loadCorpus: dir must be the corpus folder's path (a string), got ${describeValue(dir)}`);
+  for (const s of SPLITS)
+    if (!platform().exists(`${dir}/${s}.tsv`))
+      throw new Error(`loadCorpus: corpus file not found: ${dir}/${s}.tsv. Regenerate the corpus with \`npm run make-corpus\` in the course folder.`);
   return Object.fromEntries(SPLITS.map((s) => [s, readTsv(`${dir}/${s}.tsv`)])) as Record<Split, SentencePair[]>;
 }
 
 /** Source and target vocabularies from the training split. */
 export function buildVocabularies(train: SentencePair[]): { src: Vocabulary; tgt: Vocabulary } {
+  checkPairs(train, "buildVocabularies", "train");
+  if (train.length === 0) throw new Error("buildVocabularies: no sentence pairs; expected the training pairs (corpus.train) to take the words from");
   return { src: Vocabulary.fromSentences(train.map((p) => p.en)), tgt: Vocabulary.fromSentences(train.map((p) => p.fr)) };
 }
 
 export function encodeAll(pairs: SentencePair[], vocabs: { src: Vocabulary; tgt: Vocabulary }): EncodedPair[] {
+  checkPairs(pairs, "encodeAll", "pairs");
+  if (!vocabs || !(vocabs.src instanceof Vocabulary) || !(vocabs.tgt instanceof Vocabulary))
+    throw new Error("encodeAll: vocabs must be { src, tgt } vocabularies (from buildVocabularies, or a checkpoint's .vocabs)");
   return pairs.map((p) => encodePair(vocabs.src, vocabs.tgt, p.en, p.fr));
+}
+
+/** Sentence pairs as the corpus holds them: an array of { en, fr } strings. */
+function checkPairs(pairs: unknown, fn: string, name: string): asserts pairs is SentencePair[] {
+  if (!Array.isArray(pairs))
+    throw new Error(`${fn}: ${name} must be an array of { en, fr } sentence pairs (e.g. corpus.train), got ${describeValue(pairs)}`);
+  const i = pairs.findIndex((p) => typeof p !== "object" || p === null || typeof p.en !== "string" || typeof p.fr !== "string");
+  if (i >= 0)
+    throw new Error(`${fn}: pair ${i} of ${name} must be { en, fr } with two strings, got ${JSON.stringify(pairs[i]) ?? describeValue(pairs[i])}`);
 }
 
 /**
@@ -50,6 +70,9 @@ export function encodeAll(pairs: SentencePair[], vocabs: { src: Vocabulary; tgt:
  * copes with lengths it never saw: `count` of them, from the course's grammar with its own seed.
  */
 export function longSentences(train: SentencePair[], count = 200, seed = 2026): SentencePair[] {
+  checkPairs(train, "longSentences", "train");
+  if (train.length === 0) throw new Error("longSentences: no training pairs; expected corpus.train, whose longest sentence the new ones must exceed");
+  checkPositiveInt(count, "longSentences", "count");
   const longest = Math.max(...train.map((p) => p.en.split(" ").length));
   const seen = new Set(train.map((p) => p.en));
   const out: SentencePair[] = [];

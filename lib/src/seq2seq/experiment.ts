@@ -6,6 +6,7 @@ import { corpusBleu, tokenAccuracy } from "./metrics";
 import type { Seq2Seq } from "./model";
 import type { Translator } from "./translator";
 import { checkAlive } from "../core/module";
+import { describeValue } from "../core/checks";
 import { Vocabulary } from "./vocab";
 import type { SentencePair } from "./grammar";
 import { withFastKernels } from "../fast/wasmkernels";
@@ -99,6 +100,8 @@ export interface LengthBucket {
 
 /** BLEU and token accuracy per source-length bucket [min, max]: inclusive, in source tokens (words and the full stop). */
 export function scoreByLength(translations: Translation[], buckets: [number, number][]): LengthBucket[] {
+  checkTranslations(translations, "scoreByLength");
+  checkBuckets(buckets, "scoreByLength");
   return buckets.map(([lo, hi]) => {
     const inB = translations.filter((t) => {
       const n = t.source.split(" ").length;
@@ -106,7 +109,41 @@ export function scoreByLength(translations: Translation[], buckets: [number, num
     });
     const cands = inB.map((t) => t.output.split(" ").filter(Boolean));
     const refs = inB.map((t) => t.reference.split(" "));
-    return { min_len: lo, max_len: hi, n: inB.length, bleu: corpusBleu(cands, refs).bleu, accuracy: tokenAccuracy(cands, refs) };
+    // An empty bucket scores 0 (its n says why).
+    const bleu = inB.length === 0 ? 0 : corpusBleu(cands, refs).bleu;
+    return { min_len: lo, max_len: hi, n: inB.length, bleu, accuracy: tokenAccuracy(cands, refs) };
+  });
+}
+
+/** Translations as translatePairs() returns them: an array of { source, reference, output } strings. */
+function checkTranslations(translations: unknown, fn: string): asserts translations is Translation[] {
+  if (!Array.isArray(translations))
+    throw new Error(
+      `${fn}: translations must be an array of { source, reference, output } (from translatePairs), got ${describeValue(translations)}`,
+    );
+  const i = translations.findIndex(
+    (t) =>
+      typeof t !== "object" || t === null || !["source", "reference", "output"].every((k) => typeof (t as Record<string, unknown>)[k] === "string"),
+  );
+  if (i >= 0)
+    throw new Error(
+      `${fn}: translation ${i} must be { source, reference, output } with strings (from translatePairs), got ${JSON.stringify(translations[i])}`,
+    );
+}
+
+/** Length buckets: an array of [min, max] source lengths, whole numbers of tokens with 1 <= min <= max (like LENGTH_BUCKETS). */
+function checkBuckets(buckets: unknown, fn: string): asserts buckets is [number, number][] {
+  if (!Array.isArray(buckets) || buckets.length === 0)
+    throw new Error(
+      `${fn}: buckets must be a non-empty array of [min, max] lengths like LENGTH_BUCKETS, got ${Array.isArray(buckets) ? "[]" : describeValue(buckets)}`,
+    );
+  buckets.forEach((b, i) => {
+    const ok = Array.isArray(b) && b.length === 2 && b.every((v) => Number.isInteger(v) && v >= 1);
+    if (!ok)
+      throw new Error(
+        `${fn}: bucket ${i} must be [min, max], two whole numbers of tokens >= 1, got ${Array.isArray(b) ? `[${b.map(describeValue).join(", ")}]` : describeValue(b)}`,
+      );
+    if (b[0] > b[1]) throw new Error(`${fn}: bucket ${i} [${b[0]}, ${b[1]}] is inverted; expected min <= max (both inclusive)`);
   });
 }
 

@@ -6,6 +6,18 @@
 //   BLEU = BP * exp((log p_1 + log p_2 + log p_3 + log p_4) / 4), and 0 if some p_n is 0.
 // Clipped: a candidate n-gram counts at most as often as it occurs in the reference. One reference per sentence.
 
+import { checkPositiveInt, describeValue } from "../core/checks";
+
+/** Sentences as lists of tokens: an array of arrays of strings (a sentence as one string would be scored letter by letter, or fail). */
+function checkTokenLists(lists: unknown, fn: string, name: string): asserts lists is string[][] {
+  if (!Array.isArray(lists)) throw new Error(`${fn}: ${name} must be an array of token lists like [["the", "cat"]], got ${describeValue(lists)}`);
+  const i = lists.findIndex((l) => !Array.isArray(l) || !l.every((t) => typeof t === "string"));
+  if (i >= 0) {
+    const got = typeof lists[i] === "string" ? "a string (split it into tokens first: tokenize(sentence))" : describeValue(lists[i]);
+    throw new Error(`${fn}: ${name.replace(/s$/, "")} ${i} must be a list of tokens (strings), got ${got}`);
+  }
+}
+
 function ngrams(tokens: string[], n: number): Map<string, number> {
   const m = new Map<string, number>();
   for (let i = 0; i + n <= tokens.length; i++) {
@@ -24,6 +36,10 @@ export interface BleuDetail {
 }
 
 export function corpusBleu(candidates: string[][], references: string[][], maxN = 4): BleuDetail {
+  checkTokenLists(candidates, "corpusBleu", "candidates");
+  checkTokenLists(references, "corpusBleu", "references");
+  checkPositiveInt(maxN, "corpusBleu", "maxN (the longest n-gram counted)");
+  if (candidates.length === 0) throw new Error("corpusBleu: no sentences to score; expected at least one candidate and its reference");
   if (candidates.length !== references.length) {
     throw new Error(`corpusBleu: ${candidates.length} candidates for ${references.length} references; expected one candidate per reference`);
   }

@@ -26,6 +26,10 @@ export class Vocabulary {
 
   /** Every token of the (space-separated) sentences, specials first, then by first appearance. */
   static fromSentences(sentences: string[]): Vocabulary {
+    if (!Array.isArray(sentences))
+      throw new Error(
+        `Vocabulary.fromSentences: expected an array of sentences, got ${typeof sentences === "string" ? "one string (wrap it: [sentence])" : typeof sentences}`,
+      );
     const seen = new Set<string>(SPECIALS);
     const tokens = [...SPECIALS];
     for (const s of sentences)

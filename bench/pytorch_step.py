@@ -11,7 +11,8 @@ Same models and sizes as lib/src/seq2seq/model.ts: source and target vocabulary 
 backward, gradient clipping, update. train-step/transformer: notebook 08's Transformer at the length experiment's
 size (d 32, 2 heads, feed-forward 64, one encoder and one decoder block, pre-norm, sinusoidal positions), built
 from PyTorch's own nn.Transformer. seq-scaling/<model>/T=<n>: the GRU encoder-decoder and a Transformer of
-comparable size (d 64, 4 heads, feed-forward 256, 2 + 2 blocks) at batch 8 and source = target = T. Exits 3 (and says so) when PyTorch is not installed; on Debian/Ubuntu
+comparable size (d 64, 4 heads, feed-forward 256, 2 + 2 blocks) at batch 8 and source = target = T. train-step/gpt:
+notebook 09's GPT (d 32, 4 heads, feed-forward 128, one block, context 64), batch 32 of 24 tokens. Exits 3 (and says so) when PyTorch is not installed; on Debian/Ubuntu
 `apt-get install python3-torch` provides it (1.13 on Debian 12).
 """
 import argparse
@@ -91,6 +92,43 @@ class TransformerTranslator(nn.Module):
         pad = src_mask == 0
         h = self.core(x, y, tgt_mask=causal, src_key_padding_mask=pad, memory_key_padding_mask=pad)
         return self.out(h)
+
+
+class GPT(nn.Module):
+    """Notebook 09's GPT (lib/src/gpt/): token + learned position embeddings, pre-norm blocks of causal multi-head
+    attention (query/key/value without bias, output projection with bias) and a ReLU feed-forward network, a final
+    layer norm, an output head without bias."""
+
+    def __init__(self, d, heads, hidden, layers, context):
+        super().__init__()
+        self.tok, self.pos = nn.Embedding(V, d), nn.Embedding(context, d)
+        self.blocks = nn.ModuleList(GPTBlock(d, heads, hidden) for _ in range(layers))
+        self.norm = nn.LayerNorm(d)
+        self.head = nn.Linear(d, V, bias=False)
+
+    def forward(self, src, src_mask, tgt_in):  # a language model reads only tgt_in
+        x = self.tok(tgt_in) + self.pos(torch.arange(tgt_in.shape[1]))
+        for block in self.blocks:
+            x = block(x)
+        return self.head(self.norm(x))
+
+
+class GPTBlock(nn.Module):
+    def __init__(self, d, heads, hidden):
+        super().__init__()
+        self.heads = heads
+        self.norm1, self.norm2 = nn.LayerNorm(d), nn.LayerNorm(d)
+        self.q, self.k, self.v = (nn.Linear(d, d, bias=False) for _ in range(3))
+        self.out = nn.Linear(d, d)
+        self.ff = nn.Sequential(nn.Linear(d, hidden), nn.ReLU(), nn.Linear(hidden, d))
+
+    def forward(self, x):
+        b, t, d = x.shape
+        h = self.norm1(x)
+        split = lambda y: y.view(b, t, self.heads, d // self.heads).transpose(1, 2)  # [b, heads, T, head_dim]
+        a = F.scaled_dot_product_attention(split(self.q(h)), split(self.k(h)), split(self.v(h)), is_causal=True)
+        x = x + self.out(a.transpose(1, 2).reshape(b, t, d))
+        return x + self.ff(self.norm2(x))
 
 
 def timed(name, fn, runs):
@@ -208,6 +246,7 @@ def main():
         case("train-step/gru-encdec", False, args.runs),
         case("train-step/bahdanau", True, args.runs),
         case("train-step/transformer", False, args.runs, model=TransformerTranslator(32, 2, 64, 1)),
+        case("train-step/gpt", False, args.runs, model=GPT(32, 4, 128, 1, 64), batch=32, tgt_len=24),
         *mha_cases(args.runs),
         *gqa_cases(args.runs),
         *sliding_window_cases(args.runs),

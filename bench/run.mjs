@@ -132,6 +132,44 @@ function generateCase(cache, length) {
   };
 }
 
+// Notebook 09's GPT (scripts/gpt.mjs's size: d 32, 4 heads, feed-forward 128, one block; vocabulary 64 here).
+// train-step/gpt: one training step on a batch of 32 sequences of 24 tokens, as bench/pytorch_step.py's GPT.
+// generate/gpt/<no-cache|kv-cache>/len=<n>: n tokens written greedily from <bos> (no early <eos>), batch 1, with a
+// context of 128; without the cache every step runs the model over all the tokens so far.
+export const GPT_SIZES = { d: 32, heads: 4, hidden: 128, layers: 1, dropout: 0 };
+const makeGpt = (contextLength) => new lib.GPT({ kind: "gpt", srcVocab: SIZES.vocab, tgtVocab: SIZES.vocab, ...GPT_SIZES, contextLength, seed: 1 });
+function gptTrainStepCase() {
+  return () => {
+    const model = makeGpt(64);
+    const optimizer = tf.train.adam(1e-3);
+    const batch = syntheticBatch({ batch: 32, srcLen: 24, tgtLen: 24 });
+    return {
+      run: () => {
+        const loss = lib.trainStep(model, optimizer, batch);
+        loss.dataSync();
+        loss.dispose();
+      },
+      dispose: () => {
+        tf.dispose(batch);
+        optimizer.dispose();
+        model.dispose();
+      },
+    };
+  };
+}
+function gptGenerateCase(cache, length) {
+  return () => {
+    const m = makeGpt(128);
+    return {
+      run: () => {
+        const out = lib.generate(m, [], { maxNew: length, cache, stopAtEos: false });
+        if (out.ids.length !== length) throw new Error(`generated ${out.ids.length} tokens, expected ${length}`);
+      },
+      dispose: () => m.dispose(),
+    };
+  };
+}
+
 /** A case that times one forward pass of module m on input x (and frees both afterwards). */
 function forwardCase(m, x) {
   return {
@@ -224,10 +262,14 @@ export const CASES = {
       GENERATE_LENGTHS.map((n) => [`generate/transformer/${how}/len=${n}`, generateCase(how === "kv-cache", n)]),
     ),
   ),
+  ...Object.fromEntries(
+    ["no-cache", "kv-cache"].flatMap((how) => GENERATE_LENGTHS.map((n) => [`generate/gpt/${how}/len=${n}`, gptGenerateCase(how === "kv-cache", n)])),
+  ),
   ...Object.fromEntries(Object.keys(BOOK_MODULES).map((name) => [`module-call/${name}`, moduleCallCase(name)])),
   "train-step/gru-encdec": trainStepCase("plain"),
   "train-step/bahdanau": trainStepCase("bahdanau"),
   "train-step/transformer": trainStepCase("transformer"),
+  "train-step/gpt": gptTrainStepCase(),
   ...Object.fromEntries(
     [
       ["gru-encdec", "plain"],

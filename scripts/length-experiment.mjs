@@ -258,6 +258,8 @@ export function seedsFile(extraRuns, steps) {
     command: "npm run length-experiment -- --seeds " + [...new Set(extraRuns.map((r) => r.seed))].sort((a, b) => a - b).join(","),
     steps,
     committed_seed: COMMITTED_SEED,
+    // true once every model has 3 seeds or more
+    complete: Object.values(models).every((m) => m.runs.length >= 3),
     test_buckets: bucketsOf(res.buckets),
     long_buckets: bucketsOf(res.long.buckets),
     models,
@@ -265,7 +267,7 @@ export function seedsFile(extraRuns, steps) {
 }
 
 /** The extra seeds' runs already in the seeds file. */
-function readExtraRuns(file) {
+export function readExtraRuns(file) {
   if (!existsSync(file)) return [];
   const old = JSON.parse(readFileSync(file, "utf8"));
   return Object.values(old.models).flatMap((m) => m.runs.filter((r) => r.seed !== COMMITTED_SEED).map((r) => ({ kind: m.kind, ...r })));

@@ -8,6 +8,7 @@ import {
   setup,
   sinusoidalPositions,
   applyRope,
+  ropeAngles,
   LearnedPositions,
   MultiHeadAttention,
   TransformerTranslator,
@@ -66,6 +67,31 @@ describe("the Transformer (notebook 08)", function () {
       assertThrowsMessage(() => p.forward(6), /LearnedPositions: 6 positions asked for, but only 5 were learned/);
       assertThrowsMessage(() => sinusoidalPositions(4, 5), /sinusoidalPositions: d must be even/);
       assertThrowsMessage(() => applyRope(tf.zeros([2, 3])), /applyRope: x must be \[\.\.\., T, headDim\] with an even headDim, got \[2, 3\]/);
+      p.dispose();
+    });
+    it("positions refuse an offset or a count that is not a whole number, a generator that is not one, and rope on integers or nothing", () => {
+      const p = new LearnedPositions(5, 4, new Generator(1));
+      const cases: [() => unknown, RegExp][] = [
+        [() => sinusoidalPositions(2, 4, -1), /^sinusoidalPositions: offset \(the position of the first row\) must be an integer >= 0, got -1$/],
+        [() => sinusoidalPositions(2, 4, 1.5), /^sinusoidalPositions: offset .* must be an integer >= 0, got 1\.5$/],
+        [() => sinusoidalPositions(2, 4, NaN), /^sinusoidalPositions: offset .* must be an integer >= 0, got NaN$/],
+        [() => sinusoidalPositions(2, 4, "1" as never), /^sinusoidalPositions: offset .* must be an integer >= 0, got the string "1"$/],
+        [() => ropeAngles(2, 4, -1), /^ropeAngles: offset \(the position of the first row\) must be an integer >= 0, got -1$/],
+        [() => ropeAngles(2, 4, NaN), /^ropeAngles: offset .* got NaN$/],
+        [() => new LearnedPositions(4, 2, 3 as never), /^LearnedPositions: the generator must be a Generator \(new Generator\(seed\)\), got 3$/],
+        [() => new LearnedPositions(4, 2, undefined as never), /^LearnedPositions: the generator must be a Generator .*, got undefined$/],
+        [() => p.forward(0), /^LearnedPositions: T \(the number of positions\) must be a positive integer, got 0$/],
+        [() => p.forward(-1), /^LearnedPositions: T .* must be a positive integer, got -1$/],
+        [() => p.forward(1.5), /^LearnedPositions: T .* must be a positive integer, got 1\.5$/],
+        [() => p.forward(NaN), /^LearnedPositions: T .* must be a positive integer, got NaN$/],
+        [() => p.forward("2" as never), /^LearnedPositions: T .* must be a positive integer, got the string "2"$/],
+        [() => applyRope([[1, 2]] as never), /^applyRope: x must be a tf\.Tensor, got a plain array/],
+      ];
+      for (const [call, pattern] of cases) refuses(call, pattern);
+      const [ints, empty] = [tf.ones([2, 4], "int32"), tf.zeros([0, 4])];
+      refuses(() => applyRope(ints), /^applyRope: x holds int32 values; expected float32 numbers/);
+      refuses(() => applyRope(empty), /^applyRope: x has an axis of size 0 \(shape \[0, 4\], \[\.\.\., T, headDim\]\)/);
+      tf.dispose([ints, empty]);
       p.dispose();
     });
   });

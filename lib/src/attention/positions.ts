@@ -2,10 +2,10 @@
 // shuffled. Three ways to give a model positions: learned absolute embeddings (GPT-2), sinusoidal encodings (the
 // 2017 Transformer), and rotary embeddings (RoPE, today's LLMs), which turn queries and keys instead.
 import * as tf from "@tensorflow/tfjs";
-import { Generator, uniformValues } from "../core/random";
+import { Generator, checkGenerator, uniformValues } from "../core/random";
 import { ModuleBase } from "../core/module";
 import { variableFrom } from "../core/linear";
-import { checkPositiveInt, shapeStr } from "../core/checks";
+import { checkFloat, checkNonNegativeInt, checkNotEmpty, checkPositiveInt, checkTensor, shapeStr } from "../core/checks";
 
 export type PositionScheme = "learned" | "sinusoidal" | "rope";
 export const POSITION_SCHEMES: PositionScheme[] = ["learned", "sinusoidal", "rope"];
@@ -18,6 +18,7 @@ export function sinusoidalPositions(T: number, d: number, offset = 0): tf.Tensor
   checkPositiveInt(T, "sinusoidalPositions", "T");
   checkPositiveInt(d, "sinusoidalPositions", "d");
   if (d % 2 !== 0) throw new Error(`sinusoidalPositions: d must be even (pairs of sin and cos), got ${d}`);
+  checkNonNegativeInt(offset, "sinusoidalPositions", "offset (the position of the first row)");
   const values = new Float32Array(T * d);
   for (let p = 0; p < T; p++) {
     for (let i = 0; i < d / 2; i++) {
@@ -40,10 +41,12 @@ export class LearnedPositions extends ModuleBase {
     super();
     checkPositiveInt(maxLen, "LearnedPositions", "maxLen");
     checkPositiveInt(d, "LearnedPositions", "d");
+    checkGenerator(gen, "LearnedPositions");
     this.weight = variableFrom(uniformValues([maxLen, d], -0.1, 0.1, gen), [maxLen, d]) as tf.Variable<tf.Rank.R2>;
   }
   /** The vectors of positions 0 .. T-1: [T, d]. */
   forward(T: number): tf.Tensor2D {
+    checkPositiveInt(T, "LearnedPositions", "T (the number of positions)");
     if (T > this.maxLen)
       throw new Error(
         `LearnedPositions: ${T} positions asked for, but only ${this.maxLen} were learned (maxLen); a learned table has no vector for position ${this.maxLen} or later`,
@@ -57,6 +60,7 @@ export function ropeAngles(T: number, headDim: number, offset = 0): { cos: tf.Te
   checkPositiveInt(T, "ropeAngles", "T");
   if (!(Number.isInteger(headDim) && headDim > 0 && headDim % 2 === 0))
     throw new Error(`ropeAngles: headDim must be a positive even integer, got ${headDim}`);
+  checkNonNegativeInt(offset, "ropeAngles", "offset (the position of the first row)");
   const half = headDim / 2;
   const cos = new Float32Array(T * headDim);
   const sin = new Float32Array(T * headDim);
@@ -78,11 +82,14 @@ export function ropeAngles(T: number, headDim: number, offset = 0): { cos: tf.Te
  * x cos + rotate_half(x) sin, rotate_half(x) = [-x2, x1]. x [..., T, headDim] -> the same shape.
  */
 export function applyRope(x: tf.Tensor, offset = 0): tf.Tensor {
+  checkTensor(x, "applyRope", "x");
+  checkFloat(x, "applyRope", "x");
   const T = x.shape[x.rank - 2];
   const hd = x.shape[x.rank - 1];
   if (x.rank < 2 || hd % 2 !== 0) throw new Error(`applyRope: x must be [..., T, headDim] with an even headDim, got ${shapeStr(x.shape)}`);
   if (!(Number.isInteger(offset) && offset >= 0))
     throw new Error(`applyRope: offset (the position of the first row) must be a non-negative integer, got ${offset}`);
+  checkNotEmpty(x, "applyRope", "x", "[..., T, headDim]");
   return tf.tidy(() => {
     const { cos, sin } = ropeAngles(T, hd, offset);
     const [x1, x2] = tf.split(x, 2, -1);

@@ -1,6 +1,6 @@
 """The train-step/* and mha-forward/* cases of `npm run bench`, in PyTorch, for comparison (CPU, one thread).
 
-    python3 bench/pytorch_step.py [--runs 20] [--json FILE]
+    python3 bench/pytorch_step.py [--runs 20] [--json FILE] [--only PREFIX]
 
 mha-forward/*: batch 2, 256 tokens, width 768, 12 heads, causal, float32, no gradients: PyTorch's own
 nn.MultiheadAttention, its fused F.scaled_dot_product_attention (PyTorch 2.0 and later), and the same
@@ -132,15 +132,24 @@ class GPTBlock(nn.Module):
 
 
 def timed(name, fn, runs):
-    """Median and minimum milliseconds of `runs` calls of fn, after two warm-up calls."""
+    """Median and minimum milliseconds of `runs` calls of fn, after two warm-up calls, and the median CPU time."""
     fn()
     fn()
-    times = []
+    times, cpu = [], []
     for _ in range(runs):
+        c0 = time.process_time()
         t0 = time.perf_counter()
         fn()
         times.append((time.perf_counter() - t0) * 1000)
-    return {"name": name, "backend": "pytorch-cpu-1thread", "ms_median": round(statistics.median(times), 1), "ms_min": round(min(times), 1), "runs": runs}
+        cpu.append((time.process_time() - c0) * 1000)
+    return {
+        "name": name,
+        "backend": "pytorch-cpu-1thread",
+        "ms_median": round(statistics.median(times), 1),
+        "ms_min": round(min(times), 1),
+        "cpu_ms_median": round(statistics.median(cpu), 1),
+        "runs": runs,
+    }
 
 
 def case(name, attention, runs, model=None, batch=B, src_len=S, tgt_len=T):
@@ -240,26 +249,38 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--runs", type=int, default=20)
     ap.add_argument("--json")
+    ap.add_argument("--only", default="", help="run only the cases whose names start with this (the bench's --case)")
     args = ap.parse_args()
     torch.set_num_threads(1)
-    cases = [
-        case("train-step/gru-encdec", False, args.runs),
-        case("train-step/bahdanau", True, args.runs),
-        case("train-step/transformer", False, args.runs, model=TransformerTranslator(32, 2, 64, 1)),
-        case("train-step/gpt", False, args.runs, model=GPT(32, 4, 128, 1, 64), batch=32, tgt_len=24),
-        *mha_cases(args.runs),
-        *gqa_cases(args.runs),
-        *sliding_window_cases(args.runs),
+    # (name prefix, what runs those cases): a group runs when --only and its prefix could match.
+    groups = [
+        ("train-step/gru-encdec", lambda: [case("train-step/gru-encdec", False, args.runs)]),
+        ("train-step/bahdanau", lambda: [case("train-step/bahdanau", True, args.runs)]),
+        ("train-step/transformer", lambda: [case("train-step/transformer", False, args.runs, model=TransformerTranslator(32, 2, 64, 1))]),
+        ("train-step/gpt", lambda: [case("train-step/gpt", False, args.runs, model=GPT(32, 4, 128, 1, 64), batch=32, tgt_len=24)]),
+        ("mha-forward/", lambda: mha_cases(args.runs)),
+        ("gqa-forward/", lambda: gqa_cases(args.runs)),
+        ("attention-scaling/sliding-window/", lambda: sliding_window_cases(args.runs)),
+        ("seq-scaling/", lambda: seq_scaling_cases(args.runs)),
     ]
-    for t in [16, 32, 64, 128, 256]:
-        runs = max(3, args.runs // 4) if t >= 128 else args.runs
-        cases.append(case(f"seq-scaling/gru-encdec/T={t}", False, runs, batch=8, src_len=t, tgt_len=t))
-        cases.append(case(f"seq-scaling/transformer/T={t}", False, runs, model=TransformerTranslator(64, 4, 256, 2), batch=8, src_len=t, tgt_len=t))
+    cases = []
+    for prefix, run in groups:
+        if prefix.startswith(args.only) or args.only.startswith(prefix):
+            cases += [c for c in run() if c["name"].startswith(args.only)]
     for c in cases:
-        print(f"{c['name']:<48} {c['backend']} torch {torch.__version__}  median {c['ms_median']:8.1f} ms   min {c['ms_min']:8.1f} ms   ({c['runs']} runs)")
+        print(f"{c['name']:<48} {c['backend']} torch {torch.__version__}  median {c['ms_median']:8.1f} ms   min {c['ms_min']:8.1f} ms   cpu {c['cpu_ms_median']:8.1f} ms   ({c['runs']} runs)")
     if args.json:
         with open(args.json, "w") as f:
             json.dump({"cases": cases}, f, indent=2)
+
+
+def seq_scaling_cases(runs):
+    out = []
+    for t in [16, 32, 64, 128, 256]:
+        n = max(3, runs // 4) if t >= 128 else runs
+        out.append(case(f"seq-scaling/gru-encdec/T={t}", False, n, batch=8, src_len=t, tgt_len=t))
+        out.append(case(f"seq-scaling/transformer/T={t}", False, n, model=TransformerTranslator(64, 4, 256, 2), batch=8, src_len=t, tgt_len=t))
+    return out
 
 
 if __name__ == "__main__":

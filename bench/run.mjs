@@ -1,9 +1,12 @@
 #!/usr/bin/env node
 // The project's benchmark: `npm run bench [-- --json FILE] [--runs N] [--backends wasm,cpu] [--case NAME]`.
-//   --reference   also time the step-by-step decoder the fast path replaced
+//   --reference   also time the readable code the speed wings replace (step-by-step decoders, readable generation)
+//   --list        print the case families (the README's list is this output) and exit
 //   --pytorch     also run bench/pytorch_step.py (same steps in PyTorch, CPU, one thread) when torch is installed
 // Each case times one thing end to end and reports the median and minimum over `runs` repetitions,
-// after two warm-up runs. Numbers, not assertions: tests never time anything.
+// after two warm-up runs, and the median CPU time of this process (less disturbed than the wall clock when other
+// work shares the machine; pytorch_step.py reports its own the same way). Numbers, not assertions: tests never
+// time anything.
 //
 // mha-forward/*, attention-scaling/*: see below (notebook 07). train-step/gru-encdec, train-step/bahdanau: one training step (forward + backward + Adam update) of the
 // translators of notebooks 01-02 at fixed sizes, the same as bench/pytorch_step.py runs in PyTorch:
@@ -103,9 +106,11 @@ function gqaCase(kv) {
 
 // generate/transformer/<no-cache|kv-cache>/len=<n>: greedy decoding of n words (no early <eos>: the cases force
 // the length) by a Transformer translator of the length experiment's size, batch 1, a 20-token source; without a
-// cache every step runs the decoder over all the words so far, with one only over the newest (notebook 09).
+// cache every step runs the decoder over all the words so far, with one only over the newest (notebook 09). Both
+// through the speed wing's decoder (transformer/fast/generate.ts: the same code either way, no kernel calls per
+// word); generate/transformer/readable-<no-cache|kv-cache>/len=100 (with --reference): TransformerTranslator.translate.
 export const GENERATE_LENGTHS = [25, 50, 100];
-function generateCase(cache, length) {
+function generateCase(cache, length, readable = false) {
   return () => {
     const m = new lib.TransformerTranslator({
       kind: "transformer",
@@ -119,9 +124,10 @@ function generateCase(cache, length) {
     tf.tidy(() => m.out.bias.assign(m.out.bias.add(tf.oneHot([2], SIZES.vocab).reshape([-1]).mul(-1e4))));
     const src = tf.tensor2d([Array.from({ length: 20 }, (_, i) => 4 + (i % 50))], [1, 20], "int32");
     const mask = tf.ones([1, 20]);
+    const translate = readable ? (...a) => m.translate(...a) : (...a) => lib.transformerWing.fastTranslate(m, ...a);
     return {
       run: () => {
-        const out = m.translate(src, mask, { maxLen: length, cache });
+        const out = translate(src, mask, { maxLen: length, cache });
         if (out.ids[0].length !== length) throw new Error(`generated ${out.ids[0].length} words, expected ${length}`);
       },
       dispose: () => {
@@ -265,6 +271,9 @@ export const CASES = {
   ...Object.fromEntries(
     ["no-cache", "kv-cache"].flatMap((how) => GENERATE_LENGTHS.map((n) => [`generate/gpt/${how}/len=${n}`, gptGenerateCase(how === "kv-cache", n)])),
   ),
+  ...Object.fromEntries(
+    ["no-cache", "kv-cache"].map((how) => [`generate/transformer/readable-${how}/len=100`, generateCase(how === "kv-cache", 100, true)]),
+  ),
   ...Object.fromEntries(Object.keys(BOOK_MODULES).map((name) => [`module-call/${name}`, moduleCallCase(name)])),
   "train-step/gru-encdec": trainStepCase("plain"),
   "train-step/bahdanau": trainStepCase("bahdanau"),
@@ -284,10 +293,10 @@ export const CASES = {
 };
 
 /** PyTorch's numbers for the same steps, if PyTorch is installed (bench/pytorch_step.py). */
-function pytorchCases() {
+function pytorchCases(only) {
   const out = join(mkdtempSync(join(tmpdir(), "bench-")), "pytorch.json");
   for (const py of [process.env.ATTENTION_PYTHON, "/usr/bin/python3", "python3"].filter(Boolean)) {
-    const r = spawnSync(py, [join(HERE, "pytorch_step.py"), "--json", out], { encoding: "utf8" });
+    const r = spawnSync(py, [join(HERE, "pytorch_step.py"), "--json", out, ...(only ? ["--only", only] : [])], { encoding: "utf8" });
     if (r.status === 0) {
       process.stdout.write(r.stdout);
       return JSON.parse(readFileSync(out, "utf8")).cases;
@@ -298,7 +307,27 @@ function pytorchCases() {
   return [];
 }
 
+const medianOf = (xs) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
+
+/** The case families, in order: each family's members with their sizes written as <n> (the README's list). */
+export function caseFamilies() {
+  const families = new Map();
+  for (const name of Object.keys(CASES)) {
+    const [head, ...rest] = name.split("/");
+    if (!families.has(head)) families.set(head, new Set());
+    families.get(head).add(rest.map((p) => p.replace(/=.*$/, "=<n>")).join("/"));
+  }
+  return [...families].map(([head, members]) => `${head}/{${[...members].join(", ")}}`);
+}
+
 async function main() {
+  if (process.argv.includes("--list")) {
+    for (const f of caseFamilies()) console.log(f);
+    return;
+  }
   const backends = option("backends", "wasm,cpu").split(",");
   const only = option("case", null);
   const out = option("json", null);
@@ -307,7 +336,7 @@ async function main() {
   const baseline = JSON.parse(readFileSync(join(HERE, "baseline.json"), "utf8"));
   for (const [name, make] of Object.entries(CASES)) {
     if (only && !name.startsWith(only)) continue;
-    if (name.endsWith("/step-by-step") && !reference) continue;
+    if ((name.endsWith("/step-by-step") || name.includes("/readable-")) && !reference) continue;
     for (const backend of backends) {
       const T = Number(/T=(\d+)$/.exec(name)?.[1] ?? 0);
       if (backend === "cpu" && T > 2048) continue;
@@ -329,20 +358,25 @@ async function main() {
       }
       c.run();
       const times = [];
+      const cpu = [];
       for (let i = 0; i < runs; i++) {
+        const c0 = process.cpuUsage();
         const t0 = process.hrtime.bigint();
         c.run();
         times.push(Number(process.hrtime.bigint() - t0) / 1e6);
+        const used = process.cpuUsage(c0);
+        cpu.push((used.user + used.system) / 1000);
       }
       const peak = c.peakBytes ? await c.peakBytes() : undefined;
       c.dispose();
       times.sort((a, b) => a - b);
-      const median = times.length % 2 ? times[(times.length - 1) / 2] : (times[times.length / 2 - 1] + times[times.length / 2]) / 2;
+      const median = medianOf(times);
       const row = {
         name,
         backend,
         ms_median: Math.round(median * 10) / 10,
         ms_min: Math.round(times[0] * 10) / 10,
+        cpu_ms_median: Math.round(medianOf(cpu) * 10) / 10,
         runs,
         ...(peak !== undefined ? { peak_bytes: peak } : {}),
       };
@@ -356,20 +390,21 @@ async function main() {
           : "";
       const mem = peak !== undefined ? `   peak ${(peak / 2 ** 20).toFixed(1)} MiB` : "";
       console.log(
-        `${name.padEnd(40)} ${backend.padEnd(5)} median ${row.ms_median.toFixed(1).padStart(8)} ms   min ${row.ms_min.toFixed(1).padStart(8)} ms   (${runs} runs)${mem}${ratio}`,
+        `${name.padEnd(40)} ${backend.padEnd(5)} median ${row.ms_median.toFixed(1).padStart(8)} ms   min ${row.ms_min.toFixed(1).padStart(8)} ms   cpu ${row.cpu_ms_median.toFixed(1).padStart(8)} ms   (${runs} runs)${mem}${ratio}`,
       );
     }
   }
   if (process.argv.includes("--pytorch")) {
-    for (const p of pytorchCases()) {
+    for (const p of pytorchCases(only)) {
       results.push(p);
       // Same case name: the same work. PyTorch's own multi-head modules are compared with each of ours.
       const same = p.name.startsWith("mha-forward/torch")
         ? (x) => x.name.startsWith("mha-forward/") && x.name !== "mha-forward/matmul-floor"
         : (x) => x.name === p.name;
       for (const r of results.filter((x) => same(x) && !x.backend.startsWith("pytorch"))) {
+        const cpuRatio = p.cpu_ms_median ? `, ${(r.cpu_ms_median / p.cpu_ms_median).toFixed(2)}x its CPU time (${p.cpu_ms_median} ms)` : "";
         console.log(
-          `${r.name.padEnd(40)} ${r.backend.padEnd(5)} is ${(r.ms_median / p.ms_median).toFixed(2)}x the time of PyTorch's ${p.name} (${p.ms_median} ms)`,
+          `${r.name.padEnd(40)} ${r.backend.padEnd(5)} is ${(r.ms_median / p.ms_median).toFixed(2)}x the time of PyTorch's ${p.name} (${p.ms_median} ms)${cpuRatio}`,
         );
       }
     }

@@ -41,4 +41,5 @@ export { saveCheckpoint } from "./seq2seq/checkpoint";
 export { fastForward, fastLoss, fastPathAvailable, withFastKernels, TESTED_TFJS } from "./seq2seq/fast";
 export { FAST_LOSSES, clipAndAdam } from "./fast/training";
 export * as transformerWing from "./transformer/fast";
+export * as gptWing from "./gpt/fast";
 export { gruCellFused, gruCellGradFused, registerGruKernels } from "./seq2seq/fast/grukernels";

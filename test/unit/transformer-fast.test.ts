@@ -1,12 +1,13 @@
-// The Transformer's speed wing (lib/src/transformer/fast/) and the shared fast update (lib/src/fast/training.ts):
-// held to the readable model and to tfjs's own clipping and Adam.
+// The speed wings of the Transformer (lib/src/transformer/fast/) and the GPT (lib/src/gpt/fast/), and the shared fast
+// update (lib/src/fast/training.ts): held to the readable models and to tfjs's own clipping and Adam.
 import * as assert from "assert";
 import * as tf from "@tensorflow/tfjs";
-import { setup, TransformerTranslator, Seq2Seq, Generator, type PositionScheme } from "attention-lib";
+import { setup, TransformerTranslator, Seq2Seq, GPT, Generator, type PositionScheme, type GPTConfig } from "attention-lib";
 import {
   FAST_LOSSES,
   clipAndAdam,
   clipByGlobalNorm,
+  gptWing,
   makeBatch,
   toTensors,
   trainStep,
@@ -116,8 +117,100 @@ describe("the Transformer's speed wing equals the readable model", function () {
     m.dispose();
   });
 
+  for (const positions of ["sinusoidal", "learned", "rope"] as const) {
+    it(`generation (${positions}): the readable translate's words with and without the KV cache, each step's logits within 1e-5`, async () => {
+      await setup({ backend: "wasm", verbose: false });
+      const m = model(positions, 0.1); // in training mode: both decode in evaluation mode and put it back
+      const src = tf.tensor2d(
+        [
+          [5, 6, 7, 8, 2],
+          [9, 10, 2, 0, 0],
+        ],
+        [2, 5],
+        "int32",
+      );
+      const mask = tf.tensor2d([
+        [1, 1, 1, 1, 1],
+        [1, 1, 1, 0, 0],
+      ]);
+      const readable = m.translate(src, mask, { maxLen: 12 });
+      const cached = transformerWing.fastTranslate(m, src, mask, { maxLen: 12, cache: true, logits: true });
+      const full = transformerWing.fastTranslate(m, src, mask, { maxLen: 12, cache: false, logits: true });
+      assert.deepStrictEqual(cached.ids, readable.ids);
+      assert.deepStrictEqual(full.ids, readable.ids);
+      assert.strictEqual(m.training, true, "training mode is put back");
+      // Each step's logits against the readable decoder over the words written (teacher forcing on them).
+      m.eval();
+      const steps = Math.min(...cached.logits.map((l) => l.length));
+      const tgtIn = tf.tensor2d(
+        cached.ids.map((ids) => [1, ...ids].slice(0, steps)),
+        [2, steps],
+        "int32",
+      );
+      const ref = m.forward({ src, srcMask: mask, tgtIn }).logits;
+      const take = (l: number[][][]) => l.flatMap((rows) => rows.slice(0, steps).flat());
+      assertClose(take(cached.logits), data(ref), 1e-5, "logits with the cache");
+      assertClose(take(full.logits), data(ref), 1e-5, "logits without the cache");
+      tf.dispose([src, mask, tgtIn, ref]);
+      m.dispose();
+    });
+  }
+
   it("every translator kind has a fast loss, which the Trainer finds by config.kind (it never asks for the class)", () => {
-    for (const kind of ["plain", "bahdanau", "transformer"]) assert.strictEqual(typeof FAST_LOSSES[kind], "function", kind);
+    for (const kind of ["plain", "bahdanau", "transformer", "gpt"]) assert.strictEqual(typeof FAST_LOSSES[kind], "function", kind);
+  });
+});
+
+describe("the GPT's speed wing equals the readable GPT", function () {
+  this.timeout(120000);
+  after(() => setup({ backend: "wasm", verbose: false }));
+  const gpt = (extra: Partial<GPTConfig> = {}) =>
+    new GPT({ kind: "gpt", srcVocab: VOCAB, tgtVocab: VOCAB, d: 16, heads: 4, hidden: 32, layers: 2, contextLength: 16, seed: 4, ...extra });
+
+  const variants: [string, Partial<GPTConfig>][] = [
+    ["multi-head", {}],
+    ["grouped-query (2 key/value heads)", { kvHeads: 2 }],
+    ["multi-query", { kvHeads: 1 }],
+    ["a sliding window of 3", { window: 3 }],
+  ];
+  for (const backend of ["wasm", "cpu"] as const) {
+    for (const [what, extra] of variants) {
+      it(`${what} on ${backend}: logits, loss and every gradient within 1e-5`, async () => {
+        await setup({ backend, verbose: false });
+        const m = gpt(extra);
+        const t = batch();
+        const [B, T] = t.tgtIn.shape;
+        const fast = gptWing.fastGptLogits(m, t.tgtIn);
+        const slow = tf.tidy(() => m.forward(t.tgtIn).reshape([B * T, VOCAB]));
+        assertClose(data(fast), data(slow), 1e-5, "logits");
+        const r = tf.randomUniform([B * T, VOCAB], -1, 1, "float32", 3);
+        const gFast = withFastKernels(
+          () =>
+            tf.variableGrads(
+              () => tf.add(gptWing.fastGptLoss(m, t), tf.sum(tf.mul(gptWing.fastGptLogits(m, t.tgtIn), r))) as tf.Scalar,
+              m.parameters(),
+            ).grads,
+        );
+        const gSlow = tf.variableGrads(
+          () => tf.add(m.loss(t), tf.sum(tf.mul(m.forward(t.tgtIn).reshape([B * T, VOCAB]), r))) as tf.Scalar,
+          m.parameters(),
+        ).grads;
+        for (const p of m.parameters()) assertClose(data(gFast[p.name]), data(gSlow[p.name]), 1e-5, `gradient of ${p.name}`);
+        tf.dispose([fast, slow, r, gFast, gSlow, t]);
+        m.dispose();
+      });
+    }
+  }
+
+  it("declines MLA's latent and dropout while training (the Trainer then uses the readable loss)", async () => {
+    await setup({ backend: "wasm", verbose: false });
+    const t = batch();
+    for (const m of [gpt({ kvLatent: 8 }), gpt({ dropout: 0.1 })]) {
+      m.train();
+      assert.strictEqual(FAST_LOSSES.gpt(m, t), null);
+      m.dispose();
+    }
+    tf.dispose(t);
   });
 });
 

@@ -1,6 +1,6 @@
 // What the readable Trainer (../seq2seq/train.ts) asks of the speed wings, without knowing any of them:
 //   FAST_LOSSES     each wing registers the fast loss of the model kinds it covers (seq2seq/fast: "plain" and
-//                   "bahdanau"; transformer/fast: "transformer"); the Trainer looks the model's config.kind up
+//                   "bahdanau"; transformer/fast: "transformer"; gpt/fast: "gpt"); the Trainer looks config.kind up
 //   clipAndAdam     clipping by the global norm and tfjs's Adam update for every parameter as ONE kernel call
 //                   (tfjs runs ~13 ops per parameter: ~650 calls a step for the Transformer's 50 tensors)
 // The tests hold both to the readable path (losses, gradients and updated weights within 1e-5).

@@ -8,6 +8,7 @@
 //   - layer norm and the masked cross-entropy as one kernel each, with their gradients by hand
 //   - the sinusoidal position table made once per length and kept
 //   kernels.ts   the fused kernels and their gradients
+//   generate.ts  greedy decoding with and without the KV cache, no kernel calls per word
 import * as tf from "@tensorflow/tfjs";
 import type { BatchTensors } from "../../seq2seq/batch";
 import type { Translator } from "../../seq2seq/translator";
@@ -21,9 +22,10 @@ import type { TransformerTranslator } from "../model";
 import { crossAttention, crossEntropy, layerNorm, registerTransformerKernels, ropeQK, selfAttention } from "./kernels";
 
 export { layerNorm, selfAttention, crossAttention, ropeQK, crossEntropy, registerTransformerKernels } from "./kernels";
+export { fastTranslate } from "./generate";
 
 /** x [N, d_in] -> [N, d_out], as Linear.forward. */
-function linear(l: Linear, x: tf.Tensor): tf.Tensor2D {
+export function linear(l: Linear, x: tf.Tensor): tf.Tensor2D {
   const y = tf.matMul(x, l.weight, false, true);
   return (l.bias ? tf.add(y, l.bias) : y) as tf.Tensor2D;
 }
@@ -45,8 +47,8 @@ function linears(ls: Linear[], x: tf.Tensor): tf.Tensor2D {
   ) as tf.Tensor2D;
 }
 
-const norm = (n: LayerNorm, x: tf.Tensor) => layerNorm(x, n.scale, n.shift, n.eps);
-const feedForward = (f: FeedForward, x: tf.Tensor) => linear(f.down, tf.relu(linear(f.up, x)));
+export const norm = (n: LayerNorm, x: tf.Tensor) => layerNorm(x, n.scale, n.shift, n.eps);
+export const feedForward = (f: FeedForward, x: tf.Tensor) => linear(f.down, tf.relu(linear(f.up, x)));
 
 /** Sinusoidal tables [T, d], made once per backend instance and size and kept (a few per model size). */
 const SINUSOIDS = new WeakMap<object, Map<string, tf.Tensor2D>>();
@@ -59,12 +61,17 @@ function sinusoids(T: number, d: number): tf.Tensor2D {
   return t;
 }
 
+/** Whether the wing computes what this MultiHeadAttention does: everything but MLA's latent and GQA with rope. */
+export function attentionCovered(m: MultiHeadAttention): boolean {
+  return m.kvLatent === null && !(m.rope && m.numKvHeads !== m.numHeads);
+}
+
 /** Self-attention of one MultiHeadAttention over x [B T, d] (the block's normed input) -> [B T, d]. */
-function selfAttend(m: MultiHeadAttention, x: tf.Tensor, B: number, T: number, keyMask: tf.Tensor | null): tf.Tensor2D {
-  let qkv = linears([m.W_query, m.W_key, m.W_value], x); // [B T, 3 d]
+export function selfAttend(m: MultiHeadAttention, x: tf.Tensor, B: number, T: number, keyMask: tf.Tensor | null): tf.Tensor2D {
+  let qkv = linears([m.W_query, m.W_key, m.W_value], x); // [B T, d + 2 kvHeads head_dim]
   if (m.rope) qkv = ropeQK(qkv, B, T, m.numHeads, m.headDim);
-  const context = selfAttention(qkv, keyMask, { B, Tq: T, heads: m.numHeads, hd: m.headDim, causal: m.causal });
-  return linear(m.out_proj, context);
+  const shape = { B, Tq: T, heads: m.numHeads, kvHeads: m.numKvHeads, hd: m.headDim, causal: m.causal, window: m.window };
+  return linear(m.out_proj, selfAttention(qkv, keyMask, shape));
 }
 
 /** Cross-attention: queries from x [B T, d], keys and values from memory [B S, d] -> [B T, d]. */
@@ -102,24 +109,39 @@ export function transformerWingCovers(model: TransformerTranslator): boolean {
   return !(model.training && model.config.dropout > 0) && fastPathAvailable();
 }
 
+/** The encoder's output (TransformerTranslator.encode) the fast way: src [B, S], srcMask [B, S] -> memory [B S, d]. */
+export function fastTransformerMemory(model: TransformerTranslator, src: tf.Tensor, srcMask: tf.Tensor): tf.Tensor2D {
+  checkCovered(model, "fastTransformerMemory");
+  return withFastKernels(() =>
+    tf.tidy(() => {
+      const [B, S] = src.shape;
+      let x = embed(model, src, model.srcEmb.weight, model.srcPositions?.weight ?? null);
+      for (const blk of model.encoder) x = encoderBlock(blk, x, B, S!, srcMask);
+      return norm(model.encoderNorm, x);
+    }),
+  );
+}
+
+function checkCovered(model: TransformerTranslator, fn: string): void {
+  if (!fastPathAvailable())
+    throw new Error(`${fn}: the fast path runs on the wasm and cpu backends, not '${tf.getBackend()}'; use the readable model`);
+  if (!transformerWingCovers(model))
+    throw new Error(`${fn}: the wing draws no dropout masks; use the readable model in training mode with dropout > 0`);
+  registerTransformerKernels();
+}
+
 /**
  * TransformerTranslator.forward (teacher forcing), the fast way: logits [B T, V] (rows in the order of [B, T]).
  * The batch is taken as given (the Trainer's batches are checked where they are made).
  */
 export function fastTransformerLogits(model: TransformerTranslator, batch: Pick<BatchTensors, "src" | "srcMask" | "tgtIn">): tf.Tensor2D {
-  if (!fastPathAvailable())
-    throw new Error(`fastTransformerLogits: the fast path runs on the wasm and cpu backends, not '${tf.getBackend()}'; use model.forward(batch)`);
-  if (!transformerWingCovers(model))
-    throw new Error("fastTransformerLogits: the wing draws no dropout masks; use model.forward(batch) in training mode with dropout > 0");
-  registerTransformerKernels();
+  checkCovered(model, "fastTransformerLogits");
   return withFastKernels(() =>
     tf.tidy(() => {
       const { src, srcMask, tgtIn } = batch;
       const [B, S] = src.shape;
       const T = tgtIn.shape[1]!;
-      let x = embed(model, src, model.srcEmb.weight, model.srcPositions?.weight ?? null);
-      for (const blk of model.encoder) x = encoderBlock(blk, x, B, S, srcMask);
-      const memory = norm(model.encoderNorm, x);
+      const memory = fastTransformerMemory(model, src, srcMask);
       let y = embed(model, tgtIn, model.tgtEmb.weight, model.tgtPositions?.weight ?? null);
       for (const blk of model.decoder) y = decoderBlock(blk, y, memory, B, T, S, srcMask);
       return linear(model.out, norm(model.decoderNorm, y));

@@ -87,18 +87,23 @@ interface Layout {
   Tq: number;
   Tk: number;
   heads: number;
+  /** Key/value heads, each read by heads / kvHeads query heads (grouped-query attention). */
+  kvHeads: number;
   hd: number;
   qCol: number;
   kCol: number;
   vCol: number;
   causal: boolean;
+  /** Sliding window: keys per query, itself included (0: all earlier ones). */
+  window: number;
 }
 
 /** q [B Tq, *], kv [B Tk, *], keyMask [B, Tk] (or none) -> [context [B Tq, heads hd], weights [B, heads, Tq, Tk]] */
 function attentionKernel({ inputs, backend, attrs }: KernelArgs): Info[] {
-  const { B, Tq, Tk, heads, hd, qCol, kCol, vCol, causal } = attrs as Layout;
+  const { B, Tq, Tk, heads, kvHeads, hd, qCol, kCol, vCol, causal, window } = attrs as Layout;
   const v = viewsFor(backend);
   const d = heads * hd;
+  const group = heads / kvHeads;
   const { infos, views } = v.outputs([
     [B * Tq, d],
     [B, heads, Tq, Tk],
@@ -115,16 +120,18 @@ function attentionKernel({ inputs, backend, attrs }: KernelArgs): Info[] {
   const shift = Tk - Tq; // query i sits at key position i + shift
   for (let b = 0; b < B; b++) {
     for (let h = 0; h < heads; h++) {
+      const kvh = Math.floor(h / group) * hd; // this head's key/value columns
       for (let i = 0; i < Tq; i++) {
         const qo = (b * Tq + i) * qs + qCol + h * hd;
         const last = causal ? Math.min(Tk - 1, i + shift) : Tk - 1;
+        const first = causal && window > 0 ? Math.max(0, i + shift - window + 1) : 0;
         let max = -Infinity;
         for (let j = 0; j <= last; j++) {
-          if (M && M[b * Tk + j] === 0) {
+          if (j < first || (M && M[b * Tk + j] === 0)) {
             s[j] = -Infinity;
             continue;
           }
-          const ko = (b * Tk + j) * ks + kCol + h * hd;
+          const ko = (b * Tk + j) * ks + kCol + kvh;
           let dot = 0;
           for (let c = 0; c < hd; c++) dot += Q[qo + c] * KV[ko + c];
           s[j] = dot * scale;
@@ -142,7 +149,7 @@ function attentionKernel({ inputs, backend, attrs }: KernelArgs): Info[] {
           const p = j <= last && sum > 0 ? s[j] / sum : 0;
           P[po + j] = p;
           if (p === 0) continue;
-          const vo = (b * Tk + j) * ks + vCol + h * hd;
+          const vo = (b * Tk + j) * ks + vCol + kvh;
           for (let c = 0; c < hd; c++) acc[c] += p * KV[vo + c];
         }
         const oo = (b * Tq + i) * d + h * hd;
@@ -158,7 +165,8 @@ function attentionKernel({ inputs, backend, attrs }: KernelArgs): Info[] {
  * or with attrs.self (q and kv the same matrix) one gradient for it.
  */
 function attentionGradKernel({ inputs, backend, attrs }: KernelArgs): Info[] {
-  const { B, Tq, Tk, heads, hd, qCol, kCol, vCol } = attrs as Layout;
+  const { B, Tq, Tk, heads, kvHeads, hd, qCol, kCol, vCol } = attrs as Layout;
+  const group = heads / kvHeads;
   const self = attrs.self as boolean;
   const v = viewsFor(backend);
   const d = heads * hd;
@@ -175,6 +183,7 @@ function attentionGradKernel({ inputs, backend, attrs }: KernelArgs): Info[] {
   const dp = new Float64Array(Tk);
   for (let b = 0; b < B; b++) {
     for (let h = 0; h < heads; h++) {
+      const kvh = Math.floor(h / group) * hd;
       for (let i = 0; i < Tq; i++) {
         const po = ((b * heads + h) * Tq + i) * Tk;
         const yo = (b * Tq + i) * d + h * hd;
@@ -183,7 +192,7 @@ function attentionGradKernel({ inputs, backend, attrs }: KernelArgs): Info[] {
         for (let j = 0; j < Tk; j++) {
           const p = P[po + j];
           if (p === 0) continue;
-          const vo = (b * Tk + j) * ks + vCol + h * hd;
+          const vo = (b * Tk + j) * ks + vCol + kvh;
           let dot = 0;
           for (let c = 0; c < hd; c++) {
             dot += DY[yo + c] * KV[vo + c];
@@ -196,7 +205,7 @@ function attentionGradKernel({ inputs, backend, attrs }: KernelArgs): Info[] {
           const p = P[po + j];
           if (p === 0) continue;
           const ds = p * (dp[j] - rowdot) * scale;
-          const ko = (b * Tk + j) * ks + kCol + h * hd;
+          const ko = (b * Tk + j) * ks + kCol + kvh;
           for (let c = 0; c < hd; c++) {
             DQ[qo + c] += ds * KV[ko + c];
             DKV[ko + c] += ds * Q[qo + c];
@@ -334,14 +343,23 @@ export interface AttentionShape {
   Tq: number;
   Tk: number;
   heads: number;
+  /** Key/value heads (default heads). */
+  kvHeads?: number;
   hd: number;
   causal: boolean;
+  /** Sliding window (keys per query, itself included); default none. */
+  window?: number | null;
 }
 
-/** Self-attention over qkv [B T, 3 d] (columns q | k | v, heads side by side in each): -> context [B T, d], heads merged. */
+/**
+ * Self-attention over qkv [B T, d + 2 kvd] (columns q | k | v, heads side by side in each; kvd = kvHeads hd) -> context
+ * [B T, d], heads merged.
+ */
 export function selfAttention(qkv: tf.Tensor, keyMask: tf.Tensor | null, shape: Omit<AttentionShape, "Tk">): tf.Tensor2D {
   const d = shape.heads * shape.hd;
-  const attrs = { ...shape, Tk: shape.Tq, qCol: 0, kCol: d, vCol: 2 * d };
+  const kvHeads = shape.kvHeads ?? shape.heads;
+  const kvd = kvHeads * shape.hd;
+  const attrs = { ...shape, kvHeads, window: shape.window ?? 0, Tk: shape.Tq, qCol: 0, kCol: d, vCol: d + kvd };
   const f = tf.customGrad(((x: tf.Tensor, save: tf.GradSaveFunc) => {
     const [context, weights] = run(K.attention, { q: x, kv: x, ...(keyMask ? { keyMask } : {}) }, attrs);
     save([x, weights]);
@@ -356,8 +374,8 @@ export function selfAttention(qkv: tf.Tensor, keyMask: tf.Tensor | null, shape: 
 
 /** Cross-attention: queries q [B Tq, d], keys | values kv [B Tk, 2 d] -> context [B Tq, d]. */
 export function crossAttention(q: tf.Tensor, kv: tf.Tensor, keyMask: tf.Tensor | null, shape: AttentionShape): tf.Tensor2D {
-  const d = shape.heads * shape.hd;
-  const attrs = { ...shape, qCol: 0, kCol: 0, vCol: d };
+  const kvHeads = shape.kvHeads ?? shape.heads;
+  const attrs = { ...shape, kvHeads, window: shape.window ?? 0, qCol: 0, kCol: 0, vCol: kvHeads * shape.hd };
   const f = tf.customGrad(((qIn: tf.Tensor, kvIn: tf.Tensor, save: tf.GradSaveFunc) => {
     const [context, weights] = run(K.attention, { q: qIn, kv: kvIn, ...(keyMask ? { keyMask } : {}) }, attrs);
     save([qIn, kvIn, weights]);
@@ -372,6 +390,7 @@ export function crossAttention(q: tf.Tensor, kv: tf.Tensor, keyMask: tf.Tensor |
 
 /** applyRope on the q and k columns of qkv [B T, 3 d] (v unchanged), positions offset .. offset + T - 1. */
 export function ropeQK(qkv: tf.Tensor, B: number, T: number, heads: number, hd: number, offset = 0): tf.Tensor2D {
+  if (qkv.shape[1] !== 3 * heads * hd) throw new Error("ropeQK: expected q | k | v of equal widths (no grouped-query attention with rope here)");
   const attrs = { B, T, heads, hd, cols: [0, heads * hd], offset };
   const f = tf.customGrad(((x: tf.Tensor) => ({
     value: run(K.rope, { x }, { ...attrs, inverse: false })[0],

@@ -10,6 +10,9 @@ import {
   applyRope,
   ropeAngles,
   LearnedPositions,
+  LayerNorm,
+  EncoderBlock,
+  DecoderBlock,
   MultiHeadAttention,
   TransformerTranslator,
   Generator,
@@ -194,6 +197,55 @@ describe("the Transformer (notebook 08)", function () {
       refuses(() => applyRope(x, -1), /applyRope: offset .* non-negative integer, got -1/);
       tf.dispose([x, x2, wide, other, mem5, badMask, nan]);
       [cross, causal].forEach((m) => m.dispose());
+    });
+  });
+
+  describe("the blocks refuse careless input by name", () => {
+    it("LayerNorm: a width that is not a positive integer, an eps <= 0, inputs of another width, empty, int32 or NaN", () => {
+      const ln = new LayerNorm(3);
+      const cases: [() => unknown, RegExp][] = [
+        [() => new LayerNorm(0), /^LayerNorm: d must be a positive integer, got 0$/],
+        [() => new LayerNorm(1.5), /^LayerNorm: d must be a positive integer, got 1\.5$/],
+        [() => new LayerNorm(3, -1), /^LayerNorm: eps must be a finite number greater than 0, got -1$/],
+        [() => ln.forward([[1, 2, 3]] as never), /^LayerNorm: x must be a tf\.Tensor, got a plain array/],
+      ];
+      for (const [call, pattern] of cases) refuses(call, pattern);
+      const [wide, empty, ints, nan] = [tf.zeros([2, 4]), tf.zeros([0, 3]), tf.zeros([2, 3], "int32"), tf.fill([2, 3], NaN)];
+      refuses(() => ln.forward(wide), /^LayerNorm: x has shape \[2, 4\]; expected \[\.\.\., d\] with d = 3, the width it normalises$/);
+      refuses(() => ln.forward(empty), /^LayerNorm: x has an axis of size 0 \(shape \[0, 3\], \[\.\.\., d\]\)/);
+      refuses(() => ln.forward(ints), /^LayerNorm: x holds int32 values; expected float32 numbers/);
+      refuses(() => ln.forward(nan), /^LayerNorm: x contains NaN or Infinity; expected finite numbers$/);
+      tf.dispose([wide, empty, ints, nan]);
+      ln.dispose();
+    });
+
+    it("EncoderBlock and DecoderBlock: sizes that are not positive integers, no generator, a decoder without memory or with options that are not an object", () => {
+      const sizes = { d: 4, heads: 2, hidden: 8, dropout: 0, contextLength: 8, rope: false };
+      const cases: [() => unknown, RegExp][] = [
+        [() => new EncoderBlock({} as never, new Generator(0)), /^EncoderBlock: sizes\.d must be a positive integer, got undefined$/],
+        [() => new EncoderBlock(3 as never, new Generator(0)), /^EncoderBlock: sizes must be an object like \{ d: 8, heads: 2, .*\}, got 3$/],
+        [() => new DecoderBlock({ ...sizes, hidden: 0 }, new Generator(0)), /^DecoderBlock: sizes\.hidden must be a positive integer, got 0$/],
+        [
+          () => new DecoderBlock({ ...sizes, rope: "no" as never }, new Generator(0)),
+          /^DecoderBlock: the option rope must be true or false, got the string "no"$/,
+        ],
+        [
+          () => new EncoderBlock(sizes, undefined as never),
+          /^EncoderBlock: the generator must be a Generator \(new Generator\(seed\)\), got undefined$/,
+        ],
+      ];
+      for (const [call, pattern] of cases) refuses(call, pattern);
+      const dec = new DecoderBlock(sizes, new Generator(0));
+      const [x, memory, mask] = [tf.zeros([1, 3, 4]), tf.zeros([1, 5, 4]), tf.ones([1, 5])];
+      refuses(
+        () => dec.forward(x, undefined as never, mask),
+        /^DecoderBlock: memory \(the encoder's output \[b, S, d\]\) must be a tf\.Tensor, got undefined$/,
+      );
+      refuses(() => dec.forward(x, memory, mask, 3 as never), /^DecoderBlock: options must be an object like \{ useCache: true \}, got 3$/);
+      const out = dec.forward(x, memory, mask);
+      assert.deepStrictEqual(out.shape, [1, 3, 4]);
+      tf.dispose([x, memory, mask, out]);
+      dec.dispose();
     });
   });
 

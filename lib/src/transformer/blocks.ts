@@ -1,7 +1,8 @@
 // The Transformer's blocks (notebook 08): layer norm, the feed-forward network, and the encoder and decoder blocks
 // that put them around attention with residual connections. Pre-norm, as in GPT-2: x + f(LayerNorm(x)).
 import * as tf from "@tensorflow/tfjs";
-import { Generator } from "../core/random";
+import { Generator, checkGenerator } from "../core/random";
+import { checkBoolean, checkNotEmpty, checkNumbers, checkOptions, checkPositive, checkPositiveInt, checkTensor, shapeStr } from "../core/checks";
 import { Linear, variableFrom } from "../core/linear";
 import { ModuleBase } from "../core/module";
 import { MultiHeadAttention } from "../attention/multihead";
@@ -16,10 +17,16 @@ export class LayerNorm extends ModuleBase {
     readonly eps = 1e-5,
   ) {
     super();
+    checkPositiveInt(d, "LayerNorm", "d");
+    checkPositive(eps, "LayerNorm", "eps");
     this.scale = variableFrom(new Float32Array(d).fill(1), [d]);
     this.shift = variableFrom(new Float32Array(d), [d]);
   }
   forward(x: tf.Tensor): tf.Tensor {
+    checkNumbers(x, "LayerNorm", "x");
+    if (x.rank < 1 || x.shape[x.rank - 1] !== this.d)
+      throw new Error(`LayerNorm: x has shape ${shapeStr(x.shape)}; expected [..., d] with d = ${this.d}, the width it normalises`);
+    checkNotEmpty(x, "LayerNorm", "x", "[..., d]");
     return tf.tidy(() => {
       const { mean, variance } = tf.moments(x, -1, true);
       return tf.add(tf.mul(tf.div(tf.sub(x, mean), tf.sqrt(tf.add(variance, this.eps))), this.scale), this.shift);
@@ -62,6 +69,13 @@ function attention(sizes: BlockSizes, gen: Generator, kind: "encoder" | "decoder
   });
 }
 
+/** A block's sizes: { d, heads, hidden, contextLength } positive integers, rope true or false (dropout is checked by its attention). */
+function checkBlockSizes(sizes: unknown, fn: string): asserts sizes is BlockSizes {
+  checkOptions(sizes, fn, "{ d: 8, heads: 2, hidden: 16, dropout: 0, contextLength: 8, rope: false }", "sizes");
+  for (const k of ["d", "heads", "hidden", "contextLength"] as const) checkPositiveInt(sizes[k], fn, `sizes.${k}`);
+  checkBoolean(sizes.rope, fn, "rope");
+}
+
 /** What every block shares: dropout on each sub-layer's output before it is added back (in training mode). */
 abstract class Block extends ModuleBase {
   constructor(
@@ -69,6 +83,8 @@ abstract class Block extends ModuleBase {
     protected readonly gen: Generator,
   ) {
     super();
+    checkBlockSizes(sizes, this.constructor.name);
+    checkGenerator(gen, this.constructor.name);
   }
   protected residual(x: tf.Tensor, y: tf.Tensor): tf.Tensor {
     return tf.add(x, dropout(y, this.sizes.dropout, { training: this.training, generator: this.gen }));
@@ -120,6 +136,8 @@ export class DecoderBlock extends Block {
     this.feedForward = new FeedForward(sizes.d, sizes.hidden, gen);
   }
   forward(x: tf.Tensor, memory: tf.Tensor, srcMask: tf.Tensor, options: { useCache?: boolean } = {}): tf.Tensor {
+    checkTensor(memory, "DecoderBlock", "memory (the encoder's output [b, S, d])");
+    checkOptions(options, "DecoderBlock", "{ useCache: true }");
     return tf.tidy(() => this.explain(x, memory, srcMask, options).output);
   }
   /** The forward pass, with the cross-attention's weights: output [b, T, d], crossWeights [b, heads, T, S]. */

@@ -62,6 +62,24 @@ function plugins(esbuild, { nodeStubs }) {
   ];
 }
 
+/**
+ * JupyterLab's MathJax plugin imports MathJax's CommonJS modules with import() from an ES module package, where esbuild
+ * (as Node) gives only `default`: hand it the module's exports as named ones, as webpack does.
+ */
+const mathjaxNamedExports = {
+  name: "mathjax-named-exports",
+  setup(build) {
+    build.onLoad({ filter: /[\\/]@jupyterlab[\\/]mathjax-extension[\\/]lib[\\/]index\.js$/ }, (a) => ({
+      contents: readFileSync(a.path, "utf8").replace(
+        /import\((['"]mathjax-full\/js\/[^'"]+['"])\)/g,
+        "import($1).then((m) => ({ ...m.default, ...m }))",
+      ),
+      loader: "js",
+      resolveDir: dirname(a.path),
+    }));
+  },
+};
+
 async function bundle() {
   const esbuild = await import(require.resolve("esbuild"));
   const loader = { ".svg": "text", ".woff": "file", ".woff2": "file", ".ttf": "file", ".eot": "file", ".png": "file", ".gif": "file", ".md": "text" };
@@ -76,8 +94,10 @@ async function bundle() {
     chunkNames: "chunks/[name]-[hash]",
     assetNames: "assets/[name]-[hash]",
     loader,
-    define: { ...define, "process.env": "{}", global: "globalThis" },
-    plugins: plugins(esbuild, { nodeStubs: false }),
+    // MathJax's require-configuration reads Node's __dirname (only outside a page).
+    define: { ...define, global: "globalThis", __dirname: '"/"' },
+    inject: [join(HERE, "src", "process-shim.js")],
+    plugins: [...plugins(esbuild, { nodeStubs: false }), mathjaxNamedExports],
   });
   const plotly = JSON.parse(readFileSync(join(rootPkgDir("plotly.js-cartesian-dist-min"), "package.json"), "utf8"));
   await esbuild.build({

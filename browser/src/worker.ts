@@ -162,7 +162,8 @@ async function execute(id: number, code: string, count: number) {
     declare(declared);
     const fn = (0, eval)(`(async function () {${body}\n})\n//# sourceURL=${file}`) as () => Promise<unknown>;
     const value = await fn();
-    if (value !== undefined && value !== null) console.log(value);
+    // tslab prints a cell's last value (not undefined or null); print() shows tensors the course's way.
+    if (value !== undefined && value !== null) lib.print(value);
     flush();
     post({ type: "done", id, status: "ok" });
   } catch (e) {

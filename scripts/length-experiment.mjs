@@ -255,7 +255,8 @@ export function seedsFile(extraRuns, steps) {
     about:
       "BLEU by source length of the five models of the length experiment, trained with several seeds. Seed s: initial weights from s, batch order from s + 4. " +
       `Seed ${COMMITTED_SEED} is the committed checkpoints (scores copied from length-experiment.json). summary: mean, sample standard deviation (sd, n - 1), min and max over the seeds, per bucket.`,
-    command: "npm run length-experiment -- --seeds " + [...new Set(extraRuns.map((r) => r.seed))].sort((a, b) => a - b).join(","),
+    // the seeds trained so far (8,9 when none is: the command that starts it)
+    command: `npm run length-experiment -- --seeds ${[...new Set(extraRuns.map((r) => r.seed))].sort((a, b) => a - b).join(",") || "8,9"}`,
     steps,
     committed_seed: COMMITTED_SEED,
     // true once every model has 3 seeds or more
@@ -317,7 +318,9 @@ async function seedsMain(seeds, steps, backend, only) {
     }
   };
   await Promise.all([worker(), worker()]); // two cores: two trainings at a time
-  if (!existsSync(out)) write();
+  // Once more from the file: with every run already in it, this rewrites the summary and nothing is trained.
+  extra = readExtraRuns(out);
+  write();
   printSeeds(JSON.parse(readFileSync(out, "utf8")));
 }
 

@@ -249,7 +249,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--runs", type=int, default=20)
     ap.add_argument("--json")
-    ap.add_argument("--only", default="", help="run only the cases whose names start with this (the bench's --case)")
+    ap.add_argument("--only", default="", help="run only the cases whose names start with one of these comma-separated prefixes (the bench's --case)")
     args = ap.parse_args()
     torch.set_num_threads(1)
     # (name prefix, what runs those cases): a group runs when --only and its prefix could match.
@@ -263,10 +263,11 @@ def main():
         ("attention-scaling/sliding-window/", lambda: sliding_window_cases(args.runs)),
         ("seq-scaling/", lambda: seq_scaling_cases(args.runs)),
     ]
+    only = args.only.split(",")
     cases = []
     for prefix, run in groups:
-        if prefix.startswith(args.only) or args.only.startswith(prefix):
-            cases += [c for c in run() if c["name"].startswith(args.only)]
+        if any(prefix.startswith(o) or o.startswith(prefix) for o in only):
+            cases += [c for c in run() if any(c["name"].startswith(o) for o in only)]
     for c in cases:
         print(f"{c['name']:<48} {c['backend']} torch {torch.__version__}  median {c['ms_median']:8.1f} ms   min {c['ms_min']:8.1f} ms   cpu {c['cpu_ms_median']:8.1f} ms   ({c['runs']} runs)")
     if args.json:

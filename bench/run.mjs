@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// The project's benchmark: `npm run bench [-- --json FILE] [--runs N] [--backends wasm,cpu] [--case NAME]`.
+// The project's benchmark: `npm run bench [-- --json FILE] [--runs N] [--backends wasm,cpu] [--case PREFIX[,PREFIX...]]`.
 //   --reference   also time the readable code the speed wings replace (step-by-step decoders, readable generation)
 //   --list        print the case families (the README's list is this output) and exit
 //   --pytorch     also run bench/pytorch_step.py (same steps in PyTorch, CPU, one thread) when torch is installed
@@ -163,12 +163,15 @@ function gptTrainStepCase() {
     };
   };
 }
-function gptGenerateCase(cache, length) {
+// Through the speed wing's fastGenerate (gpt/fast/generate.ts: the same code with and without the cache, no kernel calls
+// per token); generate/gpt/readable-<no-cache|kv-cache>/len=100 (with --reference): the readable generate.
+function gptGenerateCase(cache, length, readable = false) {
   return () => {
     const m = makeGpt(128);
+    const generate = readable ? lib.generate : lib.gptWing.fastGenerate;
     return {
       run: () => {
-        const out = lib.generate(m, [], { maxNew: length, cache, stopAtEos: false });
+        const out = generate(m, [], { maxNew: length, cache, stopAtEos: false });
         if (out.ids.length !== length) throw new Error(`generated ${out.ids.length} tokens, expected ${length}`);
       },
       dispose: () => m.dispose(),
@@ -296,7 +299,7 @@ export const CASES = {
 function pytorchCases(only) {
   const out = join(mkdtempSync(join(tmpdir(), "bench-")), "pytorch.json");
   for (const py of [process.env.ATTENTION_PYTHON, "/usr/bin/python3", "python3"].filter(Boolean)) {
-    const r = spawnSync(py, [join(HERE, "pytorch_step.py"), "--json", out, ...(only ? ["--only", only] : [])], { encoding: "utf8" });
+    const r = spawnSync(py, [join(HERE, "pytorch_step.py"), "--json", out, ...(only ? ["--only", only.join(",")] : [])], { encoding: "utf8" });
     if (r.status === 0) {
       process.stdout.write(r.stdout);
       return JSON.parse(readFileSync(out, "utf8")).cases;
@@ -329,13 +332,13 @@ async function main() {
     return;
   }
   const backends = option("backends", "wasm,cpu").split(",");
-  const only = option("case", null);
+  const only = option("case", null)?.split(","); // name prefixes, e.g. train-step,mha-forward
   const out = option("json", null);
   const results = [];
   const reference = process.argv.includes("--reference");
   const baseline = JSON.parse(readFileSync(join(HERE, "baseline.json"), "utf8"));
   for (const [name, make] of Object.entries(CASES)) {
-    if (only && !name.startsWith(only)) continue;
+    if (only && !only.some((p) => name.startsWith(p))) continue;
     if ((name.endsWith("/step-by-step") || name.includes("/readable-")) && !reference) continue;
     for (const backend of backends) {
       const T = Number(/T=(\d+)$/.exec(name)?.[1] ?? 0);

@@ -2,7 +2,7 @@
 // update (lib/src/fast/training.ts): held to the readable models and to tfjs's own clipping and Adam.
 import * as assert from "assert";
 import * as tf from "@tensorflow/tfjs";
-import { setup, TransformerTranslator, Seq2Seq, GPT, Generator, type PositionScheme, type GPTConfig } from "attention-lib";
+import { setup, TransformerTranslator, Seq2Seq, GPT, Generator, generate, type PositionScheme, type GPTConfig } from "attention-lib";
 import {
   FAST_LOSSES,
   clipAndAdam,
@@ -202,7 +202,24 @@ describe("the GPT's speed wing equals the readable GPT", function () {
     }
   }
 
-  it("declines MLA's latent and dropout while training (the Trainer then uses the readable loss)", async () => {
+  for (const [what, extra] of variants) {
+    it(`generation (${what}): generate's tokens with and without the KV cache, each step's logits within 1e-5`, async () => {
+      await setup({ backend: "wasm", verbose: false });
+      const m = gpt(extra);
+      const readable = generate(m, [5, 6], { maxNew: 10, stopAtEos: false });
+      const cached = gptWing.fastGenerate(m, [5, 6], { maxNew: 10, stopAtEos: false, logits: true });
+      const full = gptWing.fastGenerate(m, [5, 6], { maxNew: 10, stopAtEos: false, cache: false, logits: true });
+      assert.deepStrictEqual(cached.ids, readable.ids);
+      assert.deepStrictEqual(full.ids, readable.ids);
+      const ref = tf.tidy(() => m.forward([1, ...cached.ids.slice(0, -1)]).slice([0, 2, 0], [1, 10, VOCAB]));
+      assertClose(cached.logits.flat(), data(ref), 1e-5, "logits with the cache");
+      assertClose(full.logits.flat(), data(ref), 1e-5, "logits without the cache");
+      tf.dispose(ref);
+      m.dispose();
+    });
+  }
+
+  it("declines MLA's latent (training and generation) and dropout while training (the Trainer then uses the readable loss)", async () => {
     await setup({ backend: "wasm", verbose: false });
     const t = batch();
     for (const m of [gpt({ kvLatent: 8 }), gpt({ dropout: 0.1 })]) {
@@ -210,6 +227,9 @@ describe("the GPT's speed wing equals the readable GPT", function () {
       assert.strictEqual(FAST_LOSSES.gpt(m, t), null);
       m.dispose();
     }
+    const mla = gpt({ kvLatent: 8 });
+    assert.throws(() => gptWing.fastGenerate(mla, [5], { maxNew: 3 }), /fastGenerate: MLA's latent cache is not in the speed wing/);
+    mla.dispose();
     tf.dispose(t);
   });
 });

@@ -46,3 +46,5 @@ FAST_LOSSES.gpt = (model: Translator, batch: BatchTensors) => {
   const m = model as GPT;
   return gptWingCovers(m) ? fastGptLoss(m, batch) : null;
 };
+
+export { fastGenerate } from "./generate";

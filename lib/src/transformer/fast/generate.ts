@@ -18,16 +18,16 @@ import type { LayerNorm } from "../blocks";
 import type { TransformerTranslator } from "../model";
 import { fastTransformerMemory } from "./index";
 
-type Vec = Float64Array;
+export type Vec = Float64Array;
 
 /** A Linear's weights as arrays: W [out, in] row-major, b [out] (or null). */
-interface Lin {
+export interface Lin {
   W: Float32Array;
   b: Float32Array | null;
   dIn: number;
   dOut: number;
 }
-const lin = (l: Linear): Lin => ({
+export const lin = (l: Linear): Lin => ({
   W: l.weight.dataSync() as Float32Array,
   b: l.bias ? (l.bias.dataSync() as Float32Array) : null,
   dIn: l.dIn,
@@ -35,7 +35,7 @@ const lin = (l: Linear): Lin => ({
 });
 
 /** y = W x + b for one vector x [in] -> [out]. */
-function apply(l: Lin, x: ArrayLike<number>): Vec {
+export function apply(l: Lin, x: ArrayLike<number>): Vec {
   const y = new Float64Array(l.dOut);
   for (let o = 0; o < l.dOut; o++) {
     let s = l.b ? l.b[o] : 0;
@@ -46,13 +46,13 @@ function apply(l: Lin, x: ArrayLike<number>): Vec {
   return y;
 }
 
-interface Norm {
+export interface Norm {
   g: Float32Array;
   b: Float32Array;
   eps: number;
 }
-const normOf = (n: LayerNorm): Norm => ({ g: n.scale.dataSync() as Float32Array, b: n.shift.dataSync() as Float32Array, eps: n.eps });
-function norm(n: Norm, x: Vec): Vec {
+export const normOf = (n: LayerNorm): Norm => ({ g: n.scale.dataSync() as Float32Array, b: n.shift.dataSync() as Float32Array, eps: n.eps });
+export function norm(n: Norm, x: Vec): Vec {
   const d = x.length;
   let mean = 0;
   for (let j = 0; j < d; j++) mean += x[j];
@@ -85,7 +85,7 @@ const attnOf = (m: MultiHeadAttention): Attn => ({
 });
 
 /** Turn each head's halves of x by position p (applyRope's rotate-half convention, ropeAngles' float32 angles). */
-function rope(x: Vec, heads: number, hd: number, p: number): void {
+export function rope(x: Vec, heads: number, hd: number, p: number): void {
   const half = hd / 2;
   for (let i = 0; i < half; i++) {
     const angle = p * Math.pow(10000, (-2 * i) / hd);
@@ -100,37 +100,42 @@ function rope(x: Vec, heads: number, hd: number, p: number): void {
   }
 }
 
-/** One query q [d] over keys and values (one [d] vector each), keys with visible[j] false left out -> context [d]. */
-function attend(q: Vec, keys: Vec[], values: Vec[], heads: number, hd: number, visible: ArrayLike<number> | null): Vec {
+/**
+ * One query q [heads hd] over keys and values (one [kvHeads hd] vector each; query head h reads key/value head
+ * floor(h / group)), keys before `first` or with visible[j] = 0 left out -> context [heads hd].
+ */
+export function attend(q: Vec, keys: Vec[], values: Vec[], heads: number, hd: number, visible: ArrayLike<number> | null, group = 1, first = 0): Vec {
   const out = new Float64Array(heads * hd);
   const s = new Float64Array(keys.length);
   const scale = 1 / Math.sqrt(hd);
+  const seen = (j: number) => !(visible && visible[j] === 0);
   for (let h = 0; h < heads; h++) {
     const o = h * hd;
+    const kv = Math.floor(h / group) * hd;
     let max = -Infinity;
-    for (let j = 0; j < keys.length; j++) {
-      if (visible && visible[j] === 0) continue;
+    for (let j = first; j < keys.length; j++) {
+      if (!seen(j)) continue;
       let dot = 0;
-      for (let c = 0; c < hd; c++) dot += q[o + c] * keys[j][o + c];
+      for (let c = 0; c < hd; c++) dot += q[o + c] * keys[j][kv + c];
       s[j] = dot * scale;
       if (s[j] > max) max = s[j];
     }
     let sum = 0;
-    for (let j = 0; j < keys.length; j++) {
-      if (visible && visible[j] === 0) continue;
+    for (let j = first; j < keys.length; j++) {
+      if (!seen(j)) continue;
       s[j] = Math.exp(s[j] - max);
       sum += s[j];
     }
-    for (let j = 0; j < keys.length; j++) {
-      if (visible && visible[j] === 0) continue;
+    for (let j = first; j < keys.length; j++) {
+      if (!seen(j)) continue;
       const p = s[j] / sum;
-      for (let c = 0; c < hd; c++) out[o + c] += p * values[j][o + c];
+      for (let c = 0; c < hd; c++) out[o + c] += p * values[j][kv + c];
     }
   }
   return out;
 }
 
-function add(a: Vec, b: Vec): Vec {
+export function add(a: Vec, b: Vec): Vec {
   for (let j = 0; j < a.length; j++) a[j] += b[j];
   return a;
 }
@@ -197,12 +202,15 @@ function decodeWord(w: DecoderWeights, st: SentenceState, token: number, p: numb
     y = add(y, apply(b.self.out, attend(q, st.selfK[l], st.selfV[l], b.self.heads, b.self.hd, null)));
     const qc = apply(b.cross.q, norm(b.n2, y));
     y = add(y, apply(b.cross.out, attend(qc, st.memK[l], st.memV[l], b.cross.heads, b.cross.hd, st.visible)));
-    const up = apply(b.up, norm(b.n3, y));
-    for (let j = 0; j < up.length; j++) if (up[j] < 0) up[j] = 0;
-    y = add(y, apply(b.down, up));
+    y = add(y, apply(b.down, relu(apply(b.up, norm(b.n3, y)))));
   });
   return apply(w.out, norm(w.norm, y));
 }
+
+export const relu = (x: Vec): Vec => {
+  for (let j = 0; j < x.length; j++) if (x[j] < 0) x[j] = 0;
+  return x;
+};
 
 const argmax = (x: Vec) => x.reduce((best, v, i) => (v > x[best] ? i : best), 0);
 

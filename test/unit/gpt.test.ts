@@ -70,6 +70,21 @@ describe("the GPT (notebook 09)", function () {
     }
   });
 
+  it("forward and explain keep only what they return (with and without the cache, every variant)", () => {
+    for (const [name, extra] of VARIANTS) {
+      const m = small(extra);
+      noLeak(() => tf.dispose(m.forward([1, 2, 3, 4])));
+      const before = tf.memory().numTensors;
+      tf.dispose(m.forward([1, 2, 3, 4], { useCache: true }));
+      tf.dispose(m.forward([5], { useCache: true }));
+      m.resetCache();
+      assert.strictEqual(tf.memory().numTensors, before, `${name}: the cache is freed by resetCache and nothing else stays`);
+      const out = noLeak(() => m.explain([1, 2, 3]), 1 + m.config.layers);
+      tf.dispose([out.logits, ...out.weights]);
+      m.dispose();
+    }
+  });
+
   it("forward with the cache, a few tokens at a time, gives the logits of the whole sequence", () => {
     for (const [name, extra] of VARIANTS) {
       const m = small(extra);

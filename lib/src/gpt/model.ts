@@ -134,15 +134,16 @@ export class GPT extends ModuleBase implements Translator {
    * the ids are only the newest tokens: they take the positions after those already in the blocks' KV caches.
    */
   forward(ids: TokenIds, options: { useCache?: boolean } = {}): tf.Tensor3D {
-    return this.run(ids, options, "GPT.forward").logits;
+    return this.run(ids, options, "GPT.forward", false).logits;
   }
 
   /** forward's logits and every block's attention weights [B, heads, T, T_k] (notebook 09 draws them). */
   explain(ids: TokenIds, options: { useCache?: boolean } = {}): { logits: tf.Tensor3D; weights: tf.Tensor[] } {
-    return this.run(ids, options, "GPT.explain");
+    return this.run(ids, options, "GPT.explain", true);
   }
 
-  private run(ids: TokenIds, options: { useCache?: boolean }, fn: string): { logits: tf.Tensor3D; weights: tf.Tensor[] } {
+  /** The logits, and with keepWeights every block's attention weights (without, they are freed inside). */
+  private run(ids: TokenIds, options: { useCache?: boolean }, fn: string, keepWeights: boolean): { logits: tf.Tensor3D; weights: tf.Tensor[] } {
     if (typeof options !== "object" || options === null) throw new Error(`${fn}: options must be an object { useCache? }, got ${String(options)}`);
     const useCache = options.useCache ?? false;
     if (typeof useCache !== "boolean") throw new Error(`${fn}: useCache must be true or false, got ${String(useCache)}`);
@@ -162,7 +163,7 @@ export class GPT extends ModuleBase implements Translator {
           for (const block of this.blocks) {
             const out = block.explain(x, { useCache });
             x = out.output;
-            weights.push(out.weights);
+            if (keepWeights) weights.push(out.weights);
           }
           return { logits: this.outHead.forward(this.finalNorm.forward(x)) as tf.Tensor3D, weights };
         }),

@@ -64,7 +64,7 @@ export function checkNonNegativeInt(v: unknown, fn: string, name: string): asser
 }
 
 /** Options must be an object (or left out), not a number, a string or an array; `example` shows one, e.g. "{ qkvBias: true }". */
-export function checkOptions(options: unknown, fn: string, example: string, name = "options"): asserts options is Record<string, unknown> {
+export function checkOptions(options: unknown, fn: string, example: string, name = "options"): asserts options is object {
   if (typeof options !== "object" || options === null || Array.isArray(options)) {
     throw new Error(`${fn}: ${name} must be an object like ${example}, got ${Array.isArray(options) ? "an array" : describeValue(options)}`);
   }

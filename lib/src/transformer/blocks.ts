@@ -72,8 +72,9 @@ function attention(sizes: BlockSizes, gen: Generator, kind: "encoder" | "decoder
 /** A block's sizes: { d, heads, hidden, contextLength } positive integers, rope true or false (dropout is checked by its attention). */
 function checkBlockSizes(sizes: unknown, fn: string): asserts sizes is BlockSizes {
   checkOptions(sizes, fn, "{ d: 8, heads: 2, hidden: 16, dropout: 0, contextLength: 8, rope: false }", "sizes");
-  for (const k of ["d", "heads", "hidden", "contextLength"] as const) checkPositiveInt(sizes[k], fn, `sizes.${k}`);
-  checkBoolean(sizes.rope, fn, "rope");
+  const s = sizes as Partial<Record<keyof BlockSizes, unknown>>;
+  for (const k of ["d", "heads", "hidden", "contextLength"] as const) checkPositiveInt(s[k], fn, `sizes.${k}`);
+  checkBoolean(s.rope, fn, "rope");
 }
 
 /** What every block shares: dropout on each sub-layer's output before it is added back (in training mode). */

@@ -498,6 +498,39 @@ describe("causal and multi-head attention (notebooks 05 and 06)", function () {
   });
 
   describe("clear errors", () => {
+    it("options that are not an object, a wrapper that is not one, a cached memory of another length", () => {
+      const cases: [() => unknown, RegExp][] = [
+        [
+          () => new MultiHeadAttention(4, 4, 8, 0, 2, null as never),
+          /^MultiHeadAttention: options must be an object like \{ causal: false, kvHeads: 1 \}, got null$/,
+        ],
+        [() => new MultiHeadAttention(4, 4, 8, 0, 2, 3 as never), /^MultiHeadAttention: options must be an object like .*, got 3$/],
+        [() => new CausalAttention(3, 2, 6, 0, 3 as never), /^CausalAttention: options must be an object like \{ qkvBias: true \}, got 3$/],
+        [
+          () => new MultiHeadAttentionWrapper(3, 2, 6, 0, 2, "causal" as never),
+          /^MultiHeadAttentionWrapper: options must be an object like .*, got the string "causal"$/,
+        ],
+        [
+          () => multiHeadFromWrapper(3 as never),
+          /^multiHeadFromWrapper: expected a MultiHeadAttentionWrapper \(notebook 06's stacked heads\), got 3$/,
+        ],
+      ];
+      for (const [call, pattern] of cases) refuses(call, pattern);
+      const mha = new MultiHeadAttention(4, 4, 8, 0, 2, { causal: false });
+      refuses(() => multiHeadFromWrapper(mha as never), /^multiHeadFromWrapper: expected a MultiHeadAttentionWrapper .*, got a MultiHeadAttention$/);
+      const [q, memory, longer] = [tf.ones([2, 3, 4]), tf.ones([2, 5, 4]), tf.ones([2, 7, 4])];
+      mha.forward(q, { memory, useCache: true }).dispose();
+      refuses(
+        () => mha.forward(q, { memory: longer, useCache: true }),
+        /^MultiHeadAttention: the cache holds the keys of a memory of 5 tokens, but this memory has 7; call resetCache\(\) before a new memory \(a new sentence\)$/,
+      );
+      mha.resetCache();
+      const out = mha.forward(q, { memory: longer, useCache: true }); // after resetCache, the new memory is taken
+      assert.deepStrictEqual(out.shape, [2, 3, 4]);
+      mha.resetCache();
+      tf.dispose([q, memory, longer, out]);
+      mha.dispose();
+    });
     it("d_out not divisible by the number of heads", () => {
       assertThrowsMessage(() => new MultiHeadAttention(3, 5, 6, 0, 2), /MultiHeadAttention: d_out = 5 is not divisible by num_heads = 2/);
       assertThrowsMessage(() => headDimOf(4, 0), /num_heads must be a positive integer, got 0/);

@@ -1,7 +1,7 @@
 // Causal self-attention, and the multi-head wrapper that stacks several of its heads (notebooks 05-06).
 // Both take inputs [batch, tokens, d_in] (or [tokens, d_in]) with tokens <= the context length.
 import * as tf from "@tensorflow/tfjs";
-import { checkBoolean, checkDropout, checkFits, checkInputs, checkPositiveInt, shapeStr, trusted } from "../core/checks";
+import { checkBoolean, checkDropout, checkFits, checkInputs, checkOptions, checkPositiveInt, shapeStr, trusted } from "../core/checks";
 import { Generator, defaultGenerator } from "../core/random";
 import { causalMask, slidingWindowMask } from "./causal";
 import { MASKED } from "../core/mask";
@@ -138,7 +138,8 @@ export class CausalAttention extends CausalBase {
   private readonly generator: Generator;
 
   constructor(dIn: number, dOut: number, contextLength: number, dropoutP = 0, options: CausalOptions = {}) {
-    checkBoolean(options.qkvBias ?? false, "CausalAttention", "qkvBias"); // before super() builds the mask
+    checkOptions(options, "CausalAttention", "{ qkvBias: true }"); // before super() builds the mask
+    checkBoolean(options.qkvBias ?? false, "CausalAttention", "qkvBias");
     super(dIn, dOut, contextLength, dropoutP, options.causal, options.window ?? null);
     this.generator = options.generator ?? defaultGenerator;
     const opts = { bias: options.qkvBias ?? false, generator: this.generator };
@@ -182,6 +183,7 @@ export class MultiHeadAttentionWrapper extends ModuleBase {
     checkPositiveInt(contextLength, fn, "context_length");
     checkDropout(dropoutP, fn);
     checkPositiveInt(numHeads, fn, "num_heads");
+    checkOptions(options, fn, "{ qkvBias: true }");
     this.heads = Array.from({ length: numHeads }, () => new CausalAttention(dIn, dOut, contextLength, dropoutP, options));
   }
 

@@ -4,7 +4,17 @@
 import * as tf from "@tensorflow/tfjs";
 import { Generator, defaultGenerator } from "../core/random";
 import { Linear } from "../core/linear";
-import { checkAttentionFits, checkBoolean, checkInputs, checkPositiveInt, checkTensor, shapeStr, valuesTrusted } from "../core/checks";
+import {
+  checkAttentionFits,
+  checkBoolean,
+  checkInputs,
+  checkOptions,
+  checkPositiveInt,
+  checkTensor,
+  describeValue,
+  shapeStr,
+  valuesTrusted,
+} from "../core/checks";
 import { hiddenPattern } from "../core/mask";
 import {
   CausalBase,
@@ -12,7 +22,7 @@ import {
   maskedAttentionWeights,
   type CausalOptions,
   type CausalParts,
-  type MultiHeadAttentionWrapper,
+  MultiHeadAttentionWrapper,
 } from "./causalattention";
 import { headDimOf, mergeHeads, splitHeads } from "./heads";
 import { applyRope } from "./positions";
@@ -71,6 +81,7 @@ export class MultiHeadAttention extends CausalBase {
   constructor(dIn: number, dOut: number, contextLength: number, dropoutP: number, numHeads: number, options: MultiHeadOptions = {}) {
     const fn = "MultiHeadAttention";
     // Checked before super() builds the mask, which a refusal afterwards would leave behind.
+    checkOptions(options, fn, "{ causal: false, kvHeads: 1 }");
     checkBoolean(options.qkvBias ?? false, fn, "qkvBias");
     checkBoolean(options.rope ?? false, fn, "rope");
     const headDim = headDimOf(dOut, numHeads, fn);
@@ -249,6 +260,10 @@ export class MultiHeadAttention extends CausalBase {
       if (memory.rank !== 3 || memory.shape[0] !== b)
         throw new Error(`${fn}: memory has shape ${shapeStr(memory.shape)}; expected [batch, T_k, d_in] = [${b}, T_k, ${this.dIn}]`);
       Tk = memory.shape[1]!;
+      if (useCache && kept && kept.kept !== Tk)
+        throw new Error(
+          `${fn}: the cache holds the keys of a memory of ${kept.kept} tokens, but this memory has ${Tk}; call resetCache() before a new memory (a new sentence)`,
+        );
     }
     if (useCache && kept && kept.batch !== b)
       throw new Error(`${fn}: the cache holds ${kept.batch} sequences but the inputs have ${b}; call resetCache() before a new batch`);
@@ -289,6 +304,10 @@ export class MultiHeadAttention extends CausalBase {
  * initial weights, so the course's random stream is not disturbed.
  */
 export function multiHeadFromWrapper(wrapper: MultiHeadAttentionWrapper): MultiHeadAttention {
+  if (!(wrapper instanceof MultiHeadAttentionWrapper))
+    throw new Error(
+      `multiHeadFromWrapper: expected a MultiHeadAttentionWrapper (notebook 06's stacked heads), got ${typeof wrapper === "object" && wrapper !== null ? `a ${(wrapper as object).constructor.name}` : describeValue(wrapper)}`,
+    );
   const heads = wrapper.heads.length;
   const width = wrapper.dOut * heads;
   const mha = new MultiHeadAttention(wrapper.dIn, width, wrapper.contextLength, wrapper.dropoutP, heads, {

@@ -6,6 +6,7 @@ import "@tensorflow/tfjs-backend-wasm";
 import { installTensorPrinting } from "./core/print";
 import { inKernel, loadPlotLibrary } from "./plots/show";
 import { platform } from "./core/platform";
+import { checkBoolean, checkOptions } from "./core/checks";
 
 /**
  * - `wasm`: WebAssembly with SIMD, the default: 10-20x faster than `cpu` here.
@@ -56,6 +57,8 @@ export function chosenBackend(requested?: string): BackendName {
  * are freed, so "Run All" twice does not keep two copies of everything in memory.
  */
 export async function setup(options: SetupOptions = {}): Promise<void> {
+  checkOptions(options, "setup", '{ backend: "wasm", verbose: false }');
+  if (options.verbose !== undefined) checkBoolean(options.verbose, "setup", "verbose");
   const backend = chosenBackend(options.backend);
   if (backend === "tensorflow") loadTfjsNode();
   const leftover = tf.engine().backendName ? tf.memory().numTensors : 0;

@@ -44,6 +44,11 @@ describe("backend setup", () => {
     );
   });
 
+  it("rejects options that are not an object and a verbose that is not true or false, before touching the backend", async () => {
+    await assert.rejects(setup(3 as never), /^Error: setup: options must be an object like \{ backend: "wasm", verbose: false \}, got 3$/);
+    await assert.rejects(setup({ verbose: "no" as never }), /^Error: setup: the option verbose must be true or false, got the string "no"$/);
+  });
+
   it("rejects unknown backend names, naming the choices", () => {
     assert.throws(() => chosenBackend("gpu"), /unknown backend 'gpu'; expected one of wasm, cpu, tensorflow/);
     const saved = process.env.ATTENTION_BACKEND;

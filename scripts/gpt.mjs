@@ -35,6 +35,7 @@ export const VARIANTS = {
   "gpt-window16": { window: 16 },
 };
 export const TRAINING = { batchSize: 32, learningRate: 4e-3, clipNorm: 1, seed: 7, batchSeed: 11 };
+/** @type {import("node:util").ParseArgsConfig["options"]} */
 const OPTIONS = {
   steps: { type: "string", default: "200" },
   jobs: { type: "string", default: "2" },
@@ -154,7 +155,8 @@ function runChild(name, args) {
 }
 
 async function main() {
-  const { values: args } = parseArgs({ options: OPTIONS });
+  /** @type {Record<string, any>} */
+  const args = parseArgs({ options: OPTIONS }).values;
   const steps = Number(args.steps);
   if (!(Number.isInteger(steps) && steps > 0)) throw new Error(`gpt: --steps must be a positive integer, got ${args.steps}`);
   const names = args.only ? args.only.split(",") : Object.keys(VARIANTS);

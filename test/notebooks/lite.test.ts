@@ -144,6 +144,9 @@ describe("the course in the browser (JupyterLite): npm run lite, every notebook 
       assert.ok(existsSync(`${ref}.json`), `${ref}.json is missing: test/notebooks/notebooks.test.ts (run before this file) writes it`);
       const tslab = JSON.parse(readFileSync(`${ref}.ipynb`, "utf8")) as NotebookJSON;
       const expectedFigures = (JSON.parse(readFileSync(`${ref}.json`, "utf8")) as { figures: number }).figures;
+      const sources = (n: NotebookJSON) => n.cells.map((c) => text(c.source));
+      const current = JSON.parse(readFileSync(join(ROOT, path), "utf8")) as NotebookJSON;
+      assert.deepStrictEqual(sources(tslab), sources(current), `${ref}.ipynb was executed from another version of ${path}: run notebooks.test.ts first`);
       const t0 = Date.now();
       await open(page, path);
       try {
@@ -192,6 +195,7 @@ describe("the course in the browser (JupyterLite): npm run lite, every notebook 
       'console.log("still here", 1 + 1);',
       "let spins = 0;\nwhile (true) spins++;",
       "console.log(typeof trainer);",
+      "const fine = 1;\nconst broken = (null as any).field;",
     ];
     const nb = { nbformat: 4, nbformat_minor: 5, metadata: { kernelspec: { name: "attention-course", display_name: "TypeScript (attention course)", language: "typescript" } } };
     const content = { ...nb, cells: cells.map((source) => ({ cell_type: "code", source, metadata: {}, outputs: [], execution_count: null })) };
@@ -236,6 +240,10 @@ describe("the course in the browser (JupyterLite): npm run lite, every notebook 
     assert.match(fresh, /^undefined/, `Restart starts a fresh kernel (the cell printed: ${fresh})`);
     await run(page, [2], 20000);
     assert.match(await said(2), /still here 2/);
+    await run(page, [5], 20000);
+    const error = (await out(5)).find((o) => o.output_type === "error") as { ename?: string; traceback?: string[] } | undefined;
+    assert.strictEqual(error?.ename, "TypeError");
+    assert.match((error?.traceback ?? []).join("\n"), /at line 2 of this cell/, "a run-time error names the cell's line");
     await close(page);
     console.log(`      training interrupted ${stopped.toFixed(1)} s after the click: ${training.match(/Interrupted after \d+ steps \([\d.]+ s\)/)?.[0]}`);
   });

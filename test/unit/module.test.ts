@@ -84,6 +84,8 @@ describe("ModuleBase: parameters, children and buffers found from fields", () =>
     assert.strictEqual(tf.memory().numTensors, before);
     const x = tf.ones([1, 3, 4]);
     refuses(() => mha.forward(x), /MultiHeadAttention: this module was disposed/);
+    refuses(() => countParameters(3 as never), /countParameters: expected a module .*, got number 3/);
+    refuses(() => countParameters({} as never), /countParameters: expected a module .*, got an object without parameters\(\)/);
     x.dispose();
   });
 });

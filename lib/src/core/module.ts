@@ -87,5 +87,11 @@ export function checkAlive(module: Module, fn: string): void {
 
 /** How many numbers a module learns: the sum of its parameters' sizes. */
 export function countParameters(module: Module): number {
+  if (typeof (module as Partial<Module> | null)?.parameters !== "function")
+    throw new Error(`countParameters: expected a module (something with parameters(), e.g. a MultiHeadAttention), got ${describe(module)}`);
   return module.parameters().reduce((n, p) => n + p.size, 0);
+}
+
+function describe(v: unknown): string {
+  return v === null ? "null" : Array.isArray(v) ? "an array" : typeof v === "object" ? "an object without parameters()" : `${typeof v} ${String(v)}`;
 }

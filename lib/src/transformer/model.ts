@@ -4,7 +4,7 @@
 // checkpoints); seq2seq/ knows it only through the Translator interface and the TRANSLATORS table it joins below.
 import * as tf from "@tensorflow/tfjs";
 import { checkPositiveInt, checkTokenIds, trusted } from "../core/checks";
-import { checkDropout } from "../core/checks";
+import { checkBoolean, checkDropout } from "../core/checks";
 import { Generator } from "../core/random";
 import { Linear } from "../core/linear";
 import { ModuleBase, checkAlive } from "../core/module";
@@ -155,11 +155,13 @@ export class TransformerTranslator extends ModuleBase implements Translator {
    * Greedy decoding, in evaluation mode: the encoder runs once; at every step the most likely next word is appended.
    * Without the cache the decoder reads all the words written so far again; with `cache: true` (notebook 09) only the
    * newest word goes through it, and each attention keeps its keys and values (the memory's computed once). At most
-   * maxLen words (default 2S + 10, no more than the learned positions or the context length allow).
+   * maxLen words (default 2S + 10, no more than the learned positions or the context length allow). With
+   * `attention: true` (notebook 08) also the cross-attention of every step, from one more decoder pass over the words read.
    */
-  translate(src: tf.Tensor2D, srcMask: tf.Tensor2D, options: { maxLen?: number; cache?: boolean } = {}): TransformerTranslation {
+  translate(src: tf.Tensor2D, srcMask: tf.Tensor2D, options: { maxLen?: number; cache?: boolean; attention?: boolean } = {}): TransformerTranslation {
     this.checkBatch(src, srcMask, "TransformerTranslator.translate");
     checkTranslateOptions(options, "TransformerTranslator.translate");
+    if (options.attention !== undefined) checkBoolean(options.attention, "TransformerTranslator.translate", "attention");
     const B = src.shape[0];
     let limit = options.maxLen ?? 2 * src.shape[1] + 10;
     if (this.config.positions === "learned") limit = Math.min(limit, this.config.maxLen - 1);
@@ -199,6 +201,7 @@ export class TransformerTranslator extends ModuleBase implements Translator {
         }
       }
       this.resetCache();
+      if (!options.attention) return { ids, attention: null, crossAttention: null };
       // The cross-attention of every step: the decoder once more over the words it read ([B, steps], causal, so each
       // row is what that step computed), one row per word written plus the <eos> step.
       const perBlock =
@@ -271,10 +274,10 @@ export class TransformerTranslator extends ModuleBase implements Translator {
 /** Greedy translations with what the decoder read: ids per sentence, and its cross-attention weights. */
 export interface TransformerTranslation {
   ids: number[][];
-  /** [sentence][output word][source token]: the last decoder block's cross-attention, averaged over its heads. */
-  attention: number[][][];
-  /** [sentence][decoder block][head][output word][source token]: every block's and head's cross-attention. */
-  crossAttention: number[][][][][];
+  /** [sentence][output word][source token]: the last decoder block's cross-attention, averaged over its heads (with `attention: true`). */
+  attention: number[][][] | null;
+  /** [sentence][decoder block][head][output word][source token]: every block's and head's cross-attention (with `attention: true`). */
+  crossAttention: number[][][][][] | null;
 }
 
 /** The mean of [heads][rows][cols] over the heads -> [rows][cols]. */

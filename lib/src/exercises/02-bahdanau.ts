@@ -79,7 +79,7 @@ function checkDotProductFunction(weights: unknown): string {
           };
         });
       },
-      "Right: a scaled dot product needs no learned weights, for states of any size; compare its alignment with the additive one below.",
+      "Right: a scaled dot product needs no learned weights, for states of any size; compare its alignment with the additive model's (the heatmap of this notebook).",
     ),
   );
 }
@@ -106,7 +106,10 @@ export function checkDotProductWeights(answer: unknown, query?: tf.Tensor, state
       { value: tf.softmax(tf.div(scores, hidden)), hint: "you divided by H; the scale is √H" },
     ]);
   });
-  return verdict(problems, "Right: a scaled dot product needs no learned weights; compare its alignment with the additive one below.");
+  return verdict(
+    problems,
+    "Right: a scaled dot product needs no learned weights; compare its alignment with the additive model's (the heatmap of this notebook).",
+  );
 }
 
 /**

@@ -8,6 +8,10 @@ registers the course kernel.) Every notebook is executed with the course's kerne
 them in their own section); --executed DIR reuses notebooks already executed there (NAME.ipynb, solutions/NAME.ipynb,
 as `npm test` leaves them in test-artifacts/). The output works from file:// with no network: plotly.js, KaTeX and
 reveal.js are copied from node_modules once per site or deck folder, never fetched from a CDN.
+
+The site also holds the course in the browser (JupyterLite, `npm run lite`) in site/lite/: a copy of lite/ when that
+build is newer than everything it is built from, else built there afresh (about a minute). Every notebook's page links
+"Open in the browser": lite/lab/index.html?path=notebooks/NAME.ipynb. --no-lite leaves it out (and the links).
 """
 import argparse
 import glob
@@ -34,6 +38,10 @@ MODULES = os.path.join(ROOT, "node_modules")
 TEMPLATES = os.path.join(ROOT, "scripts", "templates")
 KERNEL = "attention-course"
 FIGURE_CLASS = "attention-course-figure"
+LITE = os.path.join(ROOT, "lite")
+# What `npm run lite` builds lite/ from: when any of it is newer than the build, the build is stale.
+LITE_INPUTS = ["notebooks", "data/corpus", "data/checkpoints", "data/results", "data/README.md", "lib/dist",
+               "browser/src", "browser/static", "browser/build.mjs", "browser/package-lock.json"]
 # plotly.js as `setup()` inlines it into a notebook's outputs; the site loads one shared copy instead.
 INLINE_PLOTLY = re.compile(r'<script type="text/javascript" data-plotly-version="[^"]*">.*?</script>', re.S)
 
@@ -205,7 +213,40 @@ def write_notebook_css(assets, template="lab", name="jupyterlab.css"):
             f.write(style + "\n")
 
 
-def build_site(out, reuse_dir):
+def newest_mtime(path):
+    if not os.path.isdir(path):
+        return os.path.getmtime(path) if os.path.exists(path) else 0
+    return max((os.path.getmtime(os.path.join(d, f)) for d, _, files in os.walk(path) if ".ipynb_checkpoints" not in d for f in files), default=0)
+
+
+def lite_is_current():
+    """lite/ built (its last file, .nojekyll, written) after every file it is built from last changed."""
+    stamp = os.path.join(LITE, ".nojekyll")
+    if not os.path.exists(os.path.join(LITE, "lab", "index.html")) or not os.path.exists(stamp):
+        return False
+    return os.path.getmtime(stamp) >= max(newest_mtime(os.path.join(ROOT, p)) for p in LITE_INPUTS)
+
+
+def add_lite(out):
+    """The browser course in out/lite/: lite/ copied when it is up to date, else built there by `npm run lite`."""
+    target = os.path.join(out, "lite")
+    started = time.time()
+    if lite_is_current():
+        shutil.copytree(LITE, target)
+        say(f"lite: copied lite/ (up to date) to {os.path.relpath(target)} in {time.time() - started:.1f} s")
+    else:
+        say("lite: lite/ is missing or older than the notebooks, data, library or browser/: building it in the site ...")
+        r = subprocess.run(["node", os.path.join(ROOT, "browser", "build.mjs"), "--out", target], cwd=ROOT)
+        if r.returncode != 0:
+            raise SystemExit("publish: npm run lite failed (see above); --no-lite builds the site without the browser course")
+
+
+def lite_href(path):
+    """The notebook (a path under notebooks/) opened in the browser course, relative to the site's root."""
+    return "lite/lab/index.html?path=" + os.path.relpath(path, ROOT).replace(os.sep, "/")
+
+
+def build_site(out, reuse_dir, lite=True):
     main, solutions = notebook_list()
     total = len(main) + len(solutions)
     os.makedirs(os.path.join(out, "solutions"), exist_ok=True)
@@ -223,29 +264,35 @@ def build_site(out, reuse_dir):
         for k, (path, nb, seconds, href) in enumerate(group):
             root = "../" if href.startswith("solutions/") else ""
             link = lambda p: None if p is None else {"href": root + p[3], "title": title_of(p[1])}
-            course = {"root": root, "prev": link(group[k - 1] if k > 0 else None), "next": link(group[k + 1] if k + 1 < len(group) else None)}
+            course = {"root": root, "prev": link(group[k - 1] if k > 0 else None), "next": link(group[k + 1] if k + 1 < len(group) else None),
+                      "lite": root + lite_href(path) if lite else None}
             body, _ = exporter.from_notebook_node(mark_optional(without_inline_plotly(nb)), resources={"course": course, "metadata": {"name": title_of(nb)}})
             with open(os.path.join(out, href), "w", encoding="utf8") as f:
                 f.write(body)
-    write_index(out, pages[:len(main)], pages[len(main):])
+    write_index(out, pages[:len(main)], pages[len(main):], lite)
+    if lite:
+        add_lite(out)
     return pages
 
 
-def write_index(out, main, solutions):
+def write_index(out, main, solutions, lite=True):
     def row(path, nb, seconds, href):
         meta = nb.metadata.get("course", {})
         run = f"{seconds:.0f} s" if seconds else "–"
         minutes = meta.get("minutes")
-        return (f'<tr><td><a href="{href}">{html.escape(title_of(nb))}</a></td><td>{html.escape(meta.get("teaches", ""))}</td>'
+        open_lite = f' <a class="course-open-lite" href="{html.escape(lite_href(path))}">(open in the browser)</a>' if lite else ""
+        return (f'<tr><td><a href="{href}">{html.escape(title_of(nb))}</a>{open_lite}</td><td>{html.escape(meta.get("teaches", ""))}</td>'
                 f'<td class="num">{f"{minutes} min" if minutes else "–"}</td><td class="num">{run}</td></tr>')
     total = sum(p[1].metadata.get("course", {}).get("minutes", 0) for p in main)
+    lite_note = ('; or, with nothing installed, <a href="lite/index.html">run them in JupyterLab in your browser</a> '
+                 "(each notebook's \"open in the browser\" link opens it there)") if lite else ""
     page = f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>Attention, from scratch, in TypeScript</title>
 <link rel="stylesheet" href="assets/course.css"></head>
 <body><main class="course-index-page">
 <h1>Attention, from scratch, in TypeScript</h1>
 <p>The course's notebooks, executed, with their outputs and interactive plots (hover, zoom, sliders). To run and change
-them yourself, clone the course and follow its README: <code>npm install</code>, then <code>npm start</code>.
+them yourself, clone the course and follow its README: <code>npm install</code>, then <code>npm start</code>{lite_note}.
 Study in order; each notebook ends with exercises, whose solutions are in the last section. About {total // 60} h {total % 60} min
 of study in all.</p>
 <h2>Notebooks</h2>
@@ -302,6 +349,7 @@ def main():
     parser.add_argument("what", choices=["site", "slides"])
     parser.add_argument("--out", help="output folder (default: site/ or slides/ in the course folder)")
     parser.add_argument("--executed", help="reuse notebooks already executed in this folder (e.g. test-artifacts)")
+    parser.add_argument("--no-lite", action="store_true", help="site: leave out the browser course (lite/) and its links")
     parser.add_argument("--serve", action="store_true", help="then serve the folder on http://127.0.0.1:PORT")
     parser.add_argument("--port", type=int, default=8000)
     args = parser.parse_args()
@@ -310,7 +358,7 @@ def main():
     if os.path.isdir(out):
         shutil.rmtree(out)
     if args.what == "site":
-        pages = build_site(out, args.executed)
+        pages = build_site(out, args.executed, lite=not args.no_lite)
         say(f"site: {len(pages)} pages and an index in {os.path.relpath(out)} ({folder_size(out) / 2**20:.1f} MB) in {time.time() - started:.0f} s")
         say(f"open {os.path.join(out, 'index.html')}")
     else:

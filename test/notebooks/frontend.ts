@@ -43,9 +43,9 @@ export function launchBrowser(): Promise<Browser> {
 /**
  * Start JupyterLab or Notebook 7 through scripts/start.mjs on `dir`, with its own settings and workspaces
  * (nothing read from or written to the user's ~/.jupyter). `settings` are user settings by plugin id, e.g.
- * { "@jupyterlab/notebook-extension:tracker": { windowingMode: "none" } }.
+ * { "@jupyterlab/notebook-extension:tracker": { windowingMode: "none" } }. `extraEnv` goes to the server and its kernels.
  */
-export function startJupyter(app: App, dir: string, settings: Record<string, object> = {}): Promise<Server> {
+export function startJupyter(app: App, dir: string, settings: Record<string, object> = {}, extraEnv: Record<string, string> = {}): Promise<Server> {
   const home = join(dir, "..", `.${app}-home`);
   const settingsDir = join(home, "user-settings");
   for (const [id, value] of Object.entries(settings)) {
@@ -64,6 +64,7 @@ export function startJupyter(app: App, dir: string, settings: Record<string, obj
       JUPYTER_CONFIG_DIR: join(home, "config"),
       JUPYTERLAB_SETTINGS_DIR: settingsDir,
       JUPYTERLAB_WORKSPACES_DIR: join(home, "workspaces"),
+      ...extraEnv,
     },
   });
   const log = { out: "" };

@@ -10,7 +10,7 @@ import { Linear } from "../core/linear";
 import { ModuleBase, checkAlive } from "../core/module";
 import { Embedding } from "../seq2seq/layers";
 import type { BatchTensors } from "../seq2seq/batch";
-import { maskedCrossEntropy } from "../seq2seq/model";
+import { checkLossTargets, maskedCrossEntropy } from "../seq2seq/model";
 import { TRANSLATORS } from "../seq2seq/checkpoint";
 import type { Translator } from "../seq2seq/translator";
 import { LayerNorm } from "../transformer/blocks";
@@ -184,7 +184,14 @@ export class GPT extends ModuleBase implements Translator {
   }
 
   /** Next-word prediction: cross-entropy of tgtOut given tgtIn (<bos> + the sentence), padding left out. */
+  /** A training batch, checked as loss() needs it (trainStep checks it so before the speed wing's loss). */
+  checkBatch(batch: BatchTensors): void {
+    checkLossTargets(batch, this.vocab, "GPT.loss");
+    this.idsTensor(batch.tgtIn, "GPT.loss", 0); // ids in the vocabulary, no more tokens than the context length
+  }
+
   loss(batch: BatchTensors): tf.Scalar {
+    this.checkBatch(batch);
     return tf.tidy(() => maskedCrossEntropy(this.forward(batch.tgtIn), batch.tgtOut, batch.tgtMask));
   }
 

@@ -207,9 +207,16 @@ export class Seq2Seq extends ModuleBase {
     });
   }
 
+  /** A training batch, checked as loss() needs it (trainStep checks it so before the speed wing's loss). */
+  checkBatch(batch: BatchTensors): void {
+    checkLossTargets(batch, this.config.tgtVocab, "Seq2Seq.loss");
+    this.checkSource(batch.src, batch.srcMask, "Seq2Seq.loss");
+    checkTargetIds(batch.tgtIn, batch.src, this.config.tgtVocab, "Seq2Seq.loss", "tgtIn");
+  }
+
   /** Masked cross-entropy of the reference, averaged over its tokens. */
   loss(batch: BatchTensors): tf.Scalar {
-    checkLossTargets(batch, this.config.tgtVocab, "Seq2Seq.loss");
+    this.checkBatch(batch);
     return tf.tidy(() => maskedCrossEntropy(this.forward(batch).logits, batch.tgtOut, batch.tgtMask));
   }
 

@@ -34,6 +34,7 @@ export function trainStep(model: Translator, optimizer: tf.Optimizer, batch: Bat
   // one kernel, and faster wasm kernels.
   const fast = (options.fast ?? true) && fastPathAvailable();
   const fastLoss = fast ? FAST_LOSSES[model.config.kind] : undefined;
+  if (fastLoss) model.checkBatch(batch); // what loss() would check; the wing's loss computes on trusted tensors
   const step = () => {
     const loss = () => fastLoss?.(model, batch) ?? model.loss(batch);
     const { value, grads } = tf.variableGrads(loss, model.parameters());

@@ -14,6 +14,11 @@ export interface TranslatorConfig {
 
 export interface Translator extends Module {
   readonly config: TranslatorConfig;
+  /**
+   * Where a training batch comes in: every check loss() makes before it computes (ids within the vocabularies, 0/1
+   * masks that leave a token per sentence, lengths the model takes). trainStep makes them before a speed wing's loss.
+   */
+  checkBatch(batch: BatchTensors): void;
   /** Masked cross-entropy of the reference under teacher forcing, averaged over its tokens. */
   loss(batch: BatchTensors): tf.Scalar;
   /**

@@ -127,7 +127,7 @@ export class TransformerTranslator extends ModuleBase implements Translator {
     });
   }
 
-  private checkBatch(src: unknown, srcMask: unknown, fn: string): void {
+  private checkSource(src: unknown, srcMask: unknown, fn: string): void {
     checkAlive(this, fn);
     checkSourceBatch(src, srcMask, this.config.srcVocab, fn);
     const S = src.shape[1];
@@ -137,17 +137,35 @@ export class TransformerTranslator extends ModuleBase implements Translator {
       throw new Error(`${fn}: the source has ${S} tokens, more than the ${this.config.contextLength} its attention takes (contextLength)`);
   }
 
+  /** A target of T words fits: the learned positions (maxLen) and the attention's context length. */
+  private checkTargetLength(T: number, fn: string): void {
+    if (this.config.positions === "learned" && T > this.config.maxLen)
+      throw new Error(`${fn}: the target has ${T} tokens, more than the ${this.config.maxLen} positions this model learned (maxLen)`);
+    if (T > this.config.contextLength)
+      throw new Error(`${fn}: the target has ${T} tokens, more than the ${this.config.contextLength} its attention takes (contextLength)`);
+  }
+
   /** Teacher forcing: logits [B, T, V] for the reference tgtIn [B, T]. */
   forward(batch: Pick<BatchTensors, "src" | "srcMask" | "tgtIn">): { logits: tf.Tensor3D } {
     if (typeof batch !== "object" || batch === null)
       throw new Error(`TransformerTranslator.forward: expected a batch { src, srcMask, tgtIn }, got ${String(batch)}`);
-    this.checkBatch(batch.src, batch.srcMask, "TransformerTranslator.forward");
+    this.checkSource(batch.src, batch.srcMask, "TransformerTranslator.forward");
     checkTargetIds(batch.tgtIn, batch.src, this.config.tgtVocab, "TransformerTranslator.forward", "tgtIn");
+    this.checkTargetLength(batch.tgtIn.shape[1]!, "TransformerTranslator.forward");
     return trusted(() => tf.tidy(() => ({ logits: this.decode(batch.tgtIn, this.encode(batch.src, batch.srcMask), batch.srcMask) })));
   }
 
+  /** A training batch, checked as loss() needs it (trainStep checks it so before the speed wing's loss). */
+  checkBatch(batch: BatchTensors): void {
+    const fn = "TransformerTranslator.loss";
+    checkLossTargets(batch, this.config.tgtVocab, fn);
+    this.checkSource(batch.src, batch.srcMask, fn);
+    checkTargetIds(batch.tgtIn, batch.src, this.config.tgtVocab, fn, "tgtIn");
+    this.checkTargetLength(batch.tgtIn.shape[1]!, fn);
+  }
+
   loss(batch: BatchTensors): tf.Scalar {
-    checkLossTargets(batch, this.config.tgtVocab, "TransformerTranslator.loss");
+    this.checkBatch(batch);
     return tf.tidy(() => maskedCrossEntropy(this.forward(batch).logits, batch.tgtOut, batch.tgtMask));
   }
 
@@ -159,7 +177,7 @@ export class TransformerTranslator extends ModuleBase implements Translator {
    * `attention: true` (notebook 08) also the cross-attention of every step, from one more decoder pass over the words read.
    */
   translate(src: tf.Tensor2D, srcMask: tf.Tensor2D, options: { maxLen?: number; cache?: boolean; attention?: boolean } = {}): TransformerTranslation {
-    this.checkBatch(src, srcMask, "TransformerTranslator.translate");
+    this.checkSource(src, srcMask, "TransformerTranslator.translate");
     checkTranslateOptions(options, "TransformerTranslator.translate");
     if (options.attention !== undefined) checkBoolean(options.attention, "TransformerTranslator.translate", "attention");
     const B = src.shape[0];
@@ -239,7 +257,7 @@ export class TransformerTranslator extends ModuleBase implements Translator {
    */
   crossAttention(src: tf.Tensor2D, srcMask: tf.Tensor2D, tgtIn: tf.Tensor2D): tf.Tensor4D[] {
     const fn = "TransformerTranslator.crossAttention";
-    this.checkBatch(src, srcMask, fn);
+    this.checkSource(src, srcMask, fn);
     checkTokenIds(tgtIn, this.config.tgtVocab, fn, "tgtIn");
     if (tgtIn.shape[0] !== src.shape[0])
       throw new Error(`${fn}: tgtIn has ${tgtIn.shape[0]} sentences and src ${src.shape[0]}; expected one target per source sentence`);

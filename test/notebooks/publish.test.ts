@@ -1,6 +1,8 @@
 // `npm run site` and `npm run slides`, built from the notebooks the notebook test executed (test-artifacts/), then
 // opened in headless Chromium from file:// with the network cut: every page and deck opens, every figure draws,
-// every internal link and image resolves, every deck has more than one slide and its figures fit 1280 x 720.
+// every internal link and image resolves, every deck has more than one slide and its figures fit 1280 x 720. The site
+// holds the browser course (lite/, copied or built by publish.py) and every page's "open in the browser" link names
+// its notebook there.
 // Screenshots (the index, one notebook page, one slide of each deck) go to test-artifacts/site/.
 import * as assert from "assert";
 import { spawnSync } from "child_process";
@@ -83,6 +85,26 @@ describe("the published course: npm run site and npm run slides, opened offline 
     for (const n of [...NOTEBOOKS, ...SOLUTIONS.map((s) => `solutions/${s}`)]) assert.match(siteLog, new RegExp(`\\[\\d+/\\d+\\] ${n}\\.ipynb: reusing`), n);
     assert.match(siteLog, new RegExp(`site: ${NOTEBOOKS.length + SOLUTIONS.length} pages and an index in .* \\(\\d+\\.\\d MB\\) in \\d+ s`));
     assert.match(slidesLog, new RegExp(`slides: ${NOTEBOOKS.length} decks`));
+  });
+
+  it("holds the browser course, and every page's and index row's \"open in the browser\" link opens its notebook there", () => {
+    assert.match(siteLog, /lite: (copied lite\/ \(up to date\)|lite\/ is missing or older)/);
+    for (const f of ["index.html", "lab/index.html", "build/bundle.js", "api/contents/all.json"]) assert.ok(existsSync(join(SITE, "lite", f)), `lite/${f}`);
+    const index = readFileSync(join(SITE, "index.html"), "utf8");
+    for (const name of [...NOTEBOOKS, ...SOLUTIONS.map((s) => `solutions/${s}`)]) {
+      const file = join(SITE, `${name}.html`);
+      const links = [...readFileSync(file, "utf8").matchAll(/class="course-open-lite" href="([^"]+)"/g)].map((m) => m[1]);
+      assert.strictEqual(links.length, 2, `${name}.html: one link above the notebook and one below`);
+      const rows = [...index.matchAll(/class="course-open-lite" href="([^"]+)"/g)].map((m) => resolve(SITE, m[1].replace(/&amp;/g, "&")));
+      for (const href of links) {
+        const [app, query] = href.split("?");
+        assert.strictEqual(resolve(dirname(file), app), join(SITE, "lite", "lab", "index.html"), href);
+        const notebook = new URLSearchParams(query).get("path");
+        assert.strictEqual(notebook, `notebooks/${name}.ipynb`, href);
+        assert.ok(existsSync(join(SITE, "lite", "files", notebook!)), `${href}: no lite/files/${notebook}`);
+        assert.ok(rows.includes(resolve(dirname(file), href)), `the index links ${href} too`);
+      }
+    }
   });
 
   it("ships plotly.js once for the whole site, not in any page", () => {

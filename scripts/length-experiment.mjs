@@ -26,7 +26,9 @@ const lib = { ...require("attention-lib"), ...require("attention-lib/internal") 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 
 /** The command line's options (read in main, so that importing this file runs nothing). */
+/** @type {Record<string, any>} */
 let args = {};
+/** @type {import("node:util").ParseArgsConfig["options"]} */
 const OPTIONS = {
   out: { type: "string" },
   "from-checkpoints": { type: "boolean", default: false },

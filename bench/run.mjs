@@ -23,6 +23,8 @@
 import { createRequire } from "node:module";
 import { writeFileSync, readFileSync, mkdtempSync } from "node:fs";
 import { spawnSync } from "node:child_process";
+import { parseArgs } from "node:util";
+import { findPython } from "../scripts/python.mjs";
 import { join, dirname } from "node:path";
 import { tmpdir } from "node:os";
 import { fileURLToPath } from "node:url";
@@ -35,10 +37,18 @@ const tf = require("@tensorflow/tfjs");
 
 export const SIZES = { vocab: 64, embedding: 64, hidden: 128, batch: 64, srcLen: 24, tgtLen: 24 };
 
-function option(name, fallback) {
-  const i = process.argv.indexOf(`--${name}`);
-  return i < 0 ? fallback : process.argv[i + 1];
-}
+/** The command line (see the header): --backends, --case, --json, --runs, --list, --reference, --pytorch. */
+const ARGS = parseArgs({
+  options: {
+    backends: { type: "string", default: "wasm,cpu" },
+    case: { type: "string" },
+    json: { type: "string" },
+    runs: { type: "string" },
+    list: { type: "boolean", default: false },
+    reference: { type: "boolean", default: false },
+    pytorch: { type: "boolean", default: false },
+  },
+}).values;
 
 /** A fixed random batch: ids in 4..vocab-1, every sentence exactly srcLen / tgtLen tokens (ending in <eos>). */
 function syntheticBatch({ batch = SIZES.batch, srcLen = SIZES.srcLen, tgtLen = SIZES.tgtLen } = {}) {
@@ -303,13 +313,14 @@ export const CASES = {
 /** PyTorch's numbers for the same steps, if PyTorch is installed (bench/pytorch_step.py). */
 function pytorchCases(only) {
   const out = join(mkdtempSync(join(tmpdir(), "bench-")), "pytorch.json");
-  for (const py of [process.env.ATTENTION_PYTHON, "/usr/bin/python3", "python3"].filter(Boolean)) {
+  const py = findPython(["torch"]);
+  if (py) {
     const r = spawnSync(py, [join(HERE, "pytorch_step.py"), "--json", out, ...(only ? ["--only", only.join(",")] : [])], { encoding: "utf8" });
     if (r.status === 0) {
       process.stdout.write(r.stdout);
       return JSON.parse(readFileSync(out, "utf8")).cases;
     }
-    if (r.status === 3) continue; // this python has no torch
+    process.stderr.write(r.stderr);
   }
   console.log("PyTorch comparison skipped: no python3 with torch (Debian/Ubuntu: apt-get install python3-torch)");
   return [];
@@ -332,15 +343,15 @@ export function caseFamilies() {
 }
 
 async function main() {
-  if (process.argv.includes("--list")) {
+  if (ARGS.list) {
     for (const f of caseFamilies()) console.log(f);
     return;
   }
-  const backends = option("backends", "wasm,cpu").split(",");
-  const only = option("case", null)?.split(","); // name prefixes, e.g. train-step,mha-forward
-  const out = option("json", null);
+  const backends = String(ARGS.backends).split(",");
+  const only = ARGS.case?.split(","); // name prefixes, e.g. train-step,mha-forward
+  const out = ARGS.json;
   const results = [];
-  const reference = process.argv.includes("--reference");
+  const reference = ARGS.reference;
   const baseline = JSON.parse(readFileSync(join(HERE, "baseline.json"), "utf8"));
   for (const [name, make] of Object.entries(CASES)) {
     if (only && !only.some((p) => name.startsWith(p))) continue;
@@ -355,7 +366,7 @@ async function main() {
         (backend === "cpu" && name.startsWith("mha-forward/")) ||
         (name.startsWith("seq-scaling/") && T >= 128) ||
         name.startsWith("generate/");
-      const runs = Number(option("runs", slow ? "3" : backend === "cpu" ? "5" : "15"));
+      const runs = Number(ARGS.runs ?? (slow ? "3" : backend === "cpu" ? "5" : "15"));
       const c = make();
       try {
         c.run();
@@ -402,7 +413,7 @@ async function main() {
       );
     }
   }
-  if (process.argv.includes("--pytorch")) {
+  if (ARGS.pytorch) {
     for (const p of pytorchCases(only)) {
       results.push(p);
       // Same case name: the same work. PyTorch's own multi-head modules are compared with each of ours.

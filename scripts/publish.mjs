@@ -5,25 +5,22 @@
 //   npm run site -- --serve               ... then serve it on http://127.0.0.1:8000/
 //   npm run slides                        one reveal.js deck per notebook in slides/
 //   npm run site -- --executed test-artifacts   reuse the notebooks `npm test` executed (no re-run)
-import { spawn, spawnSync } from "node:child_process";
+import { spawn } from "node:child_process";
 import { join, delimiter } from "node:path";
-import { existsSync } from "node:fs";
 import { install, ROOT, LOCAL_JUPYTER_PATH } from "./kernel.mjs";
-import { venvPython } from "./jupyter-env.mjs";
+import { findPython, pythonCandidates } from "./python.mjs";
 
-function findPython() {
-  const candidates = [process.env.ATTENTION_PYTHON, existsSync(venvPython) && venvPython, "/usr/bin/python3", "python3"].filter(Boolean);
-  for (const py of candidates) {
-    if (spawnSync(py, ["-c", "import nbclient, nbconvert, nbformat"], { stdio: "ignore" }).status === 0) return py;
-  }
+function pythonForPublishing() {
+  const python = findPython(["nbclient", "nbconvert", "nbformat"]);
+  if (python) return python;
   console.error(
-    `publish: no Python with nbclient and nbconvert (tried ${candidates.join(", ")}).\n` +
+    `publish: no Python with nbclient and nbconvert (tried ${pythonCandidates().join(", ")}).\n` +
       "`npm install` sets them up in .venv/ with JupyterLab (`npm run jupyter:venv` retries); or set ATTENTION_PYTHON.",
   );
   process.exit(2);
 }
 
-const python = findPython();
+const python = pythonForPublishing();
 install();
 const env = { ...process.env, JUPYTER_PATH: [LOCAL_JUPYTER_PATH, process.env.JUPYTER_PATH].filter(Boolean).join(delimiter) };
 const child = spawn(python, [join(ROOT, "scripts", "publish.py"), ...process.argv.slice(2)], { stdio: "inherit", env, cwd: ROOT });

@@ -21,15 +21,14 @@ export function referenceValues(): Record<string, { shape: number[]; data: numbe
 /** The Python of the JupyterLab that `npm install` set up in .venv/ (scripts/jupyter-env.mjs). */
 export const VENV_PYTHON = join(ROOT, ".venv", process.platform === "win32" ? "Scripts/python.exe" : "bin/python");
 
-/** A Python that has nbclient, nbconvert and jupyter_client: $ATTENTION_PYTHON, the project's .venv/, Debian's, or the one on PATH. */
+/** A Python that has nbclient, nbconvert and jupyter_client: $ATTENTION_PYTHON, the project's .venv/, Debian's, or the one on PATH (scripts/python.mjs). */
 export function findPython(): string {
-  const candidates = [process.env.ATTENTION_PYTHON, VENV_PYTHON, "/usr/bin/python3", "python3"].filter((p): p is string => Boolean(p));
-  for (const py of candidates) {
-    const r = spawnSync(py, ["-c", "import nbclient, nbconvert, nbformat, jupyter_client"], { stdio: "ignore" });
-    if (r.status === 0) return py;
-  }
+  const r = spawnSync(process.execPath, [join(ROOT, "scripts", "python.mjs"), "nbclient", "nbconvert", "nbformat", "jupyter_client"], {
+    encoding: "utf8",
+  });
+  if (r.status === 0) return r.stdout.trim();
   throw new Error(
-    `No Python with nbclient, nbconvert and jupyter_client (tried ${candidates.join(", ")}). ` +
+    `No Python with nbclient, nbconvert and jupyter_client (${r.stderr.trim()}). ` +
       "`npm install` sets them up in .venv/ (run `npm run jupyter:venv` to retry); or set ATTENTION_PYTHON",
   );
 }

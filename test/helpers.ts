@@ -126,3 +126,13 @@ export function withTensors<T>(make: () => tf.Tensor[], fn: (...t: tf.Tensor[]) 
     tf.dispose(ts);
   }
 }
+
+/** Run an exercise check, assert it leaks nothing and says what `pattern` expects; the answer's numbers never appear. */
+export function says(check: () => string, pattern: RegExp, mustNotContain: string[] = []): string {
+  const before = tf.memory().numTensors;
+  const message = check();
+  assert.strictEqual(tf.memory().numTensors, before, `the check leaked tensors: ${message}`);
+  assert.match(message, pattern);
+  for (const s of mustNotContain) assert.ok(!message.includes(s), `the message gives the answer away (${s}): ${message}`);
+  return message;
+}

@@ -1,6 +1,5 @@
 // Notebook 08's exercise checks: a right answer gets "✓", a placeholder "not answered yet", each typical wrong answer
 // and each shortcut through the library a "✗" that says what is wrong. No check leaks a tensor.
-import * as assert from "assert";
 import * as tf from "@tensorflow/tfjs";
 import {
   setup,
@@ -11,14 +10,8 @@ import {
   checkDecoderBlock,
   type DecoderBlock,
 } from "attention-lib";
+import { says } from "../helpers";
 
-function says(check: () => string, pattern: RegExp): string {
-  const before = tf.memory().numTensors;
-  const message = check();
-  assert.strictEqual(tf.memory().numTensors, before, `the check leaked tensors: ${message}`);
-  assert.match(message, pattern);
-  return message;
-}
 const NOT_ANSWERED = /^not answered yet/;
 
 describe("exercise checks of notebook 08", function () {

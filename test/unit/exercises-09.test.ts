@@ -16,14 +16,7 @@ import {
   type CacheShape,
   type CachedAttention,
 } from "attention-lib";
-
-function says(check: () => string, pattern: RegExp): string {
-  const before = tf.memory().numTensors;
-  const message = check();
-  assert.strictEqual(tf.memory().numTensors, before, `the check leaked tensors: ${message}`);
-  assert.match(message, pattern);
-  return message;
-}
+import { says } from "../helpers";
 
 describe("notebook 09's exercise checks", function () {
   this.timeout(60000);

@@ -54,19 +54,9 @@ import {
   splitHeads,
 } from "attention-lib";
 
-import { ROOT } from "../helpers";
+import { ROOT, says } from "../helpers";
 
 const NOT_ANSWERED = /^not answered yet/;
-
-/** Run a check, assert it leaks nothing and says what `pattern` expects; the answer's numbers never appear. */
-function says(check: () => string, pattern: RegExp, mustNotContain: string[] = []): string {
-  const before = tf.memory().numTensors;
-  const message = check();
-  assert.strictEqual(tf.memory().numTensors, before, `the check leaked tensors: ${message}`);
-  assert.match(message, pattern);
-  for (const s of mustNotContain) assert.ok(!message.includes(s), `the message gives the answer away (${s}): ${message}`);
-  return message;
-}
 
 describe("exercise checks: ✓, ✗ with a hint, or not answered yet", () => {
   let inputs: tf.Tensor2D;

@@ -50,15 +50,23 @@ function linears(ls: Linear[], x: tf.Tensor): tf.Tensor2D {
 export const norm = (n: LayerNorm, x: tf.Tensor) => layerNorm(x, n.scale, n.shift, n.eps);
 export const feedForward = (f: FeedForward, x: tf.Tensor) => linear(f.down, tf.relu(linear(f.up, x)));
 
-/** Sinusoidal tables [T, d], made once per backend instance and size and kept (a few per model size). */
-const SINUSOIDS = new WeakMap<object, Map<string, tf.Tensor2D>>();
+/**
+ * The sinusoidal table of positions 0 .. T-1, [T, d]: the top rows of ONE table per backend instance and width, kept
+ * and grown (doubled, the old one freed) when a longer sentence comes. One kept tensor per width, however many
+ * sentence lengths a training run meets (a table per length grew with every new length: a re-run notebook kept more).
+ */
+const SINUSOIDS = new WeakMap<object, Map<number, tf.Tensor2D>>();
 function sinusoids(T: number, d: number): tf.Tensor2D {
   const backend = tf.backend();
   if (!SINUSOIDS.has(backend)) SINUSOIDS.set(backend, new Map());
   const tables = SINUSOIDS.get(backend)!;
-  let t = tables.get(`${T}x${d}`);
-  if (!t || t.isDisposed) tables.set(`${T}x${d}`, (t = tf.keep(sinusoidalPositions(T, d))));
-  return t;
+  let t = tables.get(d);
+  if (!t || t.isDisposed || t.shape[0] < T) {
+    const rows = Math.max(T, 2 * (t && !t.isDisposed ? t.shape[0] : 32));
+    if (t && !t.isDisposed) t.dispose();
+    tables.set(d, (t = tf.keep(sinusoidalPositions(rows, d))));
+  }
+  return T === t.shape[0] ? t : (t.slice([0, 0], [T, d]) as tf.Tensor2D);
 }
 
 /** Whether the wing computes what this MultiHeadAttention does: everything but MLA's latent and GQA with rope. */
